@@ -1,0 +1,268 @@
+//! One component's own declarations.
+
+use crate::validate::{check_arg_name, check_device_name, Problems};
+use crate::SCHEMA;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a component declares about itself: its identity, the devices it acquires, the
+/// runtime arguments it reads and, for drivers, how it maps the devices it serves onto
+/// the devices it acquires.
+///
+/// ```json
+/// { "schema": 1, "name": "kv-tar", "version": "0.1.0",
+///   "description": "read-only kv store over a block device holding a tar archive",
+///   "maps": [ { "type": "kv", "onto": "block" } ] }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ComponentManifest {
+    /// Schema version; 1 when absent.
+    #[serde(default = "schema_default")]
+    pub schema: u32,
+    /// Short name: how `--use` and error messages refer to the component.
+    pub name: String,
+    /// The component's own version (semver), shown by `ukc drivers`.
+    #[serde(default)]
+    pub version: String,
+    /// One line saying what the component does.
+    #[serde(default)]
+    pub description: String,
+    /// Devices the component acquires by name.
+    #[serde(default)]
+    pub devices: Vec<DeviceDecl>,
+    /// Runtime arguments the component reads.
+    #[serde(default)]
+    pub args: Vec<ArgDecl>,
+    /// For drivers: each device of type `type` that an importer acquires is acquired by
+    /// this driver as a device of type `onto` under the same name.
+    #[serde(default)]
+    pub maps: Vec<DeviceMap>,
+}
+
+fn schema_default() -> u32 {
+    SCHEMA
+}
+
+/// A device acquired by name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceDecl {
+    /// The name the component passes to `acquire`/`open`, and the host's `--TYPE:NAME=`.
+    pub name: String,
+    /// The kind of device.
+    #[serde(rename = "type")]
+    pub ty: DeviceType,
+}
+
+/// The kinds of named devices, each tied to one WIT interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceType {
+    /// `ukc:block/block`: sector-addressed storage.
+    Block,
+    /// `ukc:net/net`: Ethernet frames.
+    Net,
+    /// `ukc:kv/ro`: a read-only key-value store.
+    Kv,
+}
+
+impl DeviceType {
+    /// Every device type, in the order hosts list them.
+    pub const ALL: [DeviceType; 3] = [DeviceType::Block, DeviceType::Net, DeviceType::Kv];
+
+    /// The WIT interface (without version) through which devices of this type are acquired.
+    pub fn interface(self) -> &'static str {
+        match self {
+            DeviceType::Block => "ukc:block/block",
+            DeviceType::Net => "ukc:net/net",
+            DeviceType::Kv => "ukc:kv/ro",
+        }
+    }
+
+    /// The lowercase name used in manifests and host flags (`--block:NAME=...`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceType::Block => "block",
+            DeviceType::Net => "net",
+            DeviceType::Kv => "kv",
+        }
+    }
+}
+
+impl fmt::Display for DeviceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A driver's rule for the devices it serves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceMap {
+    /// The device type the driver exports.
+    #[serde(rename = "type")]
+    pub ty: DeviceType,
+    /// The device type it acquires, under the same name, to serve it.
+    pub onto: DeviceType,
+}
+
+/// A runtime argument read by a component.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgDecl {
+    /// The name, without dashes: `hello` is given as `--hello=TEXT`.
+    pub name: String,
+    /// The type values must have.
+    #[serde(rename = "type")]
+    pub ty: ArgType,
+    /// The value used when the argument is not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// One line for `--help`.
+    #[serde(default)]
+    pub doc: String,
+}
+
+/// The types a runtime argument can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArgType {
+    /// Any text.
+    String,
+    /// A signed 64-bit decimal integer.
+    Int,
+    /// `true` or `false`; `--NAME` alone means `true`.
+    Bool,
+}
+
+impl ArgType {
+    /// The placeholder shown in `--help` (`--hello=STRING`).
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            ArgType::String => "STRING",
+            ArgType::Int => "INT",
+            ArgType::Bool => "BOOL",
+        }
+    }
+
+    /// Checks that `value` is a valid value of this type.
+    pub fn check(self, value: &str) -> Result<(), String> {
+        match self {
+            ArgType::String => Ok(()),
+            ArgType::Int => value
+                .parse::<i64>()
+                .map(drop)
+                .map_err(|_| format!("expected an integer, got {value:?}")),
+            ArgType::Bool => match value {
+                "true" | "false" => Ok(()),
+                _ => Err(format!("expected true or false, got {value:?}")),
+            },
+        }
+    }
+}
+
+impl ComponentManifest {
+    /// Parses and checks a manifest; `origin` names where it came from in errors.
+    pub fn from_json(bytes: &[u8], origin: &str) -> Result<Self, String> {
+        let manifest: ComponentManifest = serde_json::from_slice(bytes)
+            .map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
+        manifest.validate().map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
+        Ok(manifest)
+    }
+
+    /// The manifest as compact JSON, ready to embed.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("manifest types always serialize")
+    }
+
+    /// Checks names, types, defaults and duplicates; the error lists every problem found.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut problems = Problems::default();
+        if self.schema != SCHEMA {
+            problems.push(format!(
+                "schema {} is not supported (this ukc reads schema {SCHEMA})",
+                self.schema
+            ));
+        }
+        if self.name.is_empty() {
+            problems.push("\"name\" must not be empty".into());
+        }
+        for (i, device) in self.devices.iter().enumerate() {
+            problems.check(check_device_name(&device.name), || format!("devices[{i}]"));
+            if self.devices[..i].iter().any(|d| d.name == device.name) {
+                problems.push(format!("device {:?} is declared twice", device.name));
+            }
+        }
+        for (i, arg) in self.args.iter().enumerate() {
+            problems.check(check_arg_name(&arg.name), || format!("args[{i}]"));
+            if let Some(default) = &arg.default {
+                problems.check(arg.ty.check(default), || {
+                    format!("default of argument --{}", arg.name)
+                });
+            }
+            if self.args[..i].iter().any(|a| a.name == arg.name) {
+                problems.push(format!("argument --{} is declared twice", arg.name));
+            }
+        }
+        for (i, map) in self.maps.iter().enumerate() {
+            if map.ty == map.onto {
+                problems.push(format!("maps[{i}] maps {} onto itself", map.ty));
+            }
+            if self.maps[..i].iter().any(|m| m.ty == map.ty) {
+                problems.push(format!("device type {} is mapped twice", map.ty));
+            }
+        }
+        problems.into_result()
+    }
+
+    /// The device type this driver acquires to serve devices of type `ty`, if it maps it.
+    pub fn maps_onto(&self, ty: DeviceType) -> Option<DeviceType> {
+        self.maps.iter().find(|m| m.ty == ty).map(|m| m.onto)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_driver_manifest() {
+        let json = br#"{"name":"kv-tar","version":"0.1.0","maps":[{"type":"kv","onto":"block"}]}"#;
+        let m = ComponentManifest::from_json(json, "kv-tar.wasm").unwrap();
+        assert_eq!(m.schema, 1);
+        assert_eq!(m.maps_onto(DeviceType::Kv), Some(DeviceType::Block));
+        assert_eq!(m.maps_onto(DeviceType::Net), None);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_types() {
+        let err = ComponentManifest::from_json(br#"{"name":"x","colour":1}"#, "x.wasm").unwrap_err();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+        let err = ComponentManifest::from_json(
+            br#"{"name":"x","devices":[{"name":"d","type":"tape"}]}"#,
+            "x.wasm",
+        )
+        .unwrap_err();
+        assert!(err.contains("unknown variant `tape`"), "{err}");
+    }
+
+    #[test]
+    fn lists_every_problem() {
+        let json = br#"{"name":"x","devices":[{"name":"a b","type":"block"}],
+            "args":[{"name":"n","type":"int","default":"ten"},{"name":"n","type":"int"}]}"#;
+        let err = ComponentManifest::from_json(json, "x.wasm").unwrap_err();
+        assert!(err.contains("devices[0]"), "{err}");
+        assert!(err.contains("expected an integer, got \"ten\""), "{err}");
+        assert!(err.contains("--n is declared twice"), "{err}");
+    }
+
+    #[test]
+    fn arg_types_check_values() {
+        assert!(ArgType::Int.check("-12").is_ok());
+        assert!(ArgType::Int.check("1.5").is_err());
+        assert!(ArgType::Bool.check("true").is_ok());
+        assert!(ArgType::Bool.check("yes").is_err());
+        assert!(ArgType::String.check("").is_ok());
+    }
+}
