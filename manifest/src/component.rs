@@ -1,7 +1,7 @@
 //! One component's own declarations.
 
-use crate::validate::{check_arg_name, check_device_name, Problems};
 use crate::SCHEMA;
+use crate::validate::{Problems, check_arg_name, check_device_name};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -34,8 +34,9 @@ pub struct ComponentManifest {
     /// Runtime arguments the component reads.
     #[serde(default)]
     pub args: Vec<ArgDecl>,
-    /// For drivers: each device of type `type` that an importer acquires is acquired by
-    /// this driver as a device of type `onto` under the same name.
+    /// For drivers: what becomes of each device of type `type` that an importer acquires
+    /// from this driver: it is acquired by the driver as a device of type `onto` under the
+    /// same name, or, without `onto`, served by the driver itself.
     #[serde(default)]
     pub maps: Vec<DeviceMap>,
 }
@@ -103,8 +104,10 @@ pub struct DeviceMap {
     /// The device type the driver exports.
     #[serde(rename = "type")]
     pub ty: DeviceType,
-    /// The device type it acquires, under the same name, to serve it.
-    pub onto: DeviceType,
+    /// The device type it acquires, under the same name, to serve it; `None` when the
+    /// driver serves such devices from its own contents (a kv store baked into it, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onto: Option<DeviceType>,
 }
 
 /// A runtime argument read by a component.
@@ -165,9 +168,11 @@ impl ArgType {
 impl ComponentManifest {
     /// Parses and checks a manifest; `origin` names where it came from in errors.
     pub fn from_json(bytes: &[u8], origin: &str) -> Result<Self, String> {
-        let manifest: ComponentManifest = serde_json::from_slice(bytes)
+        let manifest: ComponentManifest =
+            serde_json::from_slice(bytes).map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
+        manifest
+            .validate()
             .map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
-        manifest.validate().map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
         Ok(manifest)
     }
 
@@ -197,16 +202,14 @@ impl ComponentManifest {
         for (i, arg) in self.args.iter().enumerate() {
             problems.check(check_arg_name(&arg.name), || format!("args[{i}]"));
             if let Some(default) = &arg.default {
-                problems.check(arg.ty.check(default), || {
-                    format!("default of argument --{}", arg.name)
-                });
+                problems.check(arg.ty.check(default), || format!("default of argument --{}", arg.name));
             }
             if self.args[..i].iter().any(|a| a.name == arg.name) {
                 problems.push(format!("argument --{} is declared twice", arg.name));
             }
         }
         for (i, map) in self.maps.iter().enumerate() {
-            if map.ty == map.onto {
+            if Some(map.ty) == map.onto {
                 problems.push(format!("maps[{i}] maps {} onto itself", map.ty));
             }
             if self.maps[..i].iter().any(|m| m.ty == map.ty) {
@@ -216,9 +219,9 @@ impl ComponentManifest {
         problems.into_result()
     }
 
-    /// The device type this driver acquires to serve devices of type `ty`, if it maps it.
-    pub fn maps_onto(&self, ty: DeviceType) -> Option<DeviceType> {
-        self.maps.iter().find(|m| m.ty == ty).map(|m| m.onto)
+    /// This driver's rule for devices of type `ty`, if it has one.
+    pub fn map_for(&self, ty: DeviceType) -> Option<&DeviceMap> {
+        self.maps.iter().find(|m| m.ty == ty)
     }
 }
 
@@ -231,19 +234,19 @@ mod tests {
         let json = br#"{"name":"kv-tar","version":"0.1.0","maps":[{"type":"kv","onto":"block"}]}"#;
         let m = ComponentManifest::from_json(json, "kv-tar.wasm").unwrap();
         assert_eq!(m.schema, 1);
-        assert_eq!(m.maps_onto(DeviceType::Kv), Some(DeviceType::Block));
-        assert_eq!(m.maps_onto(DeviceType::Net), None);
+        assert_eq!(m.map_for(DeviceType::Kv).unwrap().onto, Some(DeviceType::Block));
+        assert!(m.map_for(DeviceType::Net).is_none());
+        let baked = br#"{"name":"kv-mem","maps":[{"type":"kv"}]}"#;
+        let m = ComponentManifest::from_json(baked, "kv-mem.wasm").unwrap();
+        assert_eq!(m.map_for(DeviceType::Kv).unwrap().onto, None);
     }
 
     #[test]
     fn rejects_unknown_fields_and_types() {
         let err = ComponentManifest::from_json(br#"{"name":"x","colour":1}"#, "x.wasm").unwrap_err();
         assert!(err.contains("unknown field `colour`"), "{err}");
-        let err = ComponentManifest::from_json(
-            br#"{"name":"x","devices":[{"name":"d","type":"tape"}]}"#,
-            "x.wasm",
-        )
-        .unwrap_err();
+        let err = ComponentManifest::from_json(br#"{"name":"x","devices":[{"name":"d","type":"tape"}]}"#, "x.wasm")
+            .unwrap_err();
         assert!(err.contains("unknown variant `tape`"), "{err}");
     }
 

@@ -17,7 +17,7 @@ mod unikernel;
 mod validate;
 
 pub use component::{ArgDecl, ArgType, ComponentManifest, DeviceDecl, DeviceMap, DeviceType};
-pub use section::{custom_section, encode_custom_section, SectionError};
+pub use section::{SectionError, custom_section, encode_custom_section};
 pub use unikernel::{UnikernelArg, UnikernelComponent, UnikernelDevice, UnikernelManifest};
 
 /// Name of the custom section in which a component declares its own manifest.

@@ -23,7 +23,10 @@ impl fmt::Display for SectionError {
         match self {
             SectionError::NotWasm => f.write_str("not a WebAssembly binary (bad magic number)"),
             SectionError::Truncated { offset } => {
-                write!(f, "truncated WebAssembly binary (section at byte {offset} runs past the end)")
+                write!(
+                    f,
+                    "truncated WebAssembly binary (section at byte {offset} runs past the end)"
+                )
             }
         }
     }
@@ -51,8 +54,7 @@ pub fn custom_section<'a>(wasm: &'a [u8], name: &str) -> Result<Option<&'a [u8]>
             .ok_or(SectionError::Truncated { offset: start })?;
         if id == 0 {
             let mut inner = pos;
-            let name_len =
-                read_u32(&wasm[..end], &mut inner).ok_or(SectionError::Truncated { offset: start })?;
+            let name_len = read_u32(&wasm[..end], &mut inner).ok_or(SectionError::Truncated { offset: start })?;
             let name_end = inner
                 .checked_add(name_len as usize)
                 .filter(|&e| e <= end)

@@ -2,7 +2,7 @@
 
 use crate::component::{ArgDecl, ArgType, DeviceType};
 use crate::section::custom_section;
-use crate::validate::{check_arg_name, check_device_name, Problems};
+use crate::validate::{Problems, check_arg_name, check_device_name};
 use crate::{SCHEMA, UNIKERNEL_SECTION};
 use serde::{Deserialize, Serialize};
 
@@ -72,8 +72,8 @@ impl UnikernelManifest {
 
     /// Parses and checks a merged manifest.
     pub fn from_json(bytes: &[u8], origin: &str) -> Result<Self, String> {
-        let manifest: UnikernelManifest = serde_json::from_slice(bytes)
-            .map_err(|e| format!("{origin}: invalid unikernel manifest: {e}"))?;
+        let manifest: UnikernelManifest =
+            serde_json::from_slice(bytes).map_err(|e| format!("{origin}: invalid unikernel manifest: {e}"))?;
         manifest
             .validate()
             .map_err(|e| format!("{origin}: invalid unikernel manifest: {e}"))?;
