@@ -1,0 +1,76 @@
+//! The drivers a composition can draw on: the built-in ones embedded in `ukc`, and plugin
+//! drivers passed with `--driver`, which are treated exactly alike.
+
+use crate::component::{Component, Origin};
+use crate::names::InterfaceName;
+use crate::target::PLATFORM;
+use anyhow::{Result, bail};
+use std::path::Path;
+
+/// The available drivers.
+pub struct Catalogue {
+    /// Every driver, built-ins first, each name once.
+    pub drivers: Vec<Component>,
+    /// Notes for the user (a plugin replacing a built-in, say), printed by the CLI.
+    pub notes: Vec<String>,
+}
+
+impl Catalogue {
+    /// The built-in drivers plus the plugin drivers at `plugins`. A plugin with a
+    /// built-in's name replaces it (with a note); two plugins with one name are an error.
+    pub fn load(plugins: &[String]) -> Result<Catalogue> {
+        let mut drivers = Vec::new();
+        for artifact in ukc_components::DRIVERS {
+            drivers.push(Component::from_bytes(
+                artifact.bytes.to_vec(),
+                Origin::Builtin,
+                artifact.name,
+            )?);
+        }
+        let mut notes = Vec::new();
+        for path in plugins {
+            if !Path::new(path).is_file() {
+                bail!("--driver {path}: no such file");
+            }
+            let plugin = Component::read(path)?;
+            if plugin.name == PLATFORM {
+                bail!("--driver {path}: a driver cannot be called {PLATFORM:?}; rename it in its manifest");
+            }
+            match drivers.iter().position(|d: &Component| d.name == plugin.name) {
+                Some(i) if drivers[i].origin == Origin::Builtin => {
+                    notes.push(format!("driver {path} replaces the built-in driver {}", plugin.name));
+                    drivers[i] = plugin;
+                }
+                Some(i) => bail!(
+                    "--driver {path} and --driver {} are both called {:?}; give one of them another name in its manifest",
+                    drivers[i].origin.describe(),
+                    plugin.name
+                ),
+                None => drivers.push(plugin),
+            }
+        }
+        Ok(Catalogue { drivers, notes })
+    }
+
+    /// The driver called `name`.
+    pub fn get(&self, name: &str) -> Option<&Component> {
+        self.drivers.iter().find(|d| d.name == name)
+    }
+
+    /// Every driver exporting some version of the interface `path`, with the version.
+    pub fn exporters<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (&'a Component, InterfaceName)> + 'a {
+        self.drivers.iter().filter_map(move |driver| {
+            driver
+                .exports
+                .iter()
+                .filter_map(|e| InterfaceName::parse(e))
+                .find(|e| e.path == path)
+                .map(|e| (driver, e))
+        })
+    }
+
+    /// The names of all drivers, for messages.
+    pub fn names(&self) -> Vec<&str> {
+        self.drivers.iter().map(|d| d.name.as_str()).collect()
+    }
+}

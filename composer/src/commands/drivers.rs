@@ -1,0 +1,62 @@
+//! `ukc drivers`: the built-in drivers and the plugins given with --driver.
+
+use super::print_notes;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use ukc::catalogue::Catalogue;
+use ukc::names::kebab;
+
+/// Arguments of `ukc drivers`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A plugin driver component to list with the built-ins (repeatable).
+    #[arg(long = "driver", value_name = "FILE")]
+    drivers: Vec<String>,
+    /// Write every driver to DIR/ukc-driver/NAME.wasm (the layout `wac compose --deps-dir` reads).
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+}
+
+/// Runs `ukc drivers`.
+pub fn run(args: Args) -> Result<()> {
+    let catalogue = Catalogue::load(&args.drivers)?;
+    print_notes(&catalogue.notes);
+    if let Some(dir) = &args.export {
+        let dir = dir.join("ukc-driver");
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for driver in &catalogue.drivers {
+            let path = dir.join(format!("{}.wasm", kebab(&driver.name)));
+            ukc::output::write(&path.to_string_lossy(), &driver.bytes)?;
+            println!("{}", path.display());
+        }
+        return Ok(());
+    }
+    for driver in &catalogue.drivers {
+        let version = if driver.manifest.version.is_empty() {
+            "-"
+        } else {
+            &driver.manifest.version
+        };
+        println!("{} {version} ({})", driver.name, driver.origin.describe());
+        if !driver.manifest.description.is_empty() {
+            println!("    {}", driver.manifest.description);
+        }
+        println!("    exports: {}", list(&driver.exports));
+        println!("    imports: {}", list(&driver.imports));
+        for map in &driver.manifest.maps {
+            match map.onto {
+                Some(onto) => println!("    serves {} devices from {onto} devices of the same name", map.ty),
+                None => println!("    serves {} devices from its own contents", map.ty),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "(none)".into()
+    } else {
+        names.join(", ")
+    }
+}

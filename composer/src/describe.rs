@@ -1,0 +1,149 @@
+//! `ukc describe`: the device graph of a composition as text, Graphviz dot or JSON.
+
+use crate::Composition;
+use crate::resolve::Provider;
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+/// The graph as text for people.
+pub fn text(c: &Composition) -> String {
+    let plan = &c.plan;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "unikernel {} for target {} (runs on {})",
+        plan.nodes[plan.app()].name,
+        plan.target.name,
+        plan.target.host
+    );
+    let _ = writeln!(out, "\ninstantiation order:");
+    for (index, node) in plan.nodes.iter().enumerate() {
+        let role = if index == plan.app() { "application" } else { "driver" };
+        let version = if node.manifest.version.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", node.manifest.version)
+        };
+        let _ = writeln!(
+            out,
+            "  {}. {}{version} ({role}, {})",
+            index + 1,
+            node.name,
+            node.origin.describe()
+        );
+        for link in plan.links_of(index) {
+            let _ = writeln!(
+                out,
+                "       {:<28} <- {}",
+                link.import,
+                provider_name(c, &link.provider)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nexports:\n  {} <- {}",
+        c.main_export_name(),
+        plan.nodes[plan.app()].name
+    );
+    let _ = writeln!(out, "\nplatform imports:");
+    for name in c.platform_imports() {
+        let _ = writeln!(out, "  {name}");
+    }
+    let _ = writeln!(out, "\ndevices:");
+    if c.manifest.devices.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for d in &c.manifest.devices {
+        let flag = plan.target.device_flag(d.ty, &d.name).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<6} acquired by {:<24} attach with {flag}",
+            d.name,
+            d.ty.as_str(),
+            d.by.join(" -> ")
+        );
+    }
+    let _ = writeln!(out, "\nruntime arguments:");
+    if c.manifest.args.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for a in &c.manifest.args {
+        let default = a
+            .decl
+            .default
+            .as_ref()
+            .map(|d| format!(" (default {d:?})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {:<22} {}{default} [{}]", a.usage(), a.decl.doc, a.by.join(", "));
+    }
+    out
+}
+
+/// The graph in Graphviz dot, as `mirage describe --dot`: one box per component, the
+/// platform as one node, an edge per filled import labelled with the interface.
+pub fn dot(c: &Composition) -> String {
+    let plan = &c.plan;
+    let mut out = String::from("digraph unikernel {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n");
+    let _ = writeln!(
+        out,
+        "  platform [label=\"{} platform\\n({})\", shape=box3d];",
+        plan.target.name, plan.target.host
+    );
+    for (index, node) in plan.nodes.iter().enumerate() {
+        let style = if index == plan.app() { ", style=bold" } else { "" };
+        let _ = writeln!(
+            out,
+            "  n{index} [label=\"{}\\n{}\"{style}];",
+            node.name, node.manifest.version
+        );
+    }
+    for link in &plan.links {
+        let to = match &link.provider {
+            Provider::Platform(_) => "platform".to_string(),
+            Provider::Node { node, .. } => format!("n{node}"),
+        };
+        let _ = writeln!(out, "  n{} -> {to} [label=\"{}\"];", link.importer, link.import);
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The graph as JSON for tools.
+pub fn json(c: &Composition) -> Value {
+    let plan = &c.plan;
+    let components: Vec<Value> = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| {
+            let imports: Vec<Value> = plan
+                .links_of(index)
+                .map(|l| json!({ "import": l.import, "provider": provider_name(c, &l.provider) }))
+                .collect();
+            json!({
+                "name": node.name,
+                "version": node.manifest.version,
+                "role": if index == plan.app() { "application" } else { "driver" },
+                "origin": node.origin.describe(),
+                "imports": imports,
+                "exports": node.exports,
+            })
+        })
+        .collect();
+    json!({
+        "target": plan.target.name,
+        "host": plan.target.host,
+        "order": components,
+        "exports": [c.main_export_name()],
+        "platform_imports": c.platform_imports(),
+        "manifest": serde_json::to_value(&c.manifest).expect("manifests serialize"),
+    })
+}
+
+fn provider_name(c: &Composition, provider: &Provider) -> String {
+    match provider {
+        Provider::Platform(name) => format!("platform ({name})"),
+        Provider::Node { node, .. } => c.plan.nodes[*node].name.clone(),
+    }
+}

@@ -1,0 +1,104 @@
+//! `ukc`: composes a target-agnostic application component with driver components into
+//! one component, a unikernel, whose only imports are its target platform's interfaces.
+//!
+//! The steps, each in its own module: [`component`] loads the application and the drivers;
+//! [`resolve`] decides which provider fills each import and in which order to instantiate
+//! them; [`merge`] merges their manifests; [`encode`] links them with wac-graph; and
+//! [`describe`] and [`wac`] present the result to people and to `wac`.
+//!
+//! ```no_run
+//! # fn main() -> anyhow::Result<()> {
+//! let app = ukc::component::Component::read("hello.wasm")?;
+//! let composition = ukc::Composition::new(app, &ukc::Options { target: "unix".into(), ..Default::default() })?;
+//! std::fs::write("hello.unix.wasm", composition.encode()?)?;
+//! # Ok(()) }
+//! ```
+
+pub mod catalogue;
+pub mod component;
+pub mod describe;
+mod diagnose;
+pub mod encode;
+pub mod merge;
+pub mod names;
+mod order;
+pub mod output;
+pub mod resolve;
+pub mod target;
+pub mod wac;
+pub mod wit;
+
+use anyhow::Result;
+use catalogue::Catalogue;
+use component::Component;
+use resolve::{Plan, Use};
+use target::{Platform, Target};
+use ukc_manifest::UnikernelManifest;
+
+/// What to compose for, and with which extra drivers and choices.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The target's name (`unix`, `hvt`).
+    pub target: String,
+    /// Paths of plugin drivers.
+    pub drivers: Vec<String>,
+    /// `--use` choices.
+    pub uses: Vec<Use>,
+}
+
+/// A resolved composition: the plan, the merged manifest and the platform it targets.
+pub struct Composition {
+    /// Which components are linked, how, and in which order.
+    pub plan: Plan,
+    /// The merged manifest.
+    pub manifest: UnikernelManifest,
+    /// The target's platform.
+    pub platform: Platform,
+    /// Notes for the user gathered on the way.
+    pub notes: Vec<String>,
+}
+
+impl Composition {
+    /// Resolves `app` for `options.target` with the built-in and plugin drivers.
+    pub fn new(app: Component, options: &Options) -> Result<Composition> {
+        let target = Target::find(&options.target)?;
+        let platform = Platform::load(target)?;
+        let catalogue = Catalogue::load(&options.drivers)?;
+        let plan = resolve::resolve(app, &platform, &catalogue, &options.uses)?;
+        let manifest = merge::merge(&plan)?;
+        let mut notes = catalogue.notes;
+        notes.extend(plan.notes.iter().cloned());
+        Ok(Composition {
+            plan,
+            manifest,
+            platform,
+            notes,
+        })
+    }
+
+    /// Encodes the unikernel.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        encode::encode(&self.plan, &self.platform, &self.manifest)
+    }
+
+    /// The name under which the unikernel exports its entry point.
+    pub fn main_export_name(&self) -> String {
+        self.platform.main.to_string()
+    }
+
+    /// The platform interfaces the unikernel imports, sorted.
+    pub fn platform_imports(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .plan
+            .links
+            .iter()
+            .filter_map(|l| match &l.provider {
+                resolve::Provider::Platform(name) => Some(name.to_string()),
+                resolve::Provider::Node { .. } => None,
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}

@@ -1,0 +1,59 @@
+//! The `ukc` command line: one file per command under `commands/`.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  ukc compose target/components/hello.wasm --target unix -o hello.wasm
+  ukc-unix hello.wasm -- --hello=Hi
+  ukc compose target/components/kv-ro.wasm -t hvt -o kv.hvt.wasm
+  ukc describe target/components/kv-ro.wasm -t hvt --format dot | dot -Tsvg > kv.svg
+  ukc compose app.wasm -t unix --driver my-kv.wasm --use ukc:kv/ro=my-kv -o app.unix.wasm
+  wasm-tools component new app.core.wasm | ukc compose - -t unix -o - | wasm-tools validate";
+
+/// Composes WebAssembly components into unikernels.
+///
+/// An application component imports device interfaces (console, clocks, block, kv, ...);
+/// `ukc compose` links it with driver components until only the target platform's
+/// interfaces remain, and writes one component that the target's host runs.
+#[derive(Parser)]
+#[command(name = "ukc", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Link an application with drivers into a unikernel for a target.
+    Compose(commands::compose::Args),
+    /// Show which driver fills which import, the devices and the runtime arguments.
+    Describe(commands::describe::Args),
+    /// List the targets and what each platform provides.
+    Targets,
+    /// List the drivers: built-in ones and those given with --driver.
+    Drivers(commands::drivers::Args),
+    /// Write the WIT packages ukc provides, for wit-bindgen and wasm-tools.
+    Wit(commands::wit::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Compose(args) => commands::compose::run(args),
+        Command::Describe(args) => commands::describe::run(args),
+        Command::Targets => commands::targets::run(),
+        Command::Drivers(args) => commands::drivers::run(args),
+        Command::Wit(args) => commands::wit::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ukc: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Merging the manifests of every linked component into the unikernel's manifest.
+//!
+//! A device declared by a component is followed down the chain of providers of its
+//! interface: a driver that serves devices of type `kv` by acquiring `block` devices of
+//! the same name (its manifest's `maps`) turns the declaration into a `block` device, and
+//! so on until the platform provides the interface. The host attaches what is left.
+
+use crate::resolve::{Plan, Provider};
+use anyhow::{Result, anyhow, bail};
+use ukc_manifest::{DeviceType, SCHEMA, UnikernelArg, UnikernelComponent, UnikernelDevice, UnikernelManifest};
+
+/// The unikernel manifest of a resolved plan.
+pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
+    let components = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| UnikernelComponent {
+            name: c.name.clone(),
+            version: c.manifest.version.clone(),
+            app: i == plan.app(),
+        })
+        .collect();
+    let mut devices: Vec<UnikernelDevice> = Vec::new();
+    let mut args: Vec<UnikernelArg> = Vec::new();
+    // The application's declarations first: its devices and arguments lead the lists.
+    for node in (0..plan.nodes.len()).rev() {
+        for decl in &plan.nodes[node].manifest.devices {
+            if let Some(device) = follow_device(plan, node, &decl.name, decl.ty)? {
+                add_device(&mut devices, device)?;
+            }
+        }
+        for decl in &plan.nodes[node].manifest.args {
+            add_arg(&mut args, decl, &plan.nodes[node].name)?;
+        }
+    }
+    Ok(UnikernelManifest {
+        schema: SCHEMA,
+        target: plan.target.name.to_string(),
+        components,
+        devices,
+        args,
+    })
+}
+
+/// Follows the device `name` of type `ty`, acquired by `node`, down to the platform.
+/// `None` when a driver on the way serves it from its own contents.
+fn follow_device(plan: &Plan, mut node: usize, name: &str, mut ty: DeviceType) -> Result<Option<UnikernelDevice>> {
+    let mut by = vec![plan.nodes[node].name.clone()];
+    loop {
+        let component = &plan.nodes[node];
+        let link = plan
+            .links_of(node)
+            .find(|l| l.import.split('@').next() == Some(ty.interface()))
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} declares the {ty} device {name:?} in its manifest but does not import {}; \
+                     remove the declaration or use the interface",
+                    component.name,
+                    ty.interface()
+                )
+            })?;
+        let Provider::Node { node: provider, .. } = &link.provider else {
+            return Ok(Some(UnikernelDevice {
+                name: name.to_string(),
+                ty,
+                by,
+            }));
+        };
+        let driver = &plan.nodes[*provider];
+        let map = driver.manifest.map_for(ty).ok_or_else(|| {
+            anyhow!(
+                "driver {} serves the {ty} device {name:?} of {}, but its manifest does not say how; \
+                 its author must add \"maps\": [{{\"type\": \"{ty}\", \"onto\": \"block\"}}] (the device it \
+                 acquires under the same name) or [{{\"type\": \"{ty}\"}}] (served from its own contents)",
+                driver.name,
+                component.name
+            )
+        })?;
+        let Some(onto) = map.onto else { return Ok(None) };
+        by.push(driver.name.clone());
+        node = *provider;
+        ty = onto;
+    }
+}
+
+fn add_device(devices: &mut Vec<UnikernelDevice>, device: UnikernelDevice) -> Result<()> {
+    match devices.iter_mut().find(|d| d.name == device.name) {
+        None => devices.push(device),
+        Some(existing) if existing.ty == device.ty => {
+            for who in device.by {
+                if !existing.by.contains(&who) {
+                    existing.by.push(who);
+                }
+            }
+        }
+        Some(existing) => bail!(
+            "device {:?} is acquired as a {} device by {} and as a {} device by {}; \
+             a name can only be attached once, so one of them must use another name",
+            device.name,
+            existing.ty,
+            existing.by.join(" → "),
+            device.ty,
+            device.by.join(" → ")
+        ),
+    }
+    Ok(())
+}
+
+fn add_arg(args: &mut Vec<UnikernelArg>, decl: &ukc_manifest::ArgDecl, by: &str) -> Result<()> {
+    match args.iter_mut().find(|a| a.decl.name == decl.name) {
+        None => args.push(UnikernelArg {
+            decl: decl.clone(),
+            by: vec![by.to_string()],
+        }),
+        Some(existing) if existing.decl.ty == decl.ty && existing.decl.default == decl.default => {
+            existing.by.push(by.to_string());
+        }
+        Some(existing) => bail!(
+            "argument --{} is declared by {} as {:?} (default {:?}) and by {by} as {:?} (default {:?}); \
+             components sharing an argument must declare it alike",
+            decl.name,
+            existing.by.join(", "),
+            existing.decl.ty,
+            existing.decl.default,
+            decl.ty,
+            decl.default
+        ),
+    }
+    Ok(())
+}

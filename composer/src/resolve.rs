@@ -1,0 +1,313 @@
+//! Resolution: which provider fills each import of the application and, transitively, of
+//! every driver it pulls in; then the instantiation order.
+//!
+//! For an import of interface `I` by component `C`, the first rule that applies wins:
+//! 1. `--use I=D` names the provider (`platform`, or a driver other than `C`);
+//! 2. an *interposer* already linked (a driver other than `C` that both imports and
+//!    exports `I`, such as a TCP/IP stack exporting `yield`) captures `I`;
+//! 3. the target's default for `I`;
+//! 4. the platform, when it provides `I`;
+//! 5. the one driver exporting `I`; several are an ambiguity, none an error that lists
+//!    what exists at other versions.
+//!
+//! A provider must export `I` on the import's semver track. Rule 2 can only apply once
+//! the interposer is linked, so resolution repeats until the set of drivers is stable.
+
+use crate::catalogue::Catalogue;
+use crate::component::Component;
+use crate::diagnose;
+use crate::names::InterfaceName;
+use crate::target::{PLATFORM, Platform, Target};
+use anyhow::{Result, anyhow, bail};
+
+/// A `--use IFACE=DRIVER` choice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Use {
+    /// The interface, without version (`ukc:kv/ro`).
+    pub interface: String,
+    /// A driver name, or `platform`.
+    pub provider: String,
+}
+
+impl Use {
+    /// Parses `IFACE=DRIVER`; a version on the interface is accepted and ignored.
+    pub fn parse(text: &str) -> Result<Use> {
+        let (interface, provider) = text
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--use {text}: expected INTERFACE=DRIVER, such as ukc:kv/ro=kv-tar"))?;
+        let name = InterfaceName::parse(interface)
+            .ok_or_else(|| anyhow!("--use {text}: {interface:?} is not an interface name such as ukc:kv/ro"))?;
+        if provider.is_empty() {
+            bail!("--use {text}: name a driver (see `ukc drivers`) or `platform` after '='");
+        }
+        Ok(Use {
+            interface: name.path,
+            provider: provider.to_string(),
+        })
+    }
+}
+
+/// Who fills an import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Provider {
+    /// The host, under the platform's name for the interface.
+    Platform(InterfaceName),
+    /// The node at this index in [`Plan::nodes`], through its export of this name.
+    Node { node: usize, export: String },
+}
+
+/// One filled import.
+#[derive(Clone, Debug)]
+pub struct Link {
+    /// Index of the importing node.
+    pub importer: usize,
+    /// The import's exact name.
+    pub import: String,
+    /// Who fills it.
+    pub provider: Provider,
+}
+
+/// The resolved composition.
+pub struct Plan {
+    /// The target composed for.
+    pub target: &'static Target,
+    /// The linked components in instantiation order: providers first, application last.
+    pub nodes: Vec<Component>,
+    /// Every import of every node, filled.
+    pub links: Vec<Link>,
+    /// The application's export of the platform's entry point.
+    pub main_export: String,
+    /// Notes for the user (unused `--use`, say).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// Index of the application node (always the last).
+    pub fn app(&self) -> usize {
+        self.nodes.len() - 1
+    }
+
+    /// The links of one importer, in import order.
+    pub fn links_of(&self, importer: usize) -> impl Iterator<Item = &Link> {
+        self.links.iter().filter(move |l| l.importer == importer)
+    }
+}
+
+/// Resolves `app` against `platform` and the `catalogue`.
+pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses: &[Use]) -> Result<Plan> {
+    for u in uses {
+        if u.provider != PLATFORM && catalogue.get(&u.provider).is_none() {
+            bail!(
+                "--use {}={}: there is no driver called {:?}; the drivers are: {} (or `platform`)",
+                u.interface,
+                u.provider,
+                u.provider,
+                catalogue.names().join(", ")
+            );
+        }
+    }
+    let main_export = diagnose::main_export(&app, platform)?;
+    let mut seeds: Vec<String> = Vec::new();
+    let wiring = loop {
+        let wiring = Wiring::run(&app, platform, catalogue, uses, &seeds)?;
+        let new: Vec<String> = wiring.nodes[1..]
+            .iter()
+            .map(|d| d.name.clone())
+            .filter(|n| !seeds.contains(n))
+            .collect();
+        if new.is_empty() {
+            break wiring;
+        }
+        seeds.extend(new);
+    };
+    let notes = uses
+        .iter()
+        .filter(|u| !wiring.used_interfaces.contains(&u.interface))
+        .map(|u| {
+            format!(
+                "--use {}={} had no effect: nothing imports {}",
+                u.interface, u.provider, u.interface
+            )
+        })
+        .collect();
+    let (nodes, links) = crate::order::instantiation_order(wiring.nodes, wiring.links)?;
+    Ok(Plan {
+        target: platform.target,
+        nodes,
+        links,
+        main_export,
+        notes,
+    })
+}
+
+/// One pass of resolution with a given set of drivers already linked.
+struct Wiring<'a> {
+    platform: &'a Platform,
+    catalogue: &'a Catalogue,
+    uses: &'a [Use],
+    /// Node 0 is the application; then the seeds, then drivers pulled in by this pass.
+    nodes: Vec<Component>,
+    links: Vec<Link>,
+    used_interfaces: Vec<String>,
+}
+
+impl<'a> Wiring<'a> {
+    fn run(
+        app: &Component,
+        platform: &'a Platform,
+        catalogue: &'a Catalogue,
+        uses: &'a [Use],
+        seeds: &[String],
+    ) -> Result<Wiring<'a>> {
+        let mut nodes = vec![app.clone()];
+        nodes.extend(seeds.iter().filter_map(|s| catalogue.get(s)).cloned());
+        let mut wiring = Wiring {
+            platform,
+            catalogue,
+            uses,
+            nodes,
+            links: Vec::new(),
+            used_interfaces: Vec::new(),
+        };
+        let mut next = 0;
+        while next < wiring.nodes.len() {
+            for import in wiring.nodes[next].imports.clone() {
+                let provider = wiring.choose(next, &import)?;
+                wiring.links.push(Link {
+                    importer: next,
+                    import,
+                    provider,
+                });
+            }
+            next += 1;
+        }
+        Ok(wiring)
+    }
+
+    /// Picks the provider of `import` for node `importer`, following the rules above.
+    fn choose(&mut self, importer: usize, import: &str) -> Result<Provider> {
+        let component = &self.nodes[importer];
+        let want = InterfaceName::parse(import).ok_or_else(|| diagnose::not_an_interface(component, import))?;
+        self.used_interfaces.push(want.path.clone());
+        if let Some(u) = self.uses.iter().find(|u| u.interface == want.path)
+            && u.provider != component.name
+        {
+            return self.named_provider(importer, &want, &u.provider, "--use");
+        }
+        if let Some(node) = self.interposer(importer, &want)? {
+            return Ok(node);
+        }
+        if let Some(default) = self.platform.target.default_for(&want.path)
+            && default != component.name
+            && self.offers(default, &want)
+        {
+            return self.named_provider(importer, &want, default, "the target's default");
+        }
+        if let Some(p) = self.platform.provided(&want.path).filter(|p| want.same_track(p)) {
+            return Ok(Provider::Platform(p.clone()));
+        }
+        let candidates: Vec<_> = self
+            .catalogue
+            .exporters(&want.path)
+            .filter(|(d, e)| d.name != component.name && want.same_track(e))
+            .collect();
+        match candidates.as_slice() {
+            [(driver, _)] => {
+                let name = driver.name.clone();
+                Ok(self.link_driver(&name, &want))
+            }
+            [] => Err(diagnose::missing(component, &want, self.platform, self.catalogue)),
+            several => Err(diagnose::ambiguous(component, &want, several)),
+        }
+    }
+
+    /// Whether `provider` (a driver name or `platform`) offers `want` on its track.
+    fn offers(&self, provider: &str, want: &InterfaceName) -> bool {
+        if provider == PLATFORM {
+            return self.platform.provided(&want.path).is_some_and(|p| want.same_track(p));
+        }
+        self.catalogue
+            .exporters(&want.path)
+            .any(|(d, e)| d.name == provider && want.same_track(&e))
+    }
+
+    /// The provider chosen by name (with `--use` or a target default).
+    fn named_provider(&mut self, importer: usize, want: &InterfaceName, provider: &str, by: &str) -> Result<Provider> {
+        if !self.offers(provider, want) {
+            return Err(diagnose::chosen_provider_lacks(
+                &self.nodes[importer],
+                want,
+                provider,
+                by,
+                self.platform,
+                self.catalogue,
+            ));
+        }
+        if provider == PLATFORM {
+            let p = self.platform.provided(&want.path).expect("checked by offers");
+            return Ok(Provider::Platform(p.clone()));
+        }
+        Ok(self.link_driver(provider, want))
+    }
+
+    /// A linked interposer of `want` other than `importer`, if there is exactly one.
+    fn interposer(&self, importer: usize, want: &InterfaceName) -> Result<Option<Provider>> {
+        let found: Vec<usize> = (1..self.nodes.len())
+            .filter(|&i| i != importer && is_interposer(&self.nodes[i], want))
+            .collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [node] => Ok(Some(Provider::Node {
+                node: *node,
+                export: export_for(&self.nodes[*node], want),
+            })),
+            several => {
+                let names: Vec<&str> = several.iter().map(|&i| self.nodes[i].name.as_str()).collect();
+                Err(anyhow!(
+                    "drivers {} all interpose on {}, and ukc cannot tell in which order to chain them; \
+                     leave out all but one",
+                    names.join(", "),
+                    want.path
+                ))
+            }
+        }
+    }
+
+    /// Links the driver `name` (adding it on first use) as the provider of `want`.
+    fn link_driver(&mut self, name: &str, want: &InterfaceName) -> Provider {
+        let node = match self.nodes.iter().skip(1).position(|n| n.name == name) {
+            Some(i) => i + 1,
+            None => {
+                let driver = self.catalogue.get(name).expect("providers come from the catalogue");
+                self.nodes.push(driver.clone());
+                self.nodes.len() - 1
+            }
+        };
+        Provider::Node {
+            node,
+            export: export_for(&self.nodes[node], want),
+        }
+    }
+}
+
+/// A component that imports and exports the same interface sits between its importers
+/// and the next provider down.
+fn is_interposer(component: &Component, want: &InterfaceName) -> bool {
+    let on_track = |names: &[String]| {
+        names
+            .iter()
+            .filter_map(|n| InterfaceName::parse(n))
+            .any(|n| want.same_track(&n))
+    };
+    on_track(&component.imports) && on_track(&component.exports)
+}
+
+/// The exact export name through which `component` provides `want`.
+fn export_for(component: &Component, want: &InterfaceName) -> String {
+    component
+        .exports
+        .iter()
+        .find(|e| InterfaceName::parse(e).is_some_and(|e| want.same_track(&e)))
+        .cloned()
+        .expect("providers export the interface on the track")
+}

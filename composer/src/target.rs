@@ -1,0 +1,152 @@
+//! Targets: what each platform provides, its per-interface default drivers, and how its
+//! host runs a unikernel.
+
+use crate::names::InterfaceName;
+use crate::wit::platform_resolve;
+use anyhow::{Result, anyhow, bail};
+use ukc_manifest::{DeviceType, UnikernelManifest};
+use wit_parser::WorldKey;
+
+/// A target a unikernel can be composed for.
+#[derive(Debug)]
+pub struct Target {
+    /// The name users pass to `--target`.
+    pub name: &'static str,
+    /// One line saying what the target is.
+    pub about: &'static str,
+    /// The host program that runs unikernels composed for this target.
+    pub host: &'static str,
+    /// The world in `ukc:platform` listing what the host provides.
+    pub world: &'static str,
+    /// Which driver fills an interface (path without version) when several could;
+    /// `platform` names the host's own implementation.
+    pub defaults: &'static [(&'static str, &'static str)],
+    /// Whether the host takes the unikernel after its device flags and `--` (Solo5's
+    /// grammar) rather than first.
+    pub kernel_last: bool,
+}
+
+/// Every target, in the order `ukc targets` lists them.
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "unix",
+        about: "a Unix process: files as block devices, directories as kv stores, stdout as console",
+        host: "ukc-unix",
+        world: "unix",
+        defaults: &[],
+        kernel_last: false,
+    },
+    Target {
+        name: "hvt",
+        about: "the Solo5 hvt device model: console, clocks, yield, named block and net devices",
+        host: "ukc-hvt",
+        world: "hvt",
+        defaults: &[("ukc:kv/ro", "kv-tar")],
+        kernel_last: true,
+    },
+];
+
+/// The name `--use` accepts for a platform's own implementation of an interface.
+pub const PLATFORM: &str = "platform";
+
+impl Target {
+    /// Looks a target up by name.
+    pub fn find(name: &str) -> Result<&'static Target> {
+        TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
+            let names: Vec<_> = TARGETS.iter().map(|t| t.name).collect();
+            anyhow!(
+                "unknown target {name:?}; the targets are: {} (see `ukc targets`)",
+                names.join(", ")
+            )
+        })
+    }
+
+    /// The default provider for the interface `path`, if the target sets one.
+    pub fn default_for(&self, path: &str) -> Option<&'static str> {
+        self.defaults.iter().find(|(p, _)| *p == path).map(|(_, d)| *d)
+    }
+
+    /// The host flag that attaches a device of type `ty`, with a placeholder for its
+    /// backing, or `None` when the host has no such devices.
+    pub fn device_flag(&self, ty: DeviceType, name: &str) -> Option<String> {
+        match (self.name, ty) {
+            (_, DeviceType::Block) => Some(format!("--block:{name}=FILE")),
+            ("unix", DeviceType::Kv) => Some(format!("--kv:{name}=DIR")),
+            ("hvt", DeviceType::Net) => Some(format!("--net:{name}=TAP")),
+            _ => None,
+        }
+    }
+
+    /// The command that runs `unikernel` with every device its manifest requires.
+    pub fn run_command(&self, unikernel: &str, manifest: &UnikernelManifest) -> String {
+        let flags: Vec<String> = manifest
+            .devices
+            .iter()
+            .filter_map(|d| self.device_flag(d.ty, &d.name))
+            .collect();
+        let mut words = vec![self.host.to_string()];
+        if self.kernel_last {
+            words.extend(flags);
+            words.push("--".into());
+            words.push(unikernel.into());
+        } else {
+            words.push(unikernel.into());
+            words.extend(flags);
+            if !manifest.args.is_empty() {
+                words.push("--".into());
+            }
+        }
+        if !manifest.args.is_empty() {
+            words.push("[ARGS...]".into());
+        }
+        words.join(" ")
+    }
+}
+
+/// A target's platform, read from the embedded `ukc:platform` WIT.
+pub struct Platform {
+    /// The target.
+    pub target: &'static Target,
+    /// The interfaces the host provides, with their versions.
+    pub provides: Vec<InterfaceName>,
+    /// The entry point a unikernel for this target exports (`ukc:app/main@...`).
+    pub main: InterfaceName,
+    /// The `ukc:platform` package encoded as a WIT package, for type checks.
+    pub wit_package: Vec<u8>,
+}
+
+impl Platform {
+    /// Reads the platform of `target` from the embedded WIT.
+    pub fn load(target: &'static Target) -> Result<Platform> {
+        let (resolve, package) = platform_resolve()?;
+        let world = resolve.select_world(&[package], Some(target.world))?;
+        let world = &resolve.worlds[world];
+        let key_name = |key: &WorldKey| match key {
+            WorldKey::Interface(id) => resolve.id_of(*id),
+            WorldKey::Name(name) => Some(name.clone()),
+        };
+        let mut provides = Vec::new();
+        for key in world.imports.keys() {
+            let name = key_name(key).ok_or_else(|| anyhow!("platform import without a name"))?;
+            provides.push(
+                InterfaceName::parse(&name).ok_or_else(|| anyhow!("platform import {name} is not an interface"))?,
+            );
+        }
+        let main = match world.exports.keys().map(key_name).collect::<Vec<_>>().as_slice() {
+            [Some(name)] => InterfaceName::parse(name).ok_or_else(|| anyhow!("bad platform export {name}"))?,
+            _ => bail!("the {} platform world must export exactly one interface", target.name),
+        };
+        let wit_package = wit_component::encode(&resolve, package)?;
+        Ok(Platform {
+            target,
+            provides,
+            main,
+            wit_package,
+        })
+    }
+
+    /// The platform's version of the interface `path`, if it provides one.
+    pub fn provided(&self, path: &str) -> Option<&InterfaceName> {
+        self.provides.iter().find(|p| p.path == path)
+    }
+}
