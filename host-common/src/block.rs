@@ -1,0 +1,207 @@
+//! Block devices on host files: sector-aligned, bounds-checked reads and writes.
+
+use crate::Devices;
+use crate::bindings::ukc::block::block::{Error, Host, HostDevice, Info};
+use std::fs::{File, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::FileExt;
+use wasmtime::component::Resource;
+
+/// The largest read or write one call may ask for, as the WIT documents.
+pub const MAX_TRANSFER: u64 = 16 << 20;
+
+/// A file attached as a named block device.
+#[derive(Debug)]
+pub struct BlockBackend {
+    name: String,
+    file: File,
+    path: String,
+    capacity: u64,
+    sector_size: u32,
+    writable: bool,
+}
+
+impl BlockBackend {
+    /// Opens `path` as the block device `name`. The file's size must be a multiple of
+    /// `sector_size` (a power of two, at least 512). A file that cannot be opened for
+    /// writing is attached read-only: writes get `denied`.
+    pub fn open(name: &str, path: &str, sector_size: u32) -> Result<BlockBackend, String> {
+        let context = |e: std::io::Error| format!("block device '{name}': cannot open {path}: {e}");
+        let (file, writable) = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(file) => (file, true),
+            Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem) => {
+                (File::open(path).map_err(context)?, false)
+            }
+            Err(e) => return Err(context(e)),
+        };
+        let metadata = file.metadata().map_err(context)?;
+        if !metadata.is_file() {
+            return Err(format!("block device '{name}': {path} is not a regular file"));
+        }
+        let capacity = metadata.len();
+        if capacity % u64::from(sector_size) != 0 {
+            let padded = capacity.div_ceil(u64::from(sector_size)) * u64::from(sector_size);
+            return Err(format!(
+                "block device '{name}': {path} is {capacity} bytes, not a multiple of the {sector_size}-byte sector size; \
+                 pad it with `truncate -s {padded} {path}`"
+            ));
+        }
+        Ok(BlockBackend {
+            name: name.to_string(),
+            file,
+            path: path.to_string(),
+            capacity,
+            sector_size,
+            writable,
+        })
+    }
+
+    /// The device's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Checks an access of `len` bytes at `offset`.
+    fn check(&self, offset: u64, len: u64) -> Result<(), Error> {
+        let sector = u64::from(self.sector_size);
+        let aligned = offset.is_multiple_of(sector) && len.is_multiple_of(sector);
+        let in_range =
+            len > 0 && len <= MAX_TRANSFER && offset.checked_add(len).is_some_and(|end| end <= self.capacity);
+        if aligned && in_range {
+            Ok(())
+        } else {
+            Err(Error::InvalidRange)
+        }
+    }
+
+    fn io_error(&self, what: &str, offset: u64, error: std::io::Error) -> Error {
+        eprintln!(
+            "ukc: block device '{}' ({}): {what} at byte {offset}: {error}",
+            self.name, self.path
+        );
+        Error::Io
+    }
+}
+
+/// The handle a guest holds: an index into the attached devices.
+pub struct DeviceHandle(usize);
+
+/// The attached block devices.
+pub(crate) struct Blocks {
+    attached: Vec<BlockBackend>,
+}
+
+impl Blocks {
+    pub(crate) fn new(attached: Vec<BlockBackend>) -> Blocks {
+        Blocks { attached }
+    }
+}
+
+impl Devices {
+    fn block(&self, handle: &Resource<DeviceHandle>) -> wasmtime::Result<&BlockBackend> {
+        let index = self.table.get(handle)?.0;
+        Ok(&self.blocks.attached[index])
+    }
+}
+
+impl Host for Devices {
+    fn acquire(&mut self, name: String) -> wasmtime::Result<Result<Resource<DeviceHandle>, Error>> {
+        match self.blocks.attached.iter().position(|b| b.name == name) {
+            Some(index) => Ok(Ok(self.table.push(DeviceHandle(index))?)),
+            None => Ok(Err(Error::NotFound)),
+        }
+    }
+}
+
+impl HostDevice for Devices {
+    fn info(&mut self, device: Resource<DeviceHandle>) -> wasmtime::Result<Info> {
+        let block = self.block(&device)?;
+        Ok(Info {
+            capacity: block.capacity,
+            sector_size: block.sector_size,
+        })
+    }
+
+    fn read(
+        &mut self,
+        device: Resource<DeviceHandle>,
+        offset: u64,
+        len: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        let block = self.block(&device)?;
+        if let Err(e) = block.check(offset, u64::from(len)) {
+            return Ok(Err(e));
+        }
+        let mut data = vec![0; len as usize];
+        Ok(match block.file.read_exact_at(&mut data, offset) {
+            Ok(()) => Ok(data),
+            Err(e) => Err(block.io_error("read", offset, e)),
+        })
+    }
+
+    fn write(
+        &mut self,
+        device: Resource<DeviceHandle>,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        let block = self.block(&device)?;
+        if let Err(e) = block.check(offset, data.len() as u64) {
+            return Ok(Err(e));
+        }
+        if !block.writable {
+            return Ok(Err(Error::Denied));
+        }
+        Ok(block
+            .file
+            .write_all_at(&data, offset)
+            .map_err(|e| block.io_error("write", offset, e)))
+    }
+
+    fn flush(&mut self, device: Resource<DeviceHandle>) -> wasmtime::Result<Result<(), Error>> {
+        let block = self.block(&device)?;
+        if !block.writable {
+            return Ok(Ok(()));
+        }
+        Ok(block.file.sync_data().map_err(|e| block.io_error("flush", 0, e)))
+    }
+
+    fn drop(&mut self, device: Resource<DeviceHandle>) -> wasmtime::Result<()> {
+        self.table.delete(device)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(len: u64, sector: u32) -> (tempfile::NamedTempFile, Result<BlockBackend, String>) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        file.as_file().set_len(len).unwrap();
+        let path = file.path().to_string_lossy().into_owned();
+        let backend = BlockBackend::open("storage", &path, sector);
+        (file, backend)
+    }
+
+    #[test]
+    fn checks_alignment_and_bounds() {
+        let (_file, b) = backend(8192, 512);
+        let b = b.unwrap();
+        assert_eq!(b.check(0, 512), Ok(()));
+        assert_eq!(b.check(7680, 512), Ok(()));
+        assert_eq!(b.check(8192, 512), Err(Error::InvalidRange));
+        assert_eq!(b.check(1, 512), Err(Error::InvalidRange));
+        assert_eq!(b.check(0, 511), Err(Error::InvalidRange));
+        assert_eq!(b.check(0, 0), Err(Error::InvalidRange));
+        assert_eq!(b.check(u64::MAX - 511, 512), Err(Error::InvalidRange));
+    }
+
+    #[test]
+    fn refuses_sizes_off_the_sector_grid() {
+        let (_file, b) = backend(1000, 512);
+        let err = b.unwrap_err();
+        assert!(err.contains("not a multiple of the 512-byte sector size"), "{err}");
+        assert!(err.contains("truncate -s 1024"), "{err}");
+    }
+}

@@ -1,0 +1,239 @@
+//! The device flags hosts share with `solo5-hvt` (`--block:NAME=PATH`, `--mem=MB`, ...)
+//! and the boot check of attached devices against the unikernel's manifest.
+
+use std::collections::BTreeMap;
+use ukc_manifest::{DeviceType, UnikernelManifest};
+
+/// Default guest memory limit in MiB, as `solo5-hvt`.
+pub const DEFAULT_MEM_MB: u64 = 512;
+
+/// The devices and limits given on a host's command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachments {
+    /// Guest memory limit in MiB.
+    pub mem_mb: u64,
+    /// Attached devices, in command-line order: type, name, backing (file, directory, tap).
+    pub devices: Vec<(DeviceType, String, String)>,
+    /// `--block-sector-size:NAME=N` values.
+    pub sector_sizes: BTreeMap<String, u32>,
+}
+
+impl Default for Attachments {
+    fn default() -> Self {
+        Attachments {
+            mem_mb: DEFAULT_MEM_MB,
+            devices: Vec::new(),
+            sector_sizes: BTreeMap::new(),
+        }
+    }
+}
+
+impl Attachments {
+    /// Takes `arg` if it is a device or memory flag for one of the `accepted` device
+    /// types; `Ok(false)` when it is no such flag. Errors are one line for the user.
+    pub fn take(&mut self, arg: &str, accepted: &[DeviceType]) -> Result<bool, String> {
+        let Some(body) = arg.strip_prefix("--") else {
+            return Ok(false);
+        };
+        if let Some(value) = body.strip_prefix("mem=") {
+            self.mem_mb = value
+                .parse()
+                .ok()
+                .filter(|&mb| mb > 0)
+                .ok_or_else(|| format!("--mem={value}: expected a size in MiB, such as --mem=64"))?;
+            return Ok(true);
+        }
+        let Some((kind, rest)) = body.split_once(':') else {
+            return Ok(false);
+        };
+        let (name, value) = rest
+            .split_once('=')
+            .ok_or_else(|| format!("{arg}: expected --{kind}:NAME=VALUE"))?;
+        if name.is_empty() || value.is_empty() {
+            return Err(format!("{arg}: expected --{kind}:NAME=VALUE with a name and a value"));
+        }
+        if kind == "block-sector-size" {
+            let size = value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 512 && n.is_power_of_two())
+                .ok_or_else(|| format!("{arg}: the sector size must be a power of two, at least 512"))?;
+            if self.sector_sizes.insert(name.to_string(), size).is_some() {
+                return Err(format!("--block-sector-size:{name} is given twice"));
+            }
+            return Ok(true);
+        }
+        let Some(ty) = accepted.iter().copied().find(|t| t.as_str() == kind) else {
+            return Ok(false);
+        };
+        if self.devices.iter().any(|(_, n, _)| n == name) {
+            return Err(format!(
+                "device '{name}' is attached twice; each name can be attached once"
+            ));
+        }
+        self.devices.push((ty, name.to_string(), value.to_string()));
+        Ok(true)
+    }
+
+    /// The sector size for block device `name` (512 unless set).
+    pub fn sector_size(&self, name: &str) -> u32 {
+        self.sector_sizes.get(name).copied().unwrap_or(512)
+    }
+
+    /// The attached devices of one type: (name, backing).
+    pub fn of(&self, ty: DeviceType) -> impl Iterator<Item = (&str, &str)> {
+        self.devices
+            .iter()
+            .filter(move |(t, _, _)| *t == ty)
+            .map(|(_, n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Checks the attachments against the manifest as Solo5 does: every declared device
+    /// attached with its type, nothing attached that was not declared.
+    pub fn check(&self, manifest: &UnikernelManifest) -> Result<(), String> {
+        for device in &manifest.devices {
+            match self.devices.iter().find(|(_, n, _)| *n == device.name) {
+                Some((ty, _, _)) if *ty == device.ty => {}
+                Some((ty, name, value)) => {
+                    return Err(format!(
+                        "Device '{name}' is declared as type {} but attached as {ty} (--{ty}:{name}={value}).",
+                        device.ty
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "Device '{}' of type {} declared but not attached.",
+                        device.name, device.ty
+                    ));
+                }
+            }
+        }
+        for (ty, name, value) in &self.devices {
+            if manifest.device(name).is_none() {
+                return Err(format!(
+                    "Device '{name}' of type {ty} attached (--{ty}:{name}={value}) but not declared by the unikernel; {}",
+                    declared_list(manifest)
+                ));
+            }
+        }
+        for name in self.sector_sizes.keys() {
+            if !self.of(DeviceType::Block).any(|(n, _)| n == name) {
+                return Err(format!("--block-sector-size:{name} names no attached block device"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn declared_list(manifest: &UnikernelManifest) -> String {
+    if manifest.devices.is_empty() {
+        return "it declares no devices.".into();
+    }
+    let names: Vec<String> = manifest
+        .devices
+        .iter()
+        .map(|d| format!("'{}' ({})", d.name, d.ty))
+        .collect();
+    format!("it declares {}.", names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ukc_manifest::UnikernelDevice;
+
+    const ALL: &[DeviceType] = &DeviceType::ALL;
+
+    fn manifest(devices: &[(&str, DeviceType)]) -> UnikernelManifest {
+        UnikernelManifest {
+            schema: 1,
+            target: "unix".into(),
+            components: vec![],
+            devices: devices
+                .iter()
+                .map(|(n, t)| UnikernelDevice {
+                    name: n.to_string(),
+                    ty: *t,
+                    by: vec!["app".into()],
+                })
+                .collect(),
+            args: vec![],
+        }
+    }
+
+    fn attach(args: &[&str]) -> Result<Attachments, String> {
+        let mut a = Attachments::default();
+        for arg in args {
+            assert!(a.take(arg, ALL)?, "{arg} not taken");
+        }
+        Ok(a)
+    }
+
+    #[test]
+    fn parses_flags() {
+        let a = attach(&[
+            "--block:storage=disk.img",
+            "--block-sector-size:storage=4096",
+            "--mem=64",
+        ])
+        .unwrap();
+        assert_eq!(a.mem_mb, 64);
+        assert_eq!(a.sector_size("storage"), 4096);
+        assert_eq!(
+            a.of(DeviceType::Block).collect::<Vec<_>>(),
+            vec![("storage", "disk.img")]
+        );
+        assert!(!Attachments::default().take("--hello=x", ALL).unwrap());
+        assert!(
+            !Attachments::default()
+                .take("--net:x=tap0", &[DeviceType::Block])
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn rejects_bad_flags() {
+        assert!(attach(&["--mem=0"]).unwrap_err().contains("size in MiB"));
+        assert!(
+            attach(&["--block-sector-size:s=1000"])
+                .unwrap_err()
+                .contains("power of two")
+        );
+        assert!(
+            attach(&["--block-sector-size:s=256"])
+                .unwrap_err()
+                .contains("at least 512")
+        );
+        assert!(attach(&["--block:s"]).unwrap_err().contains("NAME=VALUE"));
+        assert!(
+            attach(&["--block:s=a", "--kv:s=b"])
+                .unwrap_err()
+                .contains("attached twice")
+        );
+    }
+
+    #[test]
+    fn checks_against_the_manifest() {
+        let m = manifest(&[("storage", DeviceType::Block)]);
+        assert_eq!(
+            attach(&[]).unwrap().check(&m).unwrap_err(),
+            "Device 'storage' of type block declared but not attached."
+        );
+        assert!(attach(&["--block:storage=x"]).unwrap().check(&m).is_ok());
+        let err = attach(&["--block:storage=x", "--block:other=y"])
+            .unwrap()
+            .check(&m)
+            .unwrap_err();
+        assert!(
+            err.contains("'other' of type block attached") && err.contains("declares 'storage' (block)"),
+            "{err}"
+        );
+        let err = attach(&["--kv:storage=dir"]).unwrap().check(&m).unwrap_err();
+        assert!(err.contains("declared as type block but attached as kv"), "{err}");
+        let err = attach(&["--block:storage=x", "--block-sector-size:nope=4096"])
+            .unwrap()
+            .check(&m)
+            .unwrap_err();
+        assert!(err.contains("names no attached block device"), "{err}");
+    }
+}

@@ -1,0 +1,145 @@
+//! The `ukc-unix` command line:
+//! `ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR]
+//! [--mem=MB] [--] [ARGS...]`. Host options may also come before UNIKERNEL.
+
+use ukc_host::flags::{Attachments, DEFAULT_MEM_MB};
+use ukc_manifest::DeviceType;
+
+/// The device types `ukc-unix` attaches.
+pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Kv];
+
+/// One line of usage, for errors and the help text.
+pub const USAGE: &str =
+    "ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR] [--mem=MB] [--] [ARGS...]";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Print the host's help.
+    Help,
+    /// Print the version.
+    Version,
+    /// Boot a unikernel.
+    Run(Invocation),
+}
+
+/// A unikernel to boot, its devices, and its runtime arguments.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invocation {
+    /// Path of the composed unikernel.
+    pub unikernel: String,
+    /// Devices and memory limit.
+    pub attachments: Attachments,
+    /// The unikernel's own arguments.
+    pub args: Vec<String>,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: Vec<String>) -> Result<Command, String> {
+    let mut attachments = Attachments::default();
+    let mut unikernel = None;
+    let mut rest = args.into_iter();
+    let mut guest_args = Vec::new();
+    while let Some(arg) = rest.next() {
+        if arg == "--" {
+            guest_args.extend(rest.by_ref());
+            break;
+        }
+        if attachments.take(&arg, DEVICE_TYPES)? {
+            continue;
+        }
+        if unikernel.is_some() {
+            // The first word that is not a host option starts the unikernel's arguments.
+            guest_args.push(arg);
+            guest_args.extend(rest.by_ref());
+            break;
+        }
+        match arg.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--version" | "-V" => return Ok(Command::Version),
+            _ if arg.starts_with('-') && arg != "-" => {
+                return Err(format!("unknown option {arg}; see ukc-unix --help"));
+            }
+            _ => unikernel = Some(arg),
+        }
+    }
+    let unikernel = unikernel.ok_or("no unikernel given")?;
+    Ok(Command::Run(Invocation {
+        unikernel,
+        attachments,
+        args: guest_args,
+    }))
+}
+
+/// The host's help text.
+pub fn help() -> String {
+    format!(
+        "Runs a ukc unikernel composed for the unix target as a Unix process.
+
+usage: {USAGE}
+
+Devices (attach each device the unikernel declares, under its name):
+  --block:NAME=FILE            FILE as block device NAME (read-write; read-only if FILE is)
+  --block-sector-size:NAME=N   sector size of block device NAME: a power of two >= 512 (default 512)
+  --kv:NAME=DIR                DIR as read-only key-value store NAME
+  --mem=MB                     memory limit of the unikernel in MiB (default {DEFAULT_MEM_MB})
+
+Everything after the unikernel that is not a host option, or everything after --, goes to
+the unikernel; `ukc-unix UNIKERNEL --help` lists the arguments it accepts.
+
+Exit status: the unikernel's own; 1 when it fails or cannot boot (a device missing, say),
+64 for a bad command line or runtime argument, 255 when it traps.
+
+Environment:
+  UKC_CACHE_DIR   where compiled unikernels are kept (default ~/.cache/ukc; empty: no cache)
+
+Examples:
+  ukc compose target/components/hello.wasm -t unix -o hello.wasm
+  ukc-unix hello.wasm -- --hello=Hi
+  ukc-unix block.wasm --block:storage=disk.img --block-sector-size:storage=4096
+  ukc-unix kv.wasm --kv:storage=./files"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(line: &str) -> Result<Command, String> {
+        parse(line.split_whitespace().map(String::from).collect())
+    }
+
+    fn invocation(line: &str) -> Invocation {
+        match parse_words(line).unwrap() {
+            Command::Run(invocation) => invocation,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn splits_host_options_from_guest_arguments() {
+        let i = invocation("--mem=64 k.wasm --block:storage=d.img -- --hello=Hi --block:x=y");
+        assert_eq!(i.unikernel, "k.wasm");
+        assert_eq!(i.attachments.mem_mb, 64);
+        assert_eq!(i.attachments.of(DeviceType::Block).count(), 1);
+        assert_eq!(i.args, ["--hello=Hi", "--block:x=y"]);
+        assert_eq!(
+            invocation("k.wasm --hello=Hi --kv:s=d").args,
+            ["--hello=Hi", "--kv:s=d"]
+        );
+        assert_eq!(invocation("k.wasm --help").args, ["--help"]);
+    }
+
+    #[test]
+    fn help_version_and_errors() {
+        assert_eq!(parse_words("--help").unwrap(), Command::Help);
+        assert_eq!(parse_words("--version").unwrap(), Command::Version);
+        assert!(parse_words("").unwrap_err().contains("no unikernel"));
+        assert!(
+            parse_words("--bogus k.wasm")
+                .unwrap_err()
+                .contains("unknown option --bogus")
+        );
+        assert!(parse_words("k.wasm --mem=x").unwrap_err().contains("size in MiB"));
+    }
+}
