@@ -1,0 +1,217 @@
+//! Helpers for the end-to-end tests: where the binaries and components are, running
+//! commands with a time bound, and building small fixture components with wasm-tools.
+
+pub mod fixtures;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A binary built by `cargo build --release` (`ukc`, `ukc-unix`).
+pub fn bin(name: &str) -> PathBuf {
+    let path = workspace().join("target/release").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --release` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// A component the build wrote to `target/components`.
+pub fn component(name: &str) -> PathBuf {
+    let path = Path::new(ukc_components::COMPONENTS_DIR).join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --release` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// A peer tool from PATH or cargo's bin directory (`wasm-tools`, `wac`).
+pub fn peer(name: &str) -> PathBuf {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|d| d.join("bin").join(name));
+    let in_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    in_path
+        .into_iter()
+        .chain(cargo_bin)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is not installed; .ci/run shows how to install it"))
+}
+
+/// The result of a finished command.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit status (`None` when killed by a signal).
+    pub status: Option<i32>,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error, as text.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Standard output as text.
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Asserts success and returns standard output as text.
+    pub fn ok(&self) -> String {
+        assert_eq!(
+            self.status,
+            Some(0),
+            "command failed:\nstdout: {}\nstderr: {}",
+            self.stdout_text(),
+            self.stderr
+        );
+        self.stdout_text()
+    }
+}
+
+/// Runs `cmd` with `stdin` as input, killing it after `limit`. Output is drained while
+/// the command runs, so a command that prints a lot never blocks on a full pipe.
+pub fn run_with_input(cmd: &mut Command, stdin: &[u8], limit: Duration) -> Run {
+    use std::io::{Read, Write};
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut input = child.stdin.take().expect("piped stdin");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let _ = writer.join();
+    Run {
+        status: status.code(),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: String::from_utf8_lossy(&stderr.join().expect("stderr reader")).into_owned(),
+    }
+}
+
+/// Runs `program args...` with no input and a 60-second bound.
+pub fn run<P: AsRef<std::ffi::OsStr>>(program: P, args: &[&str]) -> Run {
+    run_with_input(Command::new(program).args(args), b"", Duration::from_secs(60))
+}
+
+/// `ukc ARGS...`.
+pub fn ukc(args: &[&str]) -> Run {
+    run(bin("ukc"), args)
+}
+
+/// `ukc-unix ARGS...`, with the compile cache in a scratch directory.
+pub fn ukc_unix(args: &[&str]) -> Run {
+    let cache = std::env::temp_dir().join("ukc-tests-cache");
+    run_with_input(
+        Command::new(bin("ukc-unix")).args(args).env("UKC_CACHE_DIR", cache),
+        b"",
+        Duration::from_secs(120),
+    )
+}
+
+/// Composes `app` for `target` into `dir/name` and returns the path.
+pub fn compose(app: &Path, target: &str, dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let mut args = vec!["compose", path_str(app), "-t", target, "-o", path_str(&out), "-q"];
+    args.extend_from_slice(extra);
+    ukc(&args).ok();
+    out
+}
+
+/// A path as `&str` (test paths are UTF-8).
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+/// Builds a component from WAT with `wasm-tools component embed` and `new`: `wit` is a
+/// WIT directory or file, `world` the world the WAT implements.
+pub fn wat_component(dir: &Path, name: &str, wit: &Path, world: &str, wat: &str) -> PathBuf {
+    let source = dir.join(format!("{name}.wat"));
+    let core = dir.join(format!("{name}.core.wasm"));
+    let out = dir.join(format!("{name}.wasm"));
+    std::fs::write(&source, wat).unwrap();
+    let tools = peer("wasm-tools");
+    run(
+        &tools,
+        &[
+            "component",
+            "embed",
+            path_str(wit),
+            "--world",
+            world,
+            path_str(&source),
+            "-o",
+            path_str(&core),
+        ],
+    )
+    .ok();
+    run(&tools, &["component", "new", path_str(&core), "-o", path_str(&out)]).ok();
+    out
+}
+
+/// `ukc wit --out DIR/wit` plus extra WIT packages under `DIR/wit/deps`; returns the
+/// WIT directory (its root package is ukc:platform).
+pub fn wit_dir(dir: &Path, extra: &[(&str, &str)]) -> PathBuf {
+    let wit = dir.join("wit");
+    ukc(&["wit", "--out", path_str(&wit)]).ok();
+    for (package, source) in extra {
+        let package_dir = wit.join("deps").join(package);
+        std::fs::create_dir_all(&package_dir).unwrap();
+        std::fs::write(package_dir.join(format!("{package}.wit")), source).unwrap();
+    }
+    wit
+}
+
+/// The text `wasm-tools component wit` prints for a component.
+pub fn component_wit(path: &Path) -> String {
+    run(peer("wasm-tools"), &["component", "wit", path_str(path)]).ok()
+}
+
+/// The lines of a component's world that import or export something.
+pub fn world_items(path: &Path) -> Vec<String> {
+    let wit = component_wit(path);
+    let world = wit.split("world ").nth(1).unwrap_or_default();
+    let body = world.split('}').next().unwrap_or_default();
+    body.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("import ") || l.starts_with("export "))
+        .map(|l| l.trim_end_matches(';').to_string())
+        .collect()
+}

@@ -1,0 +1,172 @@
+//! `ukc compose` and friends, checked with wasm-tools and wac.
+
+use std::process::Command;
+use std::time::Duration;
+use ukc_tests::*;
+
+const UNIX_HELLO_IMPORTS: &[&str] = &[
+    "import ukc:args/args@0.1.0",
+    "import ukc:clock/monotonic@0.1.0",
+    "import ukc:console/console@0.1.0",
+    "import ukc:poll/poll@0.1.0",
+];
+
+fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items
+}
+
+#[test]
+fn composed_hello_is_valid_and_imports_only_platform_interfaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = compose(&component("hello"), "unix", dir.path(), "h.wasm", &[]);
+    run(peer("wasm-tools"), &["validate", path_str(&out)]).ok();
+    let items = sorted(world_items(&out));
+    let mut expected: Vec<String> = UNIX_HELLO_IMPORTS.iter().map(|s| s.to_string()).collect();
+    expected.insert(0, "export ukc:app/main@0.1.0".into());
+    assert_eq!(items, sorted(expected));
+}
+
+#[test]
+fn compose_reads_stdin_and_writes_stdout_for_pipelines() {
+    let app = std::fs::read(component("hello")).unwrap();
+    let composed = run_with_input(
+        Command::new(bin("ukc")).args(["compose", "-", "-t", "unix", "-o", "-"]),
+        &app,
+        Duration::from_secs(60),
+    );
+    let bytes = composed.stdout.clone();
+    assert_eq!(composed.status, Some(0), "{}", composed.stderr);
+    let validated = run_with_input(
+        Command::new(peer("wasm-tools")).args(["validate", "-"]),
+        &bytes,
+        Duration::from_secs(60),
+    );
+    validated.ok();
+    assert!(composed.stderr.contains("run it with: ukc-unix"), "{}", composed.stderr);
+}
+
+#[test]
+fn compose_componentizes_a_core_module_with_type_information() {
+    let core = workspace().join("target/guests/wasm32-unknown-unknown/wasm/example_hello.wasm");
+    assert!(core.is_file(), "the guest build leaves {} behind", core.display());
+    let dir = tempfile::tempdir().unwrap();
+    let out = compose(&core, "unix", dir.path(), "h.wasm", &[]);
+    run(peer("wasm-tools"), &["validate", path_str(&out)]).ok();
+    let hello = ukc_unix(&[path_str(&out), "--", "--hello=from a core module", "--sleep-ms=0"]);
+    assert_eq!(hello.ok(), "from a core module\n".repeat(4));
+}
+
+#[test]
+fn hvt_fills_kv_from_the_tar_driver_over_a_block_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = compose(&component("kv-ro"), "hvt", dir.path(), "kv.hvt.wasm", &[]);
+    run(peer("wasm-tools"), &["validate", path_str(&out)]).ok();
+    let items = world_items(&out);
+    assert!(items.contains(&"import ukc:block/block@0.1.0".to_string()), "{items:?}");
+    assert!(
+        !items.iter().any(|i| i.contains("ukc:kv")),
+        "kv must come from a driver: {items:?}"
+    );
+    let described = ukc(&["describe", path_str(&component("kv-ro")), "-t", "hvt"]).ok();
+    assert!(described.contains("1. kv-tar"), "{described}");
+    assert!(described.contains("2. kv-ro"), "{described}");
+    assert!(
+        described.contains("storage      block  acquired by kv-ro -> kv-tar"),
+        "{described}"
+    );
+    assert!(described.contains("--block:storage=FILE"), "{described}");
+}
+
+#[test]
+fn describe_speaks_dot_and_json() {
+    let app = component("kv-ro");
+    let dot = ukc(&["describe", path_str(&app), "-t", "hvt", "--format", "dot"]).ok();
+    assert!(dot.starts_with("digraph unikernel {"), "{dot}");
+    assert!(dot.contains("[label=\"ukc:kv/ro@0.1.0\"]"), "{dot}");
+    let json = ukc(&["describe", path_str(&app), "-t", "unix", "--format", "json"]).ok();
+    assert!(json.contains("\"target\": \"unix\""), "{json}");
+    assert!(
+        json.contains("\"type\": \"kv\""),
+        "on unix kv comes from the platform: {json}"
+    );
+    let with_tar = ukc(&[
+        "describe",
+        path_str(&app),
+        "-t",
+        "unix",
+        "--use",
+        "ukc:kv/ro=kv-tar",
+        "--format",
+        "json",
+    ])
+    .ok();
+    assert!(
+        with_tar.contains("\"type\": \"block\""),
+        "--use kv-tar turns the kv device into a block device: {with_tar}"
+    );
+}
+
+#[test]
+fn emitted_wac_reproduces_the_composition_with_wac() {
+    let dir = tempfile::tempdir().unwrap();
+    let wac_file = dir.path().join("kv.wac");
+    let app = component("kv-ro");
+    let out = compose(&app, "hvt", dir.path(), "kv.wasm", &["--emit-wac", path_str(&wac_file)]);
+    let deps = dir.path().join("deps");
+    ukc(&["drivers", "--export", path_str(&deps)]).ok();
+    let by_wac = dir.path().join("by-wac.wasm");
+    let dep = format!("ukc-app:kv-ro={}", path_str(&app));
+    run(
+        peer("wac"),
+        &[
+            "compose",
+            "--deps-dir",
+            path_str(&deps),
+            "--dep",
+            &dep,
+            "-o",
+            path_str(&by_wac),
+            path_str(&wac_file),
+        ],
+    )
+    .ok();
+    run(peer("wasm-tools"), &["validate", path_str(&by_wac)]).ok();
+    assert_eq!(sorted(world_items(&by_wac)), sorted(world_items(&out)));
+}
+
+#[test]
+fn targets_drivers_and_wit_list_what_exists() {
+    let targets = ukc(&["targets"]).ok();
+    assert!(targets.contains("unix") && targets.contains("hvt"), "{targets}");
+    assert!(targets.contains("ukc:net/net@0.1.0"), "{targets}");
+    let drivers = ukc(&["drivers"]).ok();
+    assert!(drivers.contains("kv-tar 0.1.0 (built-in)"), "{drivers}");
+    assert!(drivers.contains("exports: ukc:kv/ro@0.1.0"), "{drivers}");
+    assert!(drivers.contains("imports: ukc:block/block@0.1.0"), "{drivers}");
+    let dir = tempfile::tempdir().unwrap();
+    let wit = wit_dir(dir.path(), &[]);
+    let printed = run(peer("wasm-tools"), &["component", "wit", path_str(&wit)]).ok();
+    assert!(printed.contains("world unix"), "{printed}");
+    assert!(printed.contains("world hvt"), "{printed}");
+}
+
+#[test]
+fn compose_tells_the_next_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("kv.wasm");
+    let composed = ukc(&[
+        "compose",
+        path_str(&component("kv-ro")),
+        "-t",
+        "hvt",
+        "-o",
+        path_str(&out),
+    ]);
+    composed.ok();
+    let expected = format!(
+        "run it with: ukc-hvt --block:storage=FILE -- {} [ARGS...]",
+        path_str(&out)
+    );
+    assert!(composed.stderr.contains(&expected), "{}", composed.stderr);
+}
