@@ -5,8 +5,6 @@
 //! boundary. Everything here turns arbitrary byte ranges into aligned reads of at most
 //! [`MAX_READ`] bytes each, so that no single host call is unbounded.
 
-use crate::msg::msg;
-
 /// The largest single read issued to the device (rounded down to a whole sector).
 pub const MAX_READ: u64 = 1 << 20;
 
@@ -35,8 +33,8 @@ fn chunk_len(device: &dyn Device) -> u64 {
 /// A range reaching past the end of the device is an error.
 pub fn read_range(device: &dyn Device, offset: u64, len: u64) -> Result<Vec<u8>, String> {
     let end = offset.checked_add(len).filter(|&end| end <= device.capacity());
-    let end = end.ok_or_else(|| msg!("reading past the end: ", len, " bytes at offset ", offset))?;
-    let too_large = || msg!(len, " bytes do not fit in memory");
+    let end = end.ok_or_else(|| format!("reading past the end: {len} bytes at offset {offset}"))?;
+    let too_large = || format!("{len} bytes do not fit in memory");
     let size = usize::try_from(len).map_err(|_| too_large())?;
     let mut out = Vec::new();
     // A value may be larger than the guest can hold: fail the call instead of aborting.
@@ -64,8 +62,10 @@ pub fn read_range(device: &dyn Device, offset: u64, len: u64) -> Result<Vec<u8>,
 fn read_checked(device: &dyn Device, offset: u64, len: u64) -> Result<Vec<u8>, String> {
     let data = device.read(offset, len as u32)?;
     if data.len() as u64 != len {
-        let what = msg!(len, " bytes at offset ", offset);
-        return Err(msg!("the device returned ", data.len(), " bytes for ", what));
+        let got = data.len();
+        return Err(format!(
+            "the device returned {got} bytes for {len} bytes at offset {offset}"
+        ));
     }
     Ok(data)
 }

@@ -5,8 +5,8 @@
 //! member is an in-place overwrite, a resolved symlink is just the position of its
 //! target and every node knows its directory.
 
-use crate::members::Members;
 use crate::tar::{Entry, Kind as TarKind};
+use std::collections::BTreeMap;
 
 /// The most symlinks followed while resolving one path; more is taken for a loop.
 pub const MAX_HOPS: u32 = 16;
@@ -41,9 +41,10 @@ pub enum Item {
 
 #[derive(Debug)]
 enum Node {
-    /// `explicit` when a member created it, rather than a path beneath it.
+    /// `children` maps each member's name to its node. `explicit` when a member created
+    /// the directory, rather than a path beneath it.
     Dir {
-        children: Members,
+        children: BTreeMap<String, usize>,
         mtime_ns: u64,
         explicit: bool,
     },
@@ -76,32 +77,26 @@ pub fn key_segments(key: &str) -> Option<Vec<&str>> {
     if key.is_empty() || key == "/" {
         return Some(Vec::new());
     }
-    let bytes = key.as_bytes();
-    let start = usize::from(bytes.first() == Some(&b'/'));
-    let end = key.len() - usize::from(bytes.last() == Some(&b'/'));
-    let segments = split(key.get(start..end)?);
+    let key = key.strip_prefix('/').unwrap_or(key);
+    let key = key.strip_suffix('/').unwrap_or(key);
+    let segments: Vec<&str> = key.split('/').collect();
     segments
         .iter()
         .all(|s| !matches!(*s, "" | "." | ".."))
         .then_some(segments)
 }
 
-/// The `/`-separated parts of `path`.
-fn split(path: &str) -> Vec<&str> {
-    path.split('/').collect()
-}
-
 /// The segments of a symlink's target, or `None` when it is absolute: such a target
 /// names a path on the machine that made the archive, not one inside it.
 fn link_segments(target: &str) -> Option<Vec<&str>> {
-    (target.as_bytes().first() != Some(&b'/')).then(|| split(target))
+    (!target.starts_with('/')).then(|| target.split('/').collect())
 }
 
 /// The segments of a member's path: leading `/`, empty and `.` segments dropped and `..`
 /// applied. `None` when `..` would leave the archive's root.
 fn member_segments(path: &str) -> Option<Vec<&str>> {
     let mut segments = Vec::new();
-    for segment in split(path) {
+    for segment in path.split('/') {
         match segment {
             "" | "." => {}
             ".." => {
@@ -117,7 +112,7 @@ impl Index {
     /// An empty tree, to [`insert`](Self::insert) members into.
     pub fn new() -> Index {
         let root = Node::Dir {
-            children: Members::default(),
+            children: BTreeMap::new(),
             mtime_ns: 0,
             explicit: false,
         };
@@ -131,11 +126,6 @@ impl Index {
     pub fn finish(&mut self) {
         self.resolve_hard_links();
         self.resolve_symlinks();
-        for node in &mut self.nodes {
-            if let Node::Dir { children, .. } = node {
-                children.merge();
-            }
-        }
     }
 
     /// The tree of `entries`, in archive order.
@@ -156,7 +146,7 @@ impl Index {
             let Node::Dir { children, .. } = &self.nodes[id] else {
                 return None;
             };
-            id = self.target(children.get(segment)?)?;
+            id = self.target(*children.get(*segment)?)?;
         }
         match self.nodes[id] {
             Node::Value(value) => Some(Item::Value(value)),
@@ -178,7 +168,7 @@ impl Index {
         };
         children
             .iter()
-            .filter_map(|(name, child)| Some((name.to_string(), kind(child)?)))
+            .filter_map(|(name, &child)| Some((name.clone(), kind(child)?)))
             .collect()
     }
 
@@ -204,7 +194,7 @@ impl Index {
                 mtime_ns,
             }),
             TarKind::Directory => Node::Dir {
-                children: Members::default(),
+                children: BTreeMap::new(),
                 mtime_ns,
                 explicit: true,
             },
@@ -246,10 +236,10 @@ impl Index {
         let Node::Dir { children, .. } = &mut self.nodes[parent] else {
             unreachable!("only directories have members");
         };
-        if let Some(id) = children.get(name) {
+        if let Some(&id) = children.get(name) {
             return id;
         }
-        children.insert(name, next);
+        children.insert(name.to_string(), next);
         self.nodes.push(Node::Missing);
         self.parents.push(parent);
         next
@@ -284,9 +274,8 @@ impl Index {
         for name in dirs {
             id = self.child(id, name);
             if !matches!(self.nodes[id], Node::Dir { .. }) {
-                let children = Members::default();
                 self.nodes[id] = Node::Dir {
-                    children,
+                    children: BTreeMap::new(),
                     mtime_ns: mtime,
                     explicit: false,
                 };
@@ -324,7 +313,7 @@ impl Index {
                     dir = self.parents[dir];
                     continue;
                 }
-                name => children.get(name)?,
+                name => *children.get(name)?,
             };
             dir = match &self.nodes[child] {
                 Node::Symlink { target } if follow_last || i + 1 < path.len() => {

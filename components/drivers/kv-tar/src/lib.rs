@@ -8,8 +8,6 @@
 
 mod blocks;
 mod index;
-mod members;
-mod msg;
 mod store;
 mod tar;
 #[cfg(test)]
@@ -30,8 +28,8 @@ wit_bindgen::generate!({
 ukc_guest::manifest!("ukc.json");
 
 use exports::ukc::kv::ro::{self, Entry, Error, GuestStore, Kind};
-use msg::msg;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use store::Mount;
 use ukc::block::block;
@@ -54,8 +52,11 @@ impl blocks::Device for BlockDevice {
 
     fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, String> {
         self.device.read(offset, len).map_err(|e| {
-            let what = msg!("reading ", len, " bytes at offset ", offset);
-            msg!("block device '", self.name, "': ", what, ": ", describe(e))
+            format!(
+                "block device '{}': reading {len} bytes at offset {offset}: {}",
+                self.name,
+                describe(e)
+            )
         })
     }
 }
@@ -72,22 +73,23 @@ fn describe(error: block::Error) -> &'static str {
 thread_local! {
     /// The stores open now, by name: opening one again shares its device and index
     /// rather than scanning the archive a second time.
-    /// (A vector, not a map: there are few stores, and it keeps the binary small.)
-    static OPEN: RefCell<Vec<(String, Weak<Mount<BlockDevice>>)>> = const { RefCell::new(Vec::new()) };
+    static OPEN: RefCell<BTreeMap<String, Weak<Mount<BlockDevice>>>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// Acquires the device `name` and scans its archive.
 fn mount(name: &str) -> Result<Rc<Mount<BlockDevice>>, Error> {
     let device = block::acquire(name).map_err(|e| match e {
         block::Error::NotFound => Error::NoStore(name.to_string()),
-        e => Error::Io(msg!("block device '", name, "': acquire: ", describe(e))),
+        e => Error::Io(format!("block device '{name}': acquire: {}", describe(e))),
     })?;
     let info = device.info();
     let sector = info.sector_size;
     // Everything after relies on this geometry, which the block interface promises.
     if sector < 512 || !sector.is_power_of_two() || !info.capacity.is_multiple_of(sector.into()) {
-        let geometry = msg!(info.capacity, " bytes in sectors of ", sector);
-        return Err(Error::Io(msg!("block device '", name, "': bad geometry: ", geometry)));
+        let capacity = info.capacity;
+        return Err(Error::Io(format!(
+            "block device '{name}': bad geometry: {capacity} bytes in sectors of {sector}"
+        )));
     }
     let device = BlockDevice {
         name: name.to_string(),
@@ -103,16 +105,13 @@ impl ro::Guest for Driver {
     type Store = Store;
 
     fn open(name: String) -> Result<ro::Store, Error> {
-        let shared = OPEN.with_borrow(|open| open.iter().find(|(n, _)| *n == name).and_then(|(_, s)| s.upgrade()));
+        let shared = OPEN.with_borrow(|open| open.get(&name).and_then(Weak::upgrade));
         let mount = match shared {
             Some(mount) => mount,
             None => {
                 let mount = mount(&name)?;
-                let weak = Rc::downgrade(&mount);
-                OPEN.with_borrow_mut(|open| match open.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, stale)) => *stale = weak,
-                    None => open.push((name, weak)),
-                });
+                // Replaces the entry of a store that was open once but has been dropped.
+                OPEN.with_borrow_mut(|open| open.insert(name, Rc::downgrade(&mount)));
                 mount
             }
         };

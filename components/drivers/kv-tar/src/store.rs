@@ -3,7 +3,6 @@
 
 use crate::blocks::{Device, read_range};
 use crate::index::{Index, Item, Value, key_segments};
-use crate::msg::msg;
 use crate::tar;
 
 pub use crate::index::Kind;
@@ -29,8 +28,7 @@ impl<D: Device> Mount<D> {
     /// Scans the archive on `device`, the store attached as `name`.
     pub fn open(name: &str, device: D) -> Result<Self, Error> {
         let mut index = Index::new();
-        tar::scan(&device, &mut |entry| index.insert(&entry))
-            .map_err(|e| Error::Io(msg!("store '", name, "': ", e)))?;
+        tar::scan(&device, &mut |entry| index.insert(&entry)).map_err(|e| Error::Io(format!("store '{name}': {e}")))?;
         index.finish();
         Ok(Mount {
             name: name.to_string(),
@@ -95,7 +93,7 @@ impl<D: Device> Mount<D> {
 
     fn read(&self, key: &str, offset: u64, len: u64) -> Result<Vec<u8>, Error> {
         read_range(&self.device, offset, len)
-            .map_err(|e| Error::Io(msg!("store '", self.name, "': reading '", key, "': ", e)))
+            .map_err(|e| Error::Io(format!("store '{}': reading '{key}': {e}", self.name)))
     }
 }
 

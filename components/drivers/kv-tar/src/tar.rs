@@ -5,7 +5,6 @@
 //! and is described by its offset and size.
 
 use crate::blocks::{Device, Window};
-use crate::msg::msg;
 
 /// Every header and data block is a whole number of these.
 pub const RECORD: u64 = 512;
@@ -86,10 +85,10 @@ pub fn scan(device: &dyn Device, each: &mut dyn FnMut(Entry)) -> Result<(), Stri
         // A pax size applies to the next real member, not to metadata in between.
         let size = match pending.pax.size {
             Some(size) if !is_meta => size,
-            _ => number(&block[124..136]).ok_or_else(|| msg!("invalid size in the tar header at offset ", pos))?,
+            _ => number(&block[124..136]).ok_or_else(|| format!("invalid size in the tar header at offset {pos}"))?,
         };
         let end = data.checked_add(size).filter(|&end| end <= capacity);
-        let end = end.ok_or_else(|| msg!("the member at offset ", pos, " runs past the device's end"))?;
+        let end = end.ok_or_else(|| format!("the member at offset {pos} runs past the device's end"))?;
         match typeflag {
             b'L' => pending.long_name = Some(text(&meta(&mut window, pos, data, size)?)),
             b'K' => pending.long_link = Some(text(&meta(&mut window, pos, data, size)?)),
@@ -117,13 +116,11 @@ fn check_header(block: &[u8], pos: u64) -> Result<(), String> {
         return Ok(());
     };
     if pos == 0 {
-        Err(msg!(
-            "the device does not hold a tar archive (",
-            problem,
-            " at offset 0)"
+        Err(format!(
+            "the device does not hold a tar archive ({problem} at offset 0)"
         ))
     } else {
-        Err(msg!("corrupt tar archive: ", problem, " at offset ", pos))
+        Err(format!("corrupt tar archive: {problem} at offset {pos}"))
     }
 }
 
@@ -147,7 +144,7 @@ fn checksum_ok(block: &[u8]) -> bool {
 fn skip_sparse_extensions(window: &mut Window, mut pos: u64) -> Result<u64, String> {
     loop {
         if pos + RECORD > window.capacity() {
-            return Err(msg!("sparse extension records run past the device at offset ", pos));
+            return Err(format!("sparse extension records run past the device at offset {pos}"));
         }
         let ext = window.bytes(pos, RECORD)?;
         pos += RECORD;
@@ -160,8 +157,9 @@ fn skip_sparse_extensions(window: &mut Window, mut pos: u64) -> Result<u64, Stri
 /// The data of a metadata member (long name or pax header) at `data`.
 fn meta(window: &mut Window, pos: u64, data: u64, size: u64) -> Result<Vec<u8>, String> {
     if size > MAX_META {
-        let what = msg!("the extended header at offset ", pos);
-        return Err(msg!(what, " is too large: ", size, " bytes"));
+        return Err(format!(
+            "the extended header at offset {pos} is too large: {size} bytes"
+        ));
     }
     window.bytes(data, size)
 }
@@ -211,7 +209,7 @@ fn header_path(block: &[u8]) -> String {
     let name = text(&block[0..100]);
     let prefix = text(&block[345..500]);
     if &block[257..263] == b"ustar\0" && !prefix.is_empty() {
-        msg!(prefix, "/", name)
+        format!("{prefix}/{name}")
     } else {
         name
     }
@@ -287,7 +285,8 @@ fn apply_pax(pax: &mut Pax, key: &[u8], value: &[u8]) {
     }
 }
 
-/// A non-empty run of ASCII digits, without overflow.
+/// A non-empty run of ASCII digits, without overflow. (Not `str::parse`, which also
+/// accepts a leading `+`.)
 fn decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
