@@ -61,6 +61,43 @@ impl BlockBackend {
         &self.name
     }
 
+    /// The device's capacity and sector size.
+    pub fn info(&self) -> Info {
+        Info {
+            capacity: self.capacity,
+            sector_size: self.sector_size,
+        }
+    }
+
+    /// Reads `len` bytes at `offset`, after checking alignment and bounds.
+    pub fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, Error> {
+        self.check(offset, u64::from(len))?;
+        let mut data = vec![0; len as usize];
+        self.file
+            .read_exact_at(&mut data, offset)
+            .map_err(|e| self.io_error("read", offset, e))?;
+        Ok(data)
+    }
+
+    /// Writes `data` at `offset`, after checking alignment and bounds.
+    pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), Error> {
+        self.check(offset, data.len() as u64)?;
+        if !self.writable {
+            return Err(Error::Denied);
+        }
+        self.file
+            .write_all_at(data, offset)
+            .map_err(|e| self.io_error("write", offset, e))
+    }
+
+    /// Makes completed writes durable.
+    pub fn flush(&self) -> Result<(), Error> {
+        if !self.writable {
+            return Ok(());
+        }
+        self.file.sync_data().map_err(|e| self.io_error("flush", 0, e))
+    }
+
     /// Checks an access of `len` bytes at `offset`.
     fn check(&self, offset: u64, len: u64) -> Result<(), Error> {
         let sector = u64::from(self.sector_size);
@@ -83,43 +120,29 @@ impl BlockBackend {
     }
 }
 
-/// The handle a guest holds: an index into the attached devices.
+/// The handle a guest holds: an index into the attached block devices.
 pub struct DeviceHandle(usize);
-
-/// The attached block devices.
-pub(crate) struct Blocks {
-    attached: Vec<BlockBackend>,
-}
-
-impl Blocks {
-    pub(crate) fn new(attached: Vec<BlockBackend>) -> Blocks {
-        Blocks { attached }
-    }
-}
 
 impl Devices {
     fn block(&self, handle: &Resource<DeviceHandle>) -> wasmtime::Result<&BlockBackend> {
-        let index = self.table.get(handle)?.0;
-        Ok(&self.blocks.attached[index])
+        Ok(&self.blocks[self.table.get(handle)?.0])
     }
 }
 
 impl Host for Devices {
     fn acquire(&mut self, name: String) -> wasmtime::Result<Result<Resource<DeviceHandle>, Error>> {
-        match self.blocks.attached.iter().position(|b| b.name == name) {
-            Some(index) => Ok(Ok(self.table.push(DeviceHandle(index))?)),
-            None => Ok(Err(Error::NotFound)),
-        }
+        let index = self.attached(
+            &self.blocks.iter().map(BlockBackend::name).collect::<Vec<_>>(),
+            &name,
+            "block",
+        )?;
+        Ok(Ok(self.table.push(DeviceHandle(index))?))
     }
 }
 
 impl HostDevice for Devices {
     fn info(&mut self, device: Resource<DeviceHandle>) -> wasmtime::Result<Info> {
-        let block = self.block(&device)?;
-        Ok(Info {
-            capacity: block.capacity,
-            sector_size: block.sector_size,
-        })
+        Ok(self.block(&device)?.info())
     }
 
     fn read(
@@ -128,15 +151,7 @@ impl HostDevice for Devices {
         offset: u64,
         len: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        let block = self.block(&device)?;
-        if let Err(e) = block.check(offset, u64::from(len)) {
-            return Ok(Err(e));
-        }
-        let mut data = vec![0; len as usize];
-        Ok(match block.file.read_exact_at(&mut data, offset) {
-            Ok(()) => Ok(data),
-            Err(e) => Err(block.io_error("read", offset, e)),
-        })
+        Ok(self.block(&device)?.read(offset, len))
     }
 
     fn write(
@@ -145,25 +160,11 @@ impl HostDevice for Devices {
         offset: u64,
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let block = self.block(&device)?;
-        if let Err(e) = block.check(offset, data.len() as u64) {
-            return Ok(Err(e));
-        }
-        if !block.writable {
-            return Ok(Err(Error::Denied));
-        }
-        Ok(block
-            .file
-            .write_all_at(&data, offset)
-            .map_err(|e| block.io_error("write", offset, e)))
+        Ok(self.block(&device)?.write(offset, &data))
     }
 
     fn flush(&mut self, device: Resource<DeviceHandle>) -> wasmtime::Result<Result<(), Error>> {
-        let block = self.block(&device)?;
-        if !block.writable {
-            return Ok(Ok(()));
-        }
-        Ok(block.file.sync_data().map_err(|e| block.io_error("flush", 0, e)))
+        Ok(self.block(&device)?.flush())
     }
 
     fn drop(&mut self, device: Resource<DeviceHandle>) -> wasmtime::Result<()> {

@@ -16,6 +16,8 @@ pub struct Attachments {
     pub devices: Vec<(DeviceType, String, String)>,
     /// `--block-sector-size:NAME=N` values.
     pub sector_sizes: BTreeMap<String, u32>,
+    /// `--net-mac:NAME=HWADDR` values.
+    pub macs: BTreeMap<String, [u8; 6]>,
 }
 
 impl Default for Attachments {
@@ -24,6 +26,7 @@ impl Default for Attachments {
             mem_mb: DEFAULT_MEM_MB,
             devices: Vec::new(),
             sector_sizes: BTreeMap::new(),
+            macs: BTreeMap::new(),
         }
     }
 }
@@ -60,6 +63,14 @@ impl Attachments {
                 .ok_or_else(|| format!("{arg}: the sector size must be a power of two, at least 512"))?;
             if self.sector_sizes.insert(name.to_string(), size).is_some() {
                 return Err(format!("--block-sector-size:{name} is given twice"));
+            }
+            return Ok(true);
+        }
+        if kind == "net-mac" && accepted.contains(&DeviceType::Net) {
+            let mac = crate::tap::parse_mac(value)
+                .ok_or_else(|| format!("{arg}: expected a MAC address such as 02:00:00:00:00:01"))?;
+            if self.macs.insert(name.to_string(), mac).is_some() {
+                return Err(format!("--net-mac:{name} is given twice"));
             }
             return Ok(true);
         }
@@ -119,6 +130,11 @@ impl Attachments {
         for name in self.sector_sizes.keys() {
             if !self.of(DeviceType::Block).any(|(n, _)| n == name) {
                 return Err(format!("--block-sector-size:{name} names no attached block device"));
+            }
+        }
+        for name in self.macs.keys() {
+            if !self.of(DeviceType::Net).any(|(n, _)| n == name) {
+                return Err(format!("--net-mac:{name} names no attached net device"));
             }
         }
         Ok(())

@@ -2,9 +2,9 @@
 //! for devices, the boot checks against the unikernel's manifest, runtime arguments, and
 //! the devices both the `unix` and `hvt` platforms provide, one module per device.
 //!
-//! A host builds a [`Devices`] from its command line, adds it to a wasmtime linker with
-//! [`Devices::add_to_linker`], adds its own devices (the unix host's kv stores, say), and
-//! boots with [`run::boot`].
+//! A host parses its own command line into an [`launch::Invocation`] and hands it to
+//! [`launch::launch`] with the host-specific devices it adds (the unix host's kv stores,
+//! say); everything else happens here, the same way for every host.
 
 pub mod args;
 pub mod block;
@@ -14,8 +14,11 @@ pub mod engine;
 mod entropy;
 pub mod exit;
 pub mod flags;
+pub mod launch;
+pub mod net;
 mod poll;
 pub mod run;
+pub mod tap;
 
 pub use exit::Exit;
 
@@ -35,11 +38,15 @@ pub mod bindings {
                 import ukc:args/args@0.1.0;
                 import ukc:exit/exit@0.1.0;
                 import ukc:block/block@0.1.0;
+                import ukc:net/net@0.1.0;
             }
         ",
         path: "../wit",
         imports: { default: trappable },
-        with: { "ukc:block/block.device": crate::block::DeviceHandle },
+        with: {
+            "ukc:block/block.device": crate::block::DeviceHandle,
+            "ukc:net/net.device": crate::net::NetHandle,
+        },
     });
 }
 
@@ -47,19 +54,32 @@ pub mod bindings {
 pub struct Devices {
     clock: clock::Clock,
     args: args::RuntimeArgs,
-    blocks: block::Blocks,
+    blocks: Vec<block::BlockBackend>,
+    nets: Vec<net::NetBackend>,
     table: ResourceTable,
 }
 
 impl Devices {
-    /// Devices for a unikernel with these runtime arguments and attached block devices.
-    pub fn new(args: args::RuntimeArgs, blocks: Vec<block::BlockBackend>) -> Devices {
+    /// Devices for a unikernel with these runtime arguments and attached devices.
+    pub fn new(args: args::RuntimeArgs, blocks: Vec<block::BlockBackend>, nets: Vec<net::NetBackend>) -> Devices {
         Devices {
             clock: clock::Clock::new(),
             args,
-            blocks: block::Blocks::new(blocks),
+            blocks,
+            nets,
             table: ResourceTable::new(),
         }
+    }
+
+    /// The index of device `name` among the attached `names`. The host attached every
+    /// device the manifest declares (and only those), so acquiring any other name is a
+    /// bug in the unikernel: it stops it, naming the device, as Solo5 aborts.
+    fn attached(&self, names: &[&str], name: &str, ty: &str) -> wasmtime::Result<usize> {
+        names.iter().position(|n| *n == name).ok_or_else(|| {
+            wasmtime::Error::msg(format!(
+                "the unikernel acquired the {ty} device '{name}', which no component declares in its manifest"
+            ))
+        })
     }
 
     /// Adds every shared interface to `linker`; `get` finds the devices in the store's data.
@@ -73,6 +93,7 @@ impl Devices {
         ukc::args::args::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::exit::exit::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::block::block::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
+        ukc::net::net::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         Ok(())
     }
 }

@@ -1,16 +1,18 @@
 //! The `ukc-unix` command line:
 //! `ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR]
-//! [--mem=MB] [--] [ARGS...]`. Host options may also come before UNIKERNEL.
+//! [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [--] [ARGS...]`. Host options may
+//! also come before UNIKERNEL.
 
 use ukc_host::flags::{Attachments, DEFAULT_MEM_MB};
+use ukc_host::launch::Invocation;
 use ukc_manifest::DeviceType;
 
 /// The device types `ukc-unix` attaches.
-pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Kv];
+pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Net, DeviceType::Kv];
 
 /// One line of usage, for errors and the help text.
-pub const USAGE: &str =
-    "ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR] [--mem=MB] [--] [ARGS...]";
+pub const USAGE: &str = "ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR] \
+                         [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [--] [ARGS...]";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,17 +23,6 @@ pub enum Command {
     Version,
     /// Boot a unikernel.
     Run(Invocation),
-}
-
-/// A unikernel to boot, its devices, and its runtime arguments.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Invocation {
-    /// Path of the composed unikernel.
-    pub unikernel: String,
-    /// Devices and memory limit.
-    pub attachments: Attachments,
-    /// The unikernel's own arguments.
-    pub args: Vec<String>,
 }
 
 /// Parses the arguments after the program name.
@@ -82,6 +73,10 @@ Devices (attach each device the unikernel declares, under its name):
   --block:NAME=FILE            FILE as block device NAME (read-write; read-only if FILE is)
   --block-sector-size:NAME=N   sector size of block device NAME: a power of two >= 512 (default 512)
   --kv:NAME=DIR                DIR as read-only key-value store NAME
+  --net:NAME=TAP               the TAP interface TAP as net device NAME
+  --net-mac:NAME=HWADDR        MAC address of net device NAME (default: random, locally administered)
+  --net:NAME=TAP               the TAP interface TAP as net device NAME
+  --net-mac:NAME=HWADDR        MAC address of net device NAME (default: random, locally administered)
   --mem=MB                     memory limit of the unikernel in MiB (default {DEFAULT_MEM_MB})
 
 Everything after the unikernel that is not a host option, or everything after --, goes to

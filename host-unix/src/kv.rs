@@ -8,6 +8,9 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Metadata};
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::time::UNIX_EPOCH;
+use ukc_host::flags::Attachments;
+use ukc_host::launch::{ExtraDevices, Guest};
+use ukc_manifest::DeviceType;
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 
 mod bindings {
@@ -96,21 +99,25 @@ pub struct KvStores {
     table: ResourceTable,
 }
 
-impl KvStores {
-    /// The stores for one unikernel.
-    pub fn new(attached: Vec<KvDir>) -> KvStores {
-        KvStores {
+impl ExtraDevices for KvStores {
+    fn open(attachments: &Attachments) -> Result<KvStores, String> {
+        let attached = attachments
+            .of(DeviceType::Kv)
+            .map(|(name, dir)| KvDir::open(name, dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(KvStores {
             attached,
             table: ResourceTable::new(),
-        }
+        })
     }
 
-    /// Adds `ukc:kv/ro` to `linker`; `get` finds the stores in the store's data.
-    pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut KvStores) -> anyhow::Result<()> {
-        ro::add_to_linker::<T, HasSelf<KvStores>>(linker, get)?;
+    fn add_to_linker(linker: &mut Linker<Guest<KvStores>>) -> anyhow::Result<()> {
+        ro::add_to_linker::<Guest<KvStores>, HasSelf<KvStores>>(linker, |g| &mut g.extra)?;
         Ok(())
     }
+}
 
+impl KvStores {
     fn dir(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<&Dir> {
         Ok(&self.attached[self.table.get(handle)?.0].dir)
     }
@@ -168,10 +175,14 @@ fn value_metadata(dir: &Dir, key: &str) -> Result<(String, Metadata), Error> {
 
 impl Host for KvStores {
     fn open(&mut self, name: String) -> wasmtime::Result<Result<Resource<StoreHandle>, Error>> {
-        match self.attached.iter().position(|s| s.name == name) {
-            Some(index) => Ok(Ok(self.table.push(StoreHandle(index))?)),
-            None => Ok(Err(Error::NoStore(name))),
-        }
+        // Every declared store is attached (the host checked), so any other name is a bug
+        // in the unikernel: stop it, naming the store, as acquiring an unknown device does.
+        let Some(index) = self.attached.iter().position(|s| s.name == name) else {
+            return Err(wasmtime::Error::msg(format!(
+                "the unikernel opened the kv store '{name}', which no component declares in its manifest"
+            )));
+        };
+        Ok(Ok(self.table.push(StoreHandle(index))?))
     }
 }
 

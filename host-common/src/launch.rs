@@ -1,0 +1,143 @@
+//! The whole boot, the same for every host: read the unikernel and its manifest, parse
+//! its runtime arguments, check the attached devices against the manifest, open them,
+//! compile (or load from the cache), link and run.
+
+use crate::args::{Parsed, RuntimeArgs};
+use crate::block::BlockBackend;
+use crate::engine::{self, Cache};
+use crate::flags::Attachments;
+use crate::net::NetBackend;
+use crate::{Devices, exit, run};
+use ukc_manifest::{DeviceType, UnikernelManifest};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+
+/// Who is booting: the host program and the target it serves.
+pub struct HostInfo {
+    /// The program's name, which starts every message (`ukc-hvt`).
+    pub name: &'static str,
+    /// The target whose unikernels it runs (`hvt`).
+    pub target: &'static str,
+    /// How to pass runtime arguments, for `--help`; `UNIKERNEL` stands for its path.
+    pub args_usage: &'static str,
+}
+
+/// What a host's command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invocation {
+    /// Path of the composed unikernel.
+    pub unikernel: String,
+    /// Devices and memory limit.
+    pub attachments: Attachments,
+    /// The unikernel's own arguments.
+    pub args: Vec<String>,
+}
+
+/// The store's data: the shared devices, the host's own devices, and the memory limit.
+pub struct Guest<X> {
+    /// The devices every host provides.
+    pub devices: Devices,
+    /// The host's own devices.
+    pub extra: X,
+    limits: StoreLimits,
+}
+
+/// Devices a host adds to the shared ones.
+pub trait ExtraDevices: Sized + 'static {
+    /// Opens them from the command line's attachments.
+    fn open(attachments: &Attachments) -> Result<Self, String>;
+    /// Adds their interfaces to the linker.
+    fn add_to_linker(linker: &mut Linker<Guest<Self>>) -> anyhow::Result<()>;
+}
+
+impl ExtraDevices for () {
+    fn open(_: &Attachments) -> Result<(), String> {
+        Ok(())
+    }
+    fn add_to_linker(_: &mut Linker<Guest<()>>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Boots `invocation` and returns the process's exit status; every failure is reported
+/// on standard error in one message.
+pub fn launch<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> u8 {
+    match prepare::<X>(host, invocation) {
+        Ok(Some((component, linker, mut store))) => run::boot(host.name, &component, &linker, &mut store),
+        Ok(None) => 0,
+        Err((status, message)) => {
+            eprintln!("{}: {message}", host.name);
+            status
+        }
+    }
+}
+
+type Prepared<X> = (Component, Linker<Guest<X>>, Store<Guest<X>>);
+
+/// Everything up to running; `None` when only help was asked for.
+fn prepare<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> Result<Option<Prepared<X>>, (u8, String)> {
+    let setup = |message: String| (exit::SETUP, message);
+    let path = &invocation.unikernel;
+    let bytes = std::fs::read(path).map_err(|e| setup(format!("cannot read {path}: {e}")))?;
+    let manifest = read_manifest(host, path, &bytes).map_err(setup)?;
+    let args = match RuntimeArgs::parse(&manifest, &invocation.args) {
+        Ok(Parsed::Run(args)) => args,
+        Ok(Parsed::Help) => {
+            println!(
+                "{}",
+                crate::args::help(&manifest, &host.args_usage.replace("UNIKERNEL", path))
+            );
+            return Ok(None);
+        }
+        Err(message) => return Err((exit::USAGE, message)),
+    };
+    let attachments = &invocation.attachments;
+    attachments.check(&manifest).map_err(setup)?;
+    let blocks = attachments
+        .of(DeviceType::Block)
+        .map(|(name, file)| BlockBackend::open(name, file, attachments.sector_size(name)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(setup)?;
+    let nets = attachments
+        .of(DeviceType::Net)
+        .map(|(name, ifname)| NetBackend::open(name, ifname, attachments.macs.get(name).copied()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(setup)?;
+    let extra = X::open(attachments).map_err(setup)?;
+
+    let engine = engine::engine().map_err(|e| setup(format!("{e:#}")))?;
+    let (component, _) = Cache::from_env()
+        .load(&engine, &bytes)
+        .map_err(|e| setup(format!("{path}: {e:#}")))?;
+    let mut linker = Linker::new(&engine);
+    Devices::add_to_linker(&mut linker, |g: &mut Guest<X>| &mut g.devices).map_err(|e| setup(format!("{e:#}")))?;
+    X::add_to_linker(&mut linker).map_err(|e| setup(format!("{e:#}")))?;
+    let memory = usize::try_from(attachments.mem_mb << 20).unwrap_or(usize::MAX);
+    let guest = Guest {
+        devices: Devices::new(args, blocks, nets),
+        extra,
+        limits: StoreLimitsBuilder::new().memory_size(memory).build(),
+    };
+    let mut store = Store::new(&engine, guest);
+    store.limiter(|g| &mut g.limits);
+    Ok(Some((component, linker, store)))
+}
+
+/// The unikernel's manifest, or why this file is not a unikernel for this host.
+fn read_manifest(host: &HostInfo, path: &str, bytes: &[u8]) -> Result<UnikernelManifest, String> {
+    let manifest = UnikernelManifest::from_wasm(bytes).map_err(|e| format!("{path}: {e}"))?;
+    let manifest = manifest.ok_or_else(|| {
+        format!(
+            "{path} was not composed by ukc (it has no ukc-unikernel section); compose it first: \
+             ukc compose {path} --target {} -o unikernel.wasm",
+            host.target
+        )
+    })?;
+    if manifest.target != host.target {
+        return Err(format!(
+            "{path} was composed for the {} target; run it with ukc-{}, or compose the application again with --target {}",
+            manifest.target, manifest.target, host.target
+        ));
+    }
+    Ok(manifest)
+}
