@@ -21,11 +21,7 @@ impl Catalogue {
     pub fn load(plugins: &[String]) -> Result<Catalogue> {
         let mut drivers = Vec::new();
         for artifact in ukc_components::DRIVERS {
-            drivers.push(Component::from_bytes(
-                artifact.bytes.to_vec(),
-                Origin::Builtin,
-                artifact.name,
-            )?);
+            drivers.push(Component::from_bytes(artifact.bytes.to_vec(), Origin::Builtin, artifact.name)?);
         }
         let mut notes = Vec::new();
         for path in plugins {
@@ -60,12 +56,7 @@ impl Catalogue {
     /// Every driver exporting some version of the interface `path`, with the version.
     pub fn exporters<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (&'a Component, InterfaceName)> + 'a {
         self.drivers.iter().filter_map(move |driver| {
-            driver
-                .exports
-                .iter()
-                .filter_map(|e| InterfaceName::parse(e))
-                .find(|e| e.path == path)
-                .map(|e| (driver, e))
+            driver.exports.iter().filter_map(|e| InterfaceName::parse(e)).find(|e| e.path == path).map(|e| (driver, e))
         })
     }
 

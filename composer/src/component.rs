@@ -51,9 +51,7 @@ impl Component {
     pub fn read(path: &str) -> Result<Component> {
         let bytes = if path == "-" {
             let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .context("cannot read the component from standard input")?;
+            std::io::stdin().read_to_end(&mut bytes).context("cannot read the component from standard input")?;
             bytes
         } else {
             std::fs::read(path).with_context(|| format!("cannot read {path}"))?
@@ -62,9 +60,7 @@ impl Component {
         let stem = if path == "-" {
             "app".to_string()
         } else {
-            Path::new(path)
-                .file_stem()
-                .map_or("app".into(), |s| s.to_string_lossy().into_owned())
+            Path::new(path).file_stem().map_or("app".into(), |s| s.to_string_lossy().into_owned())
         };
         Component::from_bytes(bytes, Origin::File(display.to_string()), &stem)
     }
@@ -80,30 +76,13 @@ impl Component {
         let (imports, exports, manifest_bytes) =
             scan(&bytes).map_err(|e| anyhow!("{what}: invalid WebAssembly component: {e}"))?;
         let (manifest, has_manifest) = match manifest_bytes {
-            Some(json) => (
-                ComponentManifest::from_json(&json, &what).map_err(anyhow::Error::msg)?,
-                true,
-            ),
+            Some(json) => (ComponentManifest::from_json(&json, &what).map_err(anyhow::Error::msg)?, true),
             None => {
                 let name = kebab(fallback_name);
-                (
-                    ComponentManifest {
-                        name,
-                        ..Default::default()
-                    },
-                    false,
-                )
+                (ComponentManifest { name, ..Default::default() }, false)
             }
         };
-        Ok(Component {
-            name: manifest.name.clone(),
-            origin,
-            bytes,
-            manifest,
-            has_manifest,
-            imports,
-            exports,
-        })
+        Ok(Component { name: manifest.name.clone(), origin, bytes, manifest, has_manifest, imports, exports })
     }
 }
 

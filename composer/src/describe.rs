@@ -19,33 +19,14 @@ pub fn text(c: &Composition) -> String {
     let _ = writeln!(out, "\ninstantiation order:");
     for (index, node) in plan.nodes.iter().enumerate() {
         let role = if index == plan.app() { "application" } else { "driver" };
-        let version = if node.manifest.version.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", node.manifest.version)
-        };
-        let _ = writeln!(
-            out,
-            "  {}. {}{version} ({role}, {})",
-            index + 1,
-            node.name,
-            node.origin.describe()
-        );
+        let version =
+            if node.manifest.version.is_empty() { String::new() } else { format!(" {}", node.manifest.version) };
+        let _ = writeln!(out, "  {}. {}{version} ({role}, {})", index + 1, node.name, node.origin.describe());
         for link in plan.links_of(index) {
-            let _ = writeln!(
-                out,
-                "       {:<28} <- {}",
-                link.import,
-                provider_name(c, &link.provider)
-            );
+            let _ = writeln!(out, "       {:<28} <- {}", link.import, provider_name(c, &link.provider));
         }
     }
-    let _ = writeln!(
-        out,
-        "\nexports:\n  {} <- {}",
-        c.main_export_name(),
-        plan.nodes[plan.app()].name
-    );
+    let _ = writeln!(out, "\nexports:\n  {} <- {}", c.main_export_name(), plan.nodes[plan.app()].name);
     let _ = writeln!(out, "\nplatform imports:");
     for name in c.platform_imports() {
         let _ = writeln!(out, "  {name}");
@@ -69,12 +50,7 @@ pub fn text(c: &Composition) -> String {
         let _ = writeln!(out, "  (none)");
     }
     for a in &c.manifest.args {
-        let default = a
-            .decl
-            .default
-            .as_ref()
-            .map(|d| format!(" (default {d:?})"))
-            .unwrap_or_default();
+        let default = a.decl.default.as_ref().map(|d| format!(" (default {d:?})")).unwrap_or_default();
         let _ = writeln!(out, "  {:<22} {}{default} [{}]", a.usage(), a.decl.doc, a.by.join(", "));
     }
     out
@@ -85,18 +61,11 @@ pub fn text(c: &Composition) -> String {
 pub fn dot(c: &Composition) -> String {
     let plan = &c.plan;
     let mut out = String::from("digraph unikernel {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n");
-    let _ = writeln!(
-        out,
-        "  platform [label=\"{} platform\\n({})\", shape=box3d];",
-        plan.target.name, plan.target.host
-    );
+    let _ =
+        writeln!(out, "  platform [label=\"{} platform\\n({})\", shape=box3d];", plan.target.name, plan.target.host);
     for (index, node) in plan.nodes.iter().enumerate() {
         let style = if index == plan.app() { ", style=bold" } else { "" };
-        let _ = writeln!(
-            out,
-            "  n{index} [label=\"{}\\n{}\"{style}];",
-            node.name, node.manifest.version
-        );
+        let _ = writeln!(out, "  n{index} [label=\"{}\\n{}\"{style}];", node.name, node.manifest.version);
     }
     for link in &plan.links {
         let to = match &link.provider {

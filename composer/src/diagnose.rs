@@ -14,16 +14,9 @@ pub fn main_export(app: &Component, platform: &Platform) -> Result<String> {
         return Ok(e.to_string());
     }
     if let Some(e) = exports.iter().find(|e| e.path == main.path) {
-        return Err(clash(
-            &app.name,
-            e,
-            &[(format!("the {} platform", platform.target.name), main.clone())],
-        ));
+        return Err(clash(&app.name, e, &[(format!("the {} platform", platform.target.name), main.clone())]));
     }
-    let mut message = format!(
-        "{} does not export {main}, so it is not a ukc application",
-        app.origin.describe()
-    );
+    let mut message = format!("{} does not export {main}, so it is not a ukc application", app.origin.describe());
     if app.exports.is_empty() {
         message.push_str(" (it exports nothing)");
     } else {
@@ -100,11 +93,7 @@ pub fn missing(component: &Component, want: &InterfaceName, platform: &Platform,
 /// Providers exist, but on other semver tracks: name both sides and which to upgrade.
 fn clash(importer: &str, want: &InterfaceName, offers: &[(String, InterfaceName)]) -> Error {
     let listed: Vec<String> = offers.iter().map(|(who, name)| format!("{who} has {name}")).collect();
-    let newest = offers
-        .iter()
-        .filter_map(|(_, name)| name.version.as_ref())
-        .max()
-        .cloned();
+    let newest = offers.iter().filter_map(|(_, name)| name.version.as_ref()).max().cloned();
     let package = want.package();
     let advice = match (&want.version, &newest) {
         (Some(w), Some(n)) if w > n => format!(
@@ -121,20 +110,14 @@ fn clash(importer: &str, want: &InterfaceName, offers: &[(String, InterfaceName)
     anyhow!(
         "version clash: {importer} imports {want}, but {}; {} is not on the same semver track.\n  {advice}",
         listed.join(" and "),
-        if want.version.is_some() {
-            format!("@{}", want.track())
-        } else {
-            "an unversioned import".into()
-        }
+        if want.version.is_some() { format!("@{}", want.track()) } else { "an unversioned import".into() }
     )
 }
 
 /// Several drivers export `want` and nothing picks one.
 pub fn ambiguous(component: &Component, want: &InterfaceName, candidates: &[(&Component, InterfaceName)]) -> Error {
-    let listed: Vec<String> = candidates
-        .iter()
-        .map(|(d, e)| format!("{} ({}, {})", d.name, e, d.origin.describe()))
-        .collect();
+    let listed: Vec<String> =
+        candidates.iter().map(|(d, e)| format!("{} ({}, {})", d.name, e, d.origin.describe())).collect();
     anyhow!(
         "{} imports {want}, which several drivers export: {}.\n  Pick one with --use {}={}",
         component.name,
@@ -156,10 +139,7 @@ pub fn chosen_provider_lacks(
     let has = if provider == PLATFORM {
         platform.provided(&want.path).cloned()
     } else {
-        catalogue
-            .exporters(&want.path)
-            .find(|(d, _)| d.name == provider)
-            .map(|(_, e)| e)
+        catalogue.exporters(&want.path).find(|(d, _)| d.name == provider).map(|(_, e)| e)
     };
     let who = if provider == PLATFORM {
         format!("the {} platform", platform.target.name)

@@ -51,15 +51,9 @@ pub fn encode(plan: &Plan, platform: &Platform, manifest: &UnikernelManifest) ->
     }
     let main = graph.alias_instance_export(instances[plan.app()], &plan.main_export)?;
     graph.export(main, platform.main.to_string())?;
-    let processor = Processor {
-        name: "ukc",
-        version: env!("CARGO_PKG_VERSION"),
-    };
+    let processor = Processor { name: "ukc", version: env!("CARGO_PKG_VERSION") };
     let mut bytes = graph
-        .encode(EncodeOptions {
-            processor: Some(processor),
-            ..Default::default()
-        })
+        .encode(EncodeOptions { processor: Some(processor), ..Default::default() })
         .map_err(|e| anyhow!("encoding the composition failed: {e:#}"))?;
     bytes.extend(encode_custom_section(UNIKERNEL_SECTION, &manifest.to_json()));
     Ok(bytes)
@@ -84,11 +78,7 @@ fn platform_import_kinds(graph: &mut CompositionGraph, platform: &Platform) -> R
     let target_world = world_type(world, platform.target.world)
         .and_then(|wrapper| world_type(&graph.types()[wrapper], &full_name))
         .with_context(|| format!("the built-in WIT has no world {full_name}"))?;
-    Ok(graph.types()[target_world]
-        .imports
-        .iter()
-        .map(|(name, kind)| (name.clone(), *kind))
-        .collect())
+    Ok(graph.types()[target_world].imports.iter().map(|(name, kind)| (name.clone(), *kind)).collect())
 }
 
 /// A provider on the right semver track whose types still do not fit: name both sides.

@@ -68,12 +68,7 @@ impl Composition {
         let manifest = merge::merge(&plan)?;
         let mut notes = catalogue.notes;
         notes.extend(plan.notes.iter().cloned());
-        Ok(Composition {
-            plan,
-            manifest,
-            platform,
-            notes,
-        })
+        Ok(Composition { plan, manifest, platform, notes })
     }
 
     /// Encodes the unikernel.

@@ -34,13 +34,7 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
             add_arg(&mut args, decl, &plan.nodes[node].name)?;
         }
     }
-    Ok(UnikernelManifest {
-        schema: SCHEMA,
-        target: plan.target.name.to_string(),
-        components,
-        devices,
-        args,
-    })
+    Ok(UnikernelManifest { schema: SCHEMA, target: plan.target.name.to_string(), components, devices, args })
 }
 
 /// Follows the device `name` of type `ty`, acquired by `node`, down to the platform.
@@ -49,10 +43,8 @@ fn follow_device(plan: &Plan, mut node: usize, name: &str, mut ty: DeviceType) -
     let mut by = vec![plan.nodes[node].name.clone()];
     loop {
         let component = &plan.nodes[node];
-        let link = plan
-            .links_of(node)
-            .find(|l| l.import.split('@').next() == Some(ty.interface()))
-            .ok_or_else(|| {
+        let link =
+            plan.links_of(node).find(|l| l.import.split('@').next() == Some(ty.interface())).ok_or_else(|| {
                 anyhow!(
                     "{} declares the {ty} device {name:?} in its manifest but does not import {}; \
                      remove the declaration or use the interface",
@@ -61,11 +53,7 @@ fn follow_device(plan: &Plan, mut node: usize, name: &str, mut ty: DeviceType) -
                 )
             })?;
         let Provider::Node { node: provider, .. } = &link.provider else {
-            return Ok(Some(UnikernelDevice {
-                name: name.to_string(),
-                ty,
-                by,
-            }));
+            return Ok(Some(UnikernelDevice { name: name.to_string(), ty, by }));
         };
         let driver = &plan.nodes[*provider];
         let map = driver.manifest.map_for(ty).ok_or_else(|| {
@@ -109,10 +97,7 @@ fn add_device(devices: &mut Vec<UnikernelDevice>, device: UnikernelDevice) -> Re
 
 fn add_arg(args: &mut Vec<UnikernelArg>, decl: &ukc_manifest::ArgDecl, by: &str) -> Result<()> {
     match args.iter_mut().find(|a| a.decl.name == decl.name) {
-        None => args.push(UnikernelArg {
-            decl: decl.clone(),
-            by: vec![by.to_string()],
-        }),
+        None => args.push(UnikernelArg { decl: decl.clone(), by: vec![by.to_string()] }),
         Some(existing) if existing.decl.ty == decl.ty && existing.decl.default == decl.default => {
             existing.by.push(by.to_string());
         }

@@ -24,10 +24,7 @@ impl InterfaceName {
         if [namespace, package, interface].iter().any(|s| s.is_empty()) {
             return None;
         }
-        Some(InterfaceName {
-            path: path.to_string(),
-            version,
-        })
+        Some(InterfaceName { path: path.to_string(), version })
     }
 
     /// The package part, `namespace:package`.

@@ -24,19 +24,13 @@ pub fn instantiation_order(nodes: Vec<Component>, links: Vec<Link>) -> Result<(V
             importer: new_index[l.importer],
             import: l.import,
             provider: match l.provider {
-                Provider::Node { node, export } => Provider::Node {
-                    node: new_index[node],
-                    export,
-                },
+                Provider::Node { node, export } => Provider::Node { node: new_index[node], export },
                 platform => platform,
             },
         })
         .collect();
     let mut slots: Vec<Option<Component>> = nodes.into_iter().map(Some).collect();
-    let nodes = order
-        .iter()
-        .map(|&old| slots[old].take().expect("each node once"))
-        .collect();
+    let nodes = order.iter().map(|&old| slots[old].take().expect("each node once")).collect();
     Ok((nodes, links))
 }
 
@@ -79,13 +73,8 @@ fn cycle(start: usize, path: &[&Link], nodes: &[Component]) -> anyhow::Error {
     let steps: Vec<String> = path[from..]
         .iter()
         .map(|l| {
-            let Provider::Node { node, .. } = &l.provider else {
-                unreachable!("cycles run through drivers")
-            };
-            format!(
-                "{} imports {} from {}",
-                nodes[l.importer].name, l.import, nodes[*node].name
-            )
+            let Provider::Node { node, .. } = &l.provider else { unreachable!("cycles run through drivers") };
+            format!("{} imports {} from {}", nodes[l.importer].name, l.import, nodes[*node].name)
         })
         .collect();
     anyhow!(

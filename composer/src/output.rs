@@ -27,10 +27,7 @@ pub fn write(path: &str, bytes: &[u8]) -> Result<()> {
     if !dir.is_dir() {
         bail!("cannot write {path}: the directory {} does not exist", dir.display());
     }
-    let file_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.ukc-{}.tmp", std::process::id()));
     let result = std::fs::write(&tmp, bytes)
         .with_context(|| format!("cannot write {path}"))

@@ -40,10 +40,7 @@ impl Use {
         if provider.is_empty() {
             bail!("--use {text}: name a driver (see `ukc drivers`) or `platform` after '='");
         }
-        Ok(Use {
-            interface: name.path,
-            provider: provider.to_string(),
-        })
+        Ok(Use { interface: name.path, provider: provider.to_string() })
     }
 }
 
@@ -110,11 +107,8 @@ pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses:
     let mut seeds: Vec<String> = Vec::new();
     let wiring = loop {
         let wiring = Wiring::run(&app, platform, catalogue, uses, &seeds)?;
-        let new: Vec<String> = wiring.nodes[1..]
-            .iter()
-            .map(|d| d.name.clone())
-            .filter(|n| !seeds.contains(n))
-            .collect();
+        let new: Vec<String> =
+            wiring.nodes[1..].iter().map(|d| d.name.clone()).filter(|n| !seeds.contains(n)).collect();
         if new.is_empty() {
             break wiring;
         }
@@ -123,21 +117,10 @@ pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses:
     let notes = uses
         .iter()
         .filter(|u| !wiring.used_interfaces.contains(&u.interface))
-        .map(|u| {
-            format!(
-                "--use {}={} had no effect: nothing imports {}",
-                u.interface, u.provider, u.interface
-            )
-        })
+        .map(|u| format!("--use {}={} had no effect: nothing imports {}", u.interface, u.provider, u.interface))
         .collect();
     let (nodes, links) = crate::order::instantiation_order(wiring.nodes, wiring.links)?;
-    Ok(Plan {
-        target: platform.target,
-        nodes,
-        links,
-        main_export,
-        notes,
-    })
+    Ok(Plan { target: platform.target, nodes, links, main_export, notes })
 }
 
 /// One pass of resolution with a given set of drivers already linked.
@@ -161,23 +144,12 @@ impl<'a> Wiring<'a> {
     ) -> Result<Wiring<'a>> {
         let mut nodes = vec![app.clone()];
         nodes.extend(seeds.iter().filter_map(|s| catalogue.get(s)).cloned());
-        let mut wiring = Wiring {
-            platform,
-            catalogue,
-            uses,
-            nodes,
-            links: Vec::new(),
-            used_interfaces: Vec::new(),
-        };
+        let mut wiring = Wiring { platform, catalogue, uses, nodes, links: Vec::new(), used_interfaces: Vec::new() };
         let mut next = 0;
         while next < wiring.nodes.len() {
             for import in wiring.nodes[next].imports.clone() {
                 let provider = wiring.choose(next, &import)?;
-                wiring.links.push(Link {
-                    importer: next,
-                    import,
-                    provider,
-                });
+                wiring.links.push(Link { importer: next, import, provider });
             }
             next += 1;
         }
@@ -226,9 +198,7 @@ impl<'a> Wiring<'a> {
         if provider == PLATFORM {
             return self.platform.provided(&want.path).is_some_and(|p| want.same_track(p));
         }
-        self.catalogue
-            .exporters(&want.path)
-            .any(|(d, e)| d.name == provider && want.same_track(&e))
+        self.catalogue.exporters(&want.path).any(|(d, e)| d.name == provider && want.same_track(&e))
     }
 
     /// The provider chosen by name (with `--use` or a target default).
@@ -252,15 +222,11 @@ impl<'a> Wiring<'a> {
 
     /// A linked interposer of `want` other than `importer`, if there is exactly one.
     fn interposer(&self, importer: usize, want: &InterfaceName) -> Result<Option<Provider>> {
-        let found: Vec<usize> = (1..self.nodes.len())
-            .filter(|&i| i != importer && is_interposer(&self.nodes[i], want))
-            .collect();
+        let found: Vec<usize> =
+            (1..self.nodes.len()).filter(|&i| i != importer && is_interposer(&self.nodes[i], want)).collect();
         match found.as_slice() {
             [] => Ok(None),
-            [node] => Ok(Some(Provider::Node {
-                node: *node,
-                export: export_for(&self.nodes[*node], want),
-            })),
+            [node] => Ok(Some(Provider::Node { node: *node, export: export_for(&self.nodes[*node], want) })),
             several => {
                 let names: Vec<&str> = several.iter().map(|&i| self.nodes[i].name.as_str()).collect();
                 Err(anyhow!(
@@ -283,22 +249,14 @@ impl<'a> Wiring<'a> {
                 self.nodes.len() - 1
             }
         };
-        Provider::Node {
-            node,
-            export: export_for(&self.nodes[node], want),
-        }
+        Provider::Node { node, export: export_for(&self.nodes[node], want) }
     }
 }
 
 /// A component that imports and exports the same interface sits between its importers
 /// and the next provider down.
 fn is_interposer(component: &Component, want: &InterfaceName) -> bool {
-    let on_track = |names: &[String]| {
-        names
-            .iter()
-            .filter_map(|n| InterfaceName::parse(n))
-            .any(|n| want.same_track(&n))
-    };
+    let on_track = |names: &[String]| names.iter().filter_map(|n| InterfaceName::parse(n)).any(|n| want.same_track(&n));
     on_track(&component.imports) && on_track(&component.exports)
 }
 

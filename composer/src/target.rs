@@ -54,10 +54,7 @@ impl Target {
     pub fn find(name: &str) -> Result<&'static Target> {
         TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
             let names: Vec<_> = TARGETS.iter().map(|t| t.name).collect();
-            anyhow!(
-                "unknown target {name:?}; the targets are: {} (see `ukc targets`)",
-                names.join(", ")
-            )
+            anyhow!("unknown target {name:?}; the targets are: {} (see `ukc targets`)", names.join(", "))
         })
     }
 
@@ -79,11 +76,7 @@ impl Target {
 
     /// The command that runs `unikernel` with every device its manifest requires.
     pub fn run_command(&self, unikernel: &str, manifest: &UnikernelManifest) -> String {
-        let flags: Vec<String> = manifest
-            .devices
-            .iter()
-            .filter_map(|d| self.device_flag(d.ty, &d.name))
-            .collect();
+        let flags: Vec<String> = manifest.devices.iter().filter_map(|d| self.device_flag(d.ty, &d.name)).collect();
         let mut words = vec![self.host.to_string()];
         if self.kernel_last {
             words.extend(flags);
@@ -137,12 +130,7 @@ impl Platform {
             _ => bail!("the {} platform world must export exactly one interface", target.name),
         };
         let wit_package = wit_component::encode(&resolve, package)?;
-        Ok(Platform {
-            target,
-            provides,
-            main,
-            wit_package,
-        })
+        Ok(Platform { target, provides, main, wit_package })
     }
 
     /// The platform's version of the interface `path`, if it provides one.

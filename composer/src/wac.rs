@@ -10,20 +10,11 @@ pub fn document(plan: &Plan, app_file: &str) -> String {
     let app = &plan.nodes[plan.app()];
     let app_package = format!("ukc-app:{}", kebab(&app.name));
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "// The composition `ukc compose` made for target {}.",
-        plan.target.name
-    );
-    let _ = writeln!(
-        out,
-        "// Reproduce it with wac (the built-in drivers are written by `ukc drivers --export`):"
-    );
+    let _ = writeln!(out, "// The composition `ukc compose` made for target {}.", plan.target.name);
+    let _ = writeln!(out, "// Reproduce it with wac (the built-in drivers are written by `ukc drivers --export`):");
     let _ = writeln!(out, "//   ukc drivers --export deps");
-    let _ = writeln!(
-        out,
-        "//   wac compose --deps-dir deps --dep {app_package}={app_file} -o unikernel.wasm THIS_FILE"
-    );
+    let _ =
+        writeln!(out, "//   wac compose --deps-dir deps --dep {app_package}={app_file} -o unikernel.wasm THIS_FILE");
     for driver in &plan.nodes[..plan.app()] {
         if let crate::component::Origin::File(path) = &driver.origin {
             let _ = writeln!(
@@ -34,17 +25,11 @@ pub fn document(plan: &Plan, app_file: &str) -> String {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "// Imports left open (`...`) become the unikernel's imports: the platform's interfaces."
-    );
+    let _ = writeln!(out, "// Imports left open (`...`) become the unikernel's imports: the platform's interfaces.");
     let _ = writeln!(out, "package ukc:unikernel;\n");
     for (index, component) in plan.nodes.iter().enumerate() {
-        let package = if index == plan.app() {
-            app_package.clone()
-        } else {
-            format!("ukc-driver:{}", kebab(&component.name))
-        };
+        let package =
+            if index == plan.app() { app_package.clone() } else { format!("ukc-driver:{}", kebab(&component.name)) };
         let _ = writeln!(out, "let {} = new {package} {{", variable(plan, index));
         for link in plan.links_of(index) {
             if let Provider::Node { node, export } = &link.provider {
@@ -59,9 +44,5 @@ pub fn document(plan: &Plan, app_file: &str) -> String {
 
 /// WAC variable names: `app`, and `driver-NAME` for drivers (never a WAC keyword).
 fn variable(plan: &Plan, index: usize) -> String {
-    if index == plan.app() {
-        "app".to_string()
-    } else {
-        format!("driver-{}", kebab(&plan.nodes[index].name))
-    }
+    if index == plan.app() { "app".to_string() } else { format!("driver-{}", kebab(&plan.nodes[index].name)) }
 }

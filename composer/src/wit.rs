@@ -11,17 +11,11 @@ pub fn platform_resolve() -> Result<(Resolve, PackageId)> {
     let mut resolve = Resolve::default();
     let (root, deps): (Vec<_>, Vec<_>) = WIT_FILES.iter().partition(|(path, _)| !path.starts_with("deps/"));
     for (path, source) in deps {
-        resolve
-            .push_str(path, source)
-            .map_err(|e| anyhow!("built-in WIT {path}: {e:#}"))?;
+        resolve.push_str(path, source).map_err(|e| anyhow!("built-in WIT {path}: {e:#}"))?;
     }
     let mut platform = None;
     for (path, source) in root {
-        platform = Some(
-            resolve
-                .push_str(path, source)
-                .map_err(|e| anyhow!("built-in WIT {path}: {e:#}"))?,
-        );
+        platform = Some(resolve.push_str(path, source).map_err(|e| anyhow!("built-in WIT {path}: {e:#}"))?);
     }
     let platform = platform.context("the built-in WIT has no platform package")?;
     Ok((resolve, platform))

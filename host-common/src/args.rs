@@ -46,15 +46,9 @@ impl RuntimeArgs {
             let value = match (inline, decl.decl.ty) {
                 (Some(value), _) => value,
                 (None, ArgType::Bool) => "true".to_string(),
-                (None, _) => rest
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| format!("{} needs a value", decl.usage()))?,
+                (None, _) => rest.next().cloned().ok_or_else(|| format!("{} needs a value", decl.usage()))?,
             };
-            decl.decl
-                .ty
-                .check(&value)
-                .map_err(|e| format!("bad value for --{name}: {e}"))?;
+            decl.decl.ty.check(&value).map_err(|e| format!("bad value for --{name}: {e}"))?;
             if given.insert(name.to_string(), value).is_some() {
                 return Err(format!("--{name} is given twice"));
             }
@@ -91,13 +85,7 @@ pub fn help(manifest: &UnikernelManifest, usage: &str) -> String {
             Some(d) => format!(" (default: {d})"),
             None => String::new(),
         };
-        let _ = writeln!(
-            out,
-            "  {:<width$}  {}{default} [{}]",
-            arg.usage(),
-            arg.decl.doc,
-            arg.by.join(", ")
-        );
+        let _ = writeln!(out, "  {:<width$}  {}{default} [{}]", arg.usage(), arg.decl.doc, arg.by.join(", "));
     }
     out
 }
@@ -149,12 +137,7 @@ mod tests {
 
     fn manifest() -> UnikernelManifest {
         let arg = |name: &str, ty, default: Option<&str>| UnikernelArg {
-            decl: ArgDecl {
-                name: name.into(),
-                ty,
-                default: default.map(Into::into),
-                doc: format!("the {name}"),
-            },
+            decl: ArgDecl { name: name.into(), ty, default: default.map(Into::into), doc: format!("the {name}") },
             by: vec!["app".into()],
         };
         UnikernelManifest {
@@ -196,17 +179,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        assert_eq!(
-            parse(&["--hallo=x"]).unwrap_err(),
-            "unknown argument --hallo; did you mean --hello? (see --help)"
-        );
+        assert_eq!(parse(&["--hallo=x"]).unwrap_err(), "unknown argument --hallo; did you mean --hello? (see --help)");
         assert!(parse(&["--count=ten"]).unwrap_err().contains("expected an integer"));
         assert!(parse(&["--count"]).unwrap_err().contains("--count=INT needs a value"));
-        assert!(
-            parse(&["--verbose=yes"])
-                .unwrap_err()
-                .contains("expected true or false")
-        );
+        assert!(parse(&["--verbose=yes"]).unwrap_err().contains("expected true or false"));
         assert!(parse(&["hello"]).unwrap_err().contains("unexpected argument"));
         assert!(parse(&["--hello=a", "--hello=b"]).unwrap_err().contains("given twice"));
         assert_eq!(parse(&["--bogus", "--help"]), Ok(Parsed::Help));

@@ -46,14 +46,7 @@ impl BlockBackend {
                  pad it with `truncate -s {padded} {path}`"
             ));
         }
-        Ok(BlockBackend {
-            name: name.to_string(),
-            file,
-            path: path.to_string(),
-            capacity,
-            sector_size,
-            writable,
-        })
+        Ok(BlockBackend { name: name.to_string(), file, path: path.to_string(), capacity, sector_size, writable })
     }
 
     /// The device's name.
@@ -63,19 +56,14 @@ impl BlockBackend {
 
     /// The device's capacity and sector size.
     pub fn info(&self) -> Info {
-        Info {
-            capacity: self.capacity,
-            sector_size: self.sector_size,
-        }
+        Info { capacity: self.capacity, sector_size: self.sector_size }
     }
 
     /// Reads `len` bytes at `offset`, after checking alignment and bounds.
     pub fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, Error> {
         self.check(offset, u64::from(len))?;
         let mut data = vec![0; len as usize];
-        self.file
-            .read_exact_at(&mut data, offset)
-            .map_err(|e| self.io_error("read", offset, e))?;
+        self.file.read_exact_at(&mut data, offset).map_err(|e| self.io_error("read", offset, e))?;
         Ok(data)
     }
 
@@ -85,9 +73,7 @@ impl BlockBackend {
         if !self.writable {
             return Err(Error::Denied);
         }
-        self.file
-            .write_all_at(data, offset)
-            .map_err(|e| self.io_error("write", offset, e))
+        self.file.write_all_at(data, offset).map_err(|e| self.io_error("write", offset, e))
     }
 
     /// Makes completed writes durable.
@@ -104,18 +90,11 @@ impl BlockBackend {
         let aligned = offset.is_multiple_of(sector) && len.is_multiple_of(sector);
         let in_range =
             len > 0 && len <= MAX_TRANSFER && offset.checked_add(len).is_some_and(|end| end <= self.capacity);
-        if aligned && in_range {
-            Ok(())
-        } else {
-            Err(Error::InvalidRange)
-        }
+        if aligned && in_range { Ok(()) } else { Err(Error::InvalidRange) }
     }
 
     fn io_error(&self, what: &str, offset: u64, error: std::io::Error) -> Error {
-        eprintln!(
-            "ukc: block device '{}' ({}): {what} at byte {offset}: {error}",
-            self.name, self.path
-        );
+        eprintln!("ukc: block device '{}' ({}): {what} at byte {offset}: {error}", self.name, self.path);
         Error::Io
     }
 }
@@ -131,11 +110,7 @@ impl Devices {
 
 impl Host for Devices {
     fn acquire(&mut self, name: String) -> wasmtime::Result<Result<Resource<DeviceHandle>, Error>> {
-        let index = self.attached(
-            &self.blocks.iter().map(BlockBackend::name).collect::<Vec<_>>(),
-            &name,
-            "block",
-        )?;
+        let index = self.attached(&self.blocks.iter().map(BlockBackend::name).collect::<Vec<_>>(), &name, "block")?;
         Ok(Ok(self.table.push(DeviceHandle(index))?))
     }
 }

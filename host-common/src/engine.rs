@@ -17,9 +17,7 @@ const CACHE_ENTRIES: usize = 64;
 pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
-    Engine::new(&config)
-        .map_err(anyhow::Error::from)
-        .context("cannot create the WebAssembly engine")
+    Engine::new(&config).map_err(anyhow::Error::from).context("cannot create the WebAssembly engine")
 }
 
 /// Whether a component came from the cache.
@@ -76,10 +74,7 @@ impl Cache {
         let outcome = match store(dir, &path, &component) {
             Ok(()) => CacheOutcome::Stored,
             Err(e) => {
-                eprintln!(
-                    "ukc: note: not caching the compiled unikernel in {}: {e:#}",
-                    dir.display()
-                );
+                eprintln!("ukc: note: not caching the compiled unikernel in {}: {e:#}", dir.display());
                 CacheOutcome::Compiled
             }
         };
@@ -88,9 +83,7 @@ impl Cache {
 }
 
 fn compile(engine: &Engine, wasm: &[u8]) -> Result<Component> {
-    Component::new(engine, wasm)
-        .map_err(anyhow::Error::from)
-        .context("cannot compile the unikernel")
+    Component::new(engine, wasm).map_err(anyhow::Error::from).context("cannot compile the unikernel")
 }
 
 /// SHA-256 of the wasmtime version, the engine's compatibility hash and the bytes.
@@ -153,10 +146,7 @@ mod tests {
         let engine = engine().unwrap();
         assert_eq!(cache.load(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Stored);
         assert_eq!(cache.load(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Hit);
-        assert_eq!(
-            Cache::at(None).load(&engine, EMPTY_COMPONENT).unwrap().1,
-            CacheOutcome::Compiled
-        );
+        assert_eq!(Cache::at(None).load(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Compiled);
     }
 
     #[test]

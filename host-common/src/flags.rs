@@ -49,9 +49,7 @@ impl Attachments {
         let Some((kind, rest)) = body.split_once(':') else {
             return Ok(false);
         };
-        let (name, value) = rest
-            .split_once('=')
-            .ok_or_else(|| format!("{arg}: expected --{kind}:NAME=VALUE"))?;
+        let (name, value) = rest.split_once('=').ok_or_else(|| format!("{arg}: expected --{kind}:NAME=VALUE"))?;
         if name.is_empty() || value.is_empty() {
             return Err(format!("{arg}: expected --{kind}:NAME=VALUE with a name and a value"));
         }
@@ -78,9 +76,7 @@ impl Attachments {
             return Ok(false);
         };
         if self.devices.iter().any(|(_, n, _)| n == name) {
-            return Err(format!(
-                "device '{name}' is attached twice; each name can be attached once"
-            ));
+            return Err(format!("device '{name}' is attached twice; each name can be attached once"));
         }
         self.devices.push((ty, name.to_string(), value.to_string()));
         Ok(true)
@@ -93,10 +89,7 @@ impl Attachments {
 
     /// The attached devices of one type: (name, backing).
     pub fn of(&self, ty: DeviceType) -> impl Iterator<Item = (&str, &str)> {
-        self.devices
-            .iter()
-            .filter(move |(t, _, _)| *t == ty)
-            .map(|(_, n, v)| (n.as_str(), v.as_str()))
+        self.devices.iter().filter(move |(t, _, _)| *t == ty).map(|(_, n, v)| (n.as_str(), v.as_str()))
     }
 
     /// Checks the attachments against the manifest as Solo5 does: every declared device
@@ -112,10 +105,7 @@ impl Attachments {
                     ));
                 }
                 None => {
-                    return Err(format!(
-                        "Device '{}' of type {} declared but not attached.",
-                        device.name, device.ty
-                    ));
+                    return Err(format!("Device '{}' of type {} declared but not attached.", device.name, device.ty));
                 }
             }
         }
@@ -145,11 +135,7 @@ fn declared_list(manifest: &UnikernelManifest) -> String {
     if manifest.devices.is_empty() {
         return "it declares no devices.".into();
     }
-    let names: Vec<String> = manifest
-        .devices
-        .iter()
-        .map(|d| format!("'{}' ({})", d.name, d.ty))
-        .collect();
+    let names: Vec<String> = manifest.devices.iter().map(|d| format!("'{}' ({})", d.name, d.ty)).collect();
     format!("it declares {}.", names.join(", "))
 }
 
@@ -167,11 +153,7 @@ mod tests {
             components: vec![],
             devices: devices
                 .iter()
-                .map(|(n, t)| UnikernelDevice {
-                    name: n.to_string(),
-                    ty: *t,
-                    by: vec!["app".into()],
-                })
+                .map(|(n, t)| UnikernelDevice { name: n.to_string(), ty: *t, by: vec!["app".into()] })
                 .collect(),
             args: vec![],
         }
@@ -187,45 +169,21 @@ mod tests {
 
     #[test]
     fn parses_flags() {
-        let a = attach(&[
-            "--block:storage=disk.img",
-            "--block-sector-size:storage=4096",
-            "--mem=64",
-        ])
-        .unwrap();
+        let a = attach(&["--block:storage=disk.img", "--block-sector-size:storage=4096", "--mem=64"]).unwrap();
         assert_eq!(a.mem_mb, 64);
         assert_eq!(a.sector_size("storage"), 4096);
-        assert_eq!(
-            a.of(DeviceType::Block).collect::<Vec<_>>(),
-            vec![("storage", "disk.img")]
-        );
+        assert_eq!(a.of(DeviceType::Block).collect::<Vec<_>>(), vec![("storage", "disk.img")]);
         assert!(!Attachments::default().take("--hello=x", ALL).unwrap());
-        assert!(
-            !Attachments::default()
-                .take("--net:x=tap0", &[DeviceType::Block])
-                .unwrap()
-        );
+        assert!(!Attachments::default().take("--net:x=tap0", &[DeviceType::Block]).unwrap());
     }
 
     #[test]
     fn rejects_bad_flags() {
         assert!(attach(&["--mem=0"]).unwrap_err().contains("size in MiB"));
-        assert!(
-            attach(&["--block-sector-size:s=1000"])
-                .unwrap_err()
-                .contains("power of two")
-        );
-        assert!(
-            attach(&["--block-sector-size:s=256"])
-                .unwrap_err()
-                .contains("at least 512")
-        );
+        assert!(attach(&["--block-sector-size:s=1000"]).unwrap_err().contains("power of two"));
+        assert!(attach(&["--block-sector-size:s=256"]).unwrap_err().contains("at least 512"));
         assert!(attach(&["--block:s"]).unwrap_err().contains("NAME=VALUE"));
-        assert!(
-            attach(&["--block:s=a", "--kv:s=b"])
-                .unwrap_err()
-                .contains("attached twice")
-        );
+        assert!(attach(&["--block:s=a", "--kv:s=b"]).unwrap_err().contains("attached twice"));
     }
 
     #[test]
@@ -236,20 +194,11 @@ mod tests {
             "Device 'storage' of type block declared but not attached."
         );
         assert!(attach(&["--block:storage=x"]).unwrap().check(&m).is_ok());
-        let err = attach(&["--block:storage=x", "--block:other=y"])
-            .unwrap()
-            .check(&m)
-            .unwrap_err();
-        assert!(
-            err.contains("'other' of type block attached") && err.contains("declares 'storage' (block)"),
-            "{err}"
-        );
+        let err = attach(&["--block:storage=x", "--block:other=y"]).unwrap().check(&m).unwrap_err();
+        assert!(err.contains("'other' of type block attached") && err.contains("declares 'storage' (block)"), "{err}");
         let err = attach(&["--kv:storage=dir"]).unwrap().check(&m).unwrap_err();
         assert!(err.contains("declared as type block but attached as kv"), "{err}");
-        let err = attach(&["--block:storage=x", "--block-sector-size:nope=4096"])
-            .unwrap()
-            .check(&m)
-            .unwrap_err();
+        let err = attach(&["--block:storage=x", "--block-sector-size:nope=4096"]).unwrap().check(&m).unwrap_err();
         assert!(err.contains("names no attached block device"), "{err}");
     }
 }

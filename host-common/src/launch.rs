@@ -83,10 +83,7 @@ fn prepare<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> Result<
     let args = match RuntimeArgs::parse(&manifest, &invocation.args) {
         Ok(Parsed::Run(args)) => args,
         Ok(Parsed::Help) => {
-            println!(
-                "{}",
-                crate::args::help(&manifest, &host.args_usage.replace("UNIKERNEL", path))
-            );
+            println!("{}", crate::args::help(&manifest, &host.args_usage.replace("UNIKERNEL", path)));
             return Ok(None);
         }
         Err(message) => return Err((exit::USAGE, message)),
@@ -106,9 +103,7 @@ fn prepare<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> Result<
     let extra = X::open(attachments).map_err(setup)?;
 
     let engine = engine::engine().map_err(|e| setup(format!("{e:#}")))?;
-    let (component, _) = Cache::from_env()
-        .load(&engine, &bytes)
-        .map_err(|e| setup(format!("{path}: {e:#}")))?;
+    let (component, _) = Cache::from_env().load(&engine, &bytes).map_err(|e| setup(format!("{path}: {e:#}")))?;
     let mut linker = Linker::new(&engine);
     Devices::add_to_linker(&mut linker, |g: &mut Guest<X>| &mut g.devices).map_err(|e| setup(format!("{e:#}")))?;
     X::add_to_linker(&mut linker).map_err(|e| setup(format!("{e:#}")))?;

@@ -62,13 +62,7 @@ pub struct Devices {
 impl Devices {
     /// Devices for a unikernel with these runtime arguments and attached devices.
     pub fn new(args: args::RuntimeArgs, blocks: Vec<block::BlockBackend>, nets: Vec<net::NetBackend>) -> Devices {
-        Devices {
-            clock: clock::Clock::new(),
-            args,
-            blocks,
-            nets,
-            table: ResourceTable::new(),
-        }
+        Devices { clock: clock::Clock::new(), args, blocks, nets, table: ResourceTable::new() }
     }
 
     /// The index of device `name` among the attached `names`. The host attached every

@@ -51,10 +51,7 @@ impl NetBackend {
     /// The device's MAC address and MTU.
     pub fn info(&self) -> Info {
         let m = self.mac;
-        Info {
-            mac: (m[0], m[1], m[2], m[3], m[4], m[5]),
-            mtu: self.mtu,
-        }
+        Info { mac: (m[0], m[1], m[2], m[3], m[4], m[5]), mtu: self.mtu }
     }
 
     /// Takes the next received frame, or `again` when none is waiting.
@@ -92,11 +89,7 @@ impl NetBackend {
 }
 
 fn wait_writable(fd: RawFd) {
-    let mut pollfd = libc::pollfd {
-        fd,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
+    let mut pollfd = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
     // SAFETY: one valid pollfd for the duration of the call.
     unsafe { libc::poll(&mut pollfd, 1, 100) };
 }
@@ -112,11 +105,7 @@ impl Devices {
 
 impl Host for Devices {
     fn acquire(&mut self, name: String) -> wasmtime::Result<Result<Resource<NetHandle>, Error>> {
-        let index = self.attached(
-            &self.nets.iter().map(NetBackend::name).collect::<Vec<_>>(),
-            &name,
-            "net",
-        )?;
+        let index = self.attached(&self.nets.iter().map(NetBackend::name).collect::<Vec<_>>(), &name, "net")?;
         Ok(Ok(self.table.push(NetHandle(index))?))
     }
 }

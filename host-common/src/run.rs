@@ -21,11 +21,7 @@ pub fn boot<T: 'static>(host: &str, component: &Component, linker: &Linker<T>, s
     let run = instance
         .get_export_index(&mut *store, None, MAIN_EXPORT)
         .and_then(|main| instance.get_export_index(&mut *store, Some(&main), "run"))
-        .and_then(|run| {
-            instance
-                .get_typed_func::<(), (Result<(), String>,)>(&mut *store, run)
-                .ok()
-        });
+        .and_then(|run| instance.get_typed_func::<(), (Result<(), String>,)>(&mut *store, run).ok());
     let Some(run) = run else {
         eprintln!("{host}: the unikernel does not export {MAIN_EXPORT} with `run: func() -> result<_, string>`");
         return exit::SETUP;
@@ -51,19 +47,12 @@ fn stopped(host: &str, error: &wasmtime::Error) -> u8 {
         .unwrap_or_else(|| "an unnamed component".to_string());
     match error.downcast_ref::<Trap>() {
         Some(trap) => eprintln!("{host}: the unikernel trapped in {component}: {trap}"),
-        None => eprintln!(
-            "{host}: the unikernel was stopped in {component}: {}",
-            root_message(error)
-        ),
+        None => eprintln!("{host}: the unikernel was stopped in {component}: {}", root_message(error)),
     }
     exit::TRAP
 }
 
 /// The innermost message of an error chain (the backtrace is shown separately).
 fn root_message(error: &wasmtime::Error) -> String {
-    error
-        .chain()
-        .last()
-        .map(ToString::to_string)
-        .unwrap_or_else(|| error.to_string())
+    error.chain().last().map(ToString::to_string).unwrap_or_else(|| error.to_string())
 }

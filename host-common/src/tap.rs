@@ -12,10 +12,7 @@ pub const DEFAULT_MTU: u32 = 1500;
 /// Opens the existing (or a new, non-persistent) TAP interface `ifname`, non-blocking.
 pub fn attach(ifname: &str) -> io::Result<File> {
     if ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "interface names are 1 to 15 bytes",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "interface names are 1 to 15 bytes"));
     }
     let tun = OpenOptions::new()
         .read(true)
@@ -88,12 +85,7 @@ mod tests {
     #[test]
     fn macs() {
         assert_eq!(parse_mac("02:00:00:0a:Bc:ff"), Some([2, 0, 0, 0x0a, 0xbc, 0xff]));
-        for bad in [
-            "02:00:00:0a:bc",
-            "02:00:00:0a:bc:ff:00",
-            "2:00:00:0a:bc:ff",
-            "zz:00:00:00:00:00",
-        ] {
+        for bad in ["02:00:00:0a:bc", "02:00:00:0a:bc:ff:00", "2:00:00:0a:bc:ff", "zz:00:00:00:00:00"] {
             assert_eq!(parse_mac(bad), None, "{bad}");
         }
         let mac = random_mac();

@@ -42,11 +42,7 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
             _ => break arg,
         }
     };
-    Ok(Command::Run(Invocation {
-        unikernel,
-        attachments,
-        args: rest.collect(),
-    }))
+    Ok(Command::Run(Invocation { unikernel, attachments, args: rest.collect() }))
 }
 
 /// The host's help text.
@@ -103,13 +99,8 @@ mod tests {
         assert_eq!(i.unikernel, "k.wasm");
         assert_eq!(i.attachments.mem_mb, 64);
         assert_eq!(i.args, ["--hello=Hi", "--mem=1"]);
-        let Command::Run(i) = parse_words("--net:service=tap0 k.wasm").unwrap() else {
-            panic!("not a run")
-        };
-        assert_eq!(
-            i.attachments.of(DeviceType::Net).collect::<Vec<_>>(),
-            [("service", "tap0")]
-        );
+        let Command::Run(i) = parse_words("--net:service=tap0 k.wasm").unwrap() else { panic!("not a run") };
+        assert_eq!(i.attachments.of(DeviceType::Net).collect::<Vec<_>>(), [("service", "tap0")]);
     }
 
     #[test]
@@ -117,15 +108,7 @@ mod tests {
         assert_eq!(parse_words("--help").unwrap(), Command::Help);
         assert_eq!(parse_words("--version").unwrap(), Command::Version);
         assert!(parse_words("--block:s=x").unwrap_err().contains("no unikernel"));
-        assert!(
-            parse_words("--kv:s=dir k.wasm")
-                .unwrap_err()
-                .contains("unknown option --kv:s=dir")
-        );
-        assert!(
-            parse_words("--block-sector-size:s=100 k.wasm")
-                .unwrap_err()
-                .contains("power of two")
-        );
+        assert!(parse_words("--kv:s=dir k.wasm").unwrap_err().contains("unknown option --kv:s=dir"));
+        assert!(parse_words("--block-sector-size:s=100 k.wasm").unwrap_err().contains("power of two"));
     }
 }

@@ -9,11 +9,8 @@ use std::process::ExitCode;
 use ukc_host::exit;
 use ukc_host::launch::{HostInfo, launch};
 
-const HOST: HostInfo = HostInfo {
-    name: "ukc-hvt",
-    target: "hvt",
-    args_usage: "ukc-hvt [DEVICES] -- UNIKERNEL [ARGS...]",
-};
+const HOST: HostInfo =
+    HostInfo { name: "ukc-hvt", target: "hvt", args_usage: "ukc-hvt [DEVICES] -- UNIKERNEL [ARGS...]" };
 
 fn main() -> ExitCode {
     let status = match cli::parse(std::env::args().skip(1).collect()) {

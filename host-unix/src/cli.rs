@@ -55,11 +55,7 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
         }
     }
     let unikernel = unikernel.ok_or("no unikernel given")?;
-    Ok(Command::Run(Invocation {
-        unikernel,
-        attachments,
-        args: guest_args,
-    }))
+    Ok(Command::Run(Invocation { unikernel, attachments, args: guest_args }))
 }
 
 /// The host's help text.
@@ -118,10 +114,7 @@ mod tests {
         assert_eq!(i.attachments.mem_mb, 64);
         assert_eq!(i.attachments.of(DeviceType::Block).count(), 1);
         assert_eq!(i.args, ["--hello=Hi", "--block:x=y"]);
-        assert_eq!(
-            invocation("k.wasm --hello=Hi --kv:s=d").args,
-            ["--hello=Hi", "--kv:s=d"]
-        );
+        assert_eq!(invocation("k.wasm --hello=Hi --kv:s=d").args, ["--hello=Hi", "--kv:s=d"]);
         assert_eq!(invocation("k.wasm --help").args, ["--help"]);
     }
 
@@ -130,11 +123,7 @@ mod tests {
         assert_eq!(parse_words("--help").unwrap(), Command::Help);
         assert_eq!(parse_words("--version").unwrap(), Command::Version);
         assert!(parse_words("").unwrap_err().contains("no unikernel"));
-        assert!(
-            parse_words("--bogus k.wasm")
-                .unwrap_err()
-                .contains("unknown option --bogus")
-        );
+        assert!(parse_words("--bogus k.wasm").unwrap_err().contains("unknown option --bogus"));
         assert!(parse_words("k.wasm --mem=x").unwrap_err().contains("size in MiB"));
     }
 }

@@ -46,20 +46,13 @@ impl KvDir {
         let mut escapes = Vec::new();
         scan(&dir, "", 0, &mut escapes).map_err(|e| format!("kv store '{name}': cannot read {path}: {e}"))?;
         if let Some(first) = escapes.first() {
-            let more = if escapes.len() > 1 {
-                format!(" (and {} more)", escapes.len() - 1)
-            } else {
-                String::new()
-            };
+            let more = if escapes.len() > 1 { format!(" (and {} more)", escapes.len() - 1) } else { String::new() };
             return Err(format!(
                 "kv store '{name}': {path}/{first} is a symbolic link that leads outside {path}{more}; \
                  a kv store serves one directory tree, so replace the link with what it points to"
             ));
         }
-        Ok(KvDir {
-            name: name.to_string(),
-            dir,
-        })
+        Ok(KvDir { name: name.to_string(), dir })
     }
 }
 
@@ -71,11 +64,7 @@ fn scan(dir: &Dir, prefix: &str, depth: usize, escapes: &mut Vec<String>) -> std
     for entry in dir.entries()? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let relative = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
+        let relative = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
         let file_type = entry.file_type()?;
         if file_type.is_symlink() {
             if let Err(e) = dir.metadata(&name)
@@ -101,14 +90,9 @@ pub struct KvStores {
 
 impl ExtraDevices for KvStores {
     fn open(attachments: &Attachments) -> Result<KvStores, String> {
-        let attached = attachments
-            .of(DeviceType::Kv)
-            .map(|(name, dir)| KvDir::open(name, dir))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(KvStores {
-            attached,
-            table: ResourceTable::new(),
-        })
+        let attached =
+            attachments.of(DeviceType::Kv).map(|(name, dir)| KvDir::open(name, dir)).collect::<Result<Vec<_>, _>>()?;
+        Ok(KvStores { attached, table: ResourceTable::new() })
     }
 
     fn add_to_linker(linker: &mut Linker<Guest<KvStores>>) -> anyhow::Result<()> {
@@ -229,11 +213,7 @@ impl HostStore for KvStores {
                 let Ok(name) = entry.file_name().into_string() else {
                     continue;
                 };
-                let child = if path == "." {
-                    name.clone()
-                } else {
-                    format!("{path}/{name}")
-                };
+                let child = if path == "." { name.clone() } else { format!("{path}/{name}") };
                 // Dangling links and special files are not part of the store.
                 if let Some(kind) = dir.metadata(&child).ok().as_ref().and_then(kind_of) {
                     members.push(Entry { name, kind });
@@ -291,9 +271,6 @@ mod tests {
         assert!(KvDir::open("s", &path).is_ok());
         std::os::unix::fs::symlink("/etc/passwd", root.path().join("sub/escape")).unwrap();
         let err = KvDir::open("s", &path).err().unwrap();
-        assert!(
-            err.contains("sub/escape is a symbolic link that leads outside"),
-            "{err}"
-        );
+        assert!(err.contains("sub/escape is a symbolic link that leads outside"), "{err}");
     }
 }

@@ -8,11 +8,8 @@ use std::process::ExitCode;
 use ukc_host::exit;
 use ukc_host::launch::{HostInfo, launch};
 
-const HOST: HostInfo = HostInfo {
-    name: "ukc-unix",
-    target: "unix",
-    args_usage: "ukc-unix UNIKERNEL [DEVICES] -- [ARGS...]",
-};
+const HOST: HostInfo =
+    HostInfo { name: "ukc-unix", target: "unix", args_usage: "ukc-unix UNIKERNEL [DEVICES] -- [ARGS...]" };
 
 fn main() -> ExitCode {
     let status = match cli::parse(std::env::args().skip(1).collect()) {

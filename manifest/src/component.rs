@@ -153,10 +153,7 @@ impl ArgType {
     pub fn check(self, value: &str) -> Result<(), String> {
         match self {
             ArgType::String => Ok(()),
-            ArgType::Int => value
-                .parse::<i64>()
-                .map(drop)
-                .map_err(|_| format!("expected an integer, got {value:?}")),
+            ArgType::Int => value.parse::<i64>().map(drop).map_err(|_| format!("expected an integer, got {value:?}")),
             ArgType::Bool => match value {
                 "true" | "false" => Ok(()),
                 _ => Err(format!("expected true or false, got {value:?}")),
@@ -170,9 +167,7 @@ impl ComponentManifest {
     pub fn from_json(bytes: &[u8], origin: &str) -> Result<Self, String> {
         let manifest: ComponentManifest =
             serde_json::from_slice(bytes).map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
-        manifest
-            .validate()
-            .map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
+        manifest.validate().map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
         Ok(manifest)
     }
 
@@ -185,10 +180,7 @@ impl ComponentManifest {
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Problems::default();
         if self.schema != SCHEMA {
-            problems.push(format!(
-                "schema {} is not supported (this ukc reads schema {SCHEMA})",
-                self.schema
-            ));
+            problems.push(format!("schema {} is not supported (this ukc reads schema {SCHEMA})", self.schema));
         }
         if self.name.is_empty() {
             problems.push("\"name\" must not be empty".into());

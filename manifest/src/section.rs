@@ -23,10 +23,7 @@ impl fmt::Display for SectionError {
         match self {
             SectionError::NotWasm => f.write_str("not a WebAssembly binary (bad magic number)"),
             SectionError::Truncated { offset } => {
-                write!(
-                    f,
-                    "truncated WebAssembly binary (section at byte {offset} runs past the end)"
-                )
+                write!(f, "truncated WebAssembly binary (section at byte {offset} runs past the end)")
             }
         }
     }

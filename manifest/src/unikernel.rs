@@ -65,18 +65,14 @@ impl UnikernelManifest {
     /// has no such section: it was not composed by `ukc compose`.
     pub fn from_wasm(wasm: &[u8]) -> Result<Option<Self>, String> {
         let section = custom_section(wasm, UNIKERNEL_SECTION).map_err(|e| e.to_string())?;
-        section
-            .map(|bytes| Self::from_json(bytes, UNIKERNEL_SECTION))
-            .transpose()
+        section.map(|bytes| Self::from_json(bytes, UNIKERNEL_SECTION)).transpose()
     }
 
     /// Parses and checks a merged manifest.
     pub fn from_json(bytes: &[u8], origin: &str) -> Result<Self, String> {
         let manifest: UnikernelManifest =
             serde_json::from_slice(bytes).map_err(|e| format!("{origin}: invalid unikernel manifest: {e}"))?;
-        manifest
-            .validate()
-            .map_err(|e| format!("{origin}: invalid unikernel manifest: {e}"))?;
+        manifest.validate().map_err(|e| format!("{origin}: invalid unikernel manifest: {e}"))?;
         Ok(manifest)
     }
 
@@ -89,10 +85,7 @@ impl UnikernelManifest {
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Problems::default();
         if self.schema != SCHEMA {
-            problems.push(format!(
-                "schema {} is not supported (this ukc reads schema {SCHEMA})",
-                self.schema
-            ));
+            problems.push(format!("schema {} is not supported (this ukc reads schema {SCHEMA})", self.schema));
         }
         for (i, device) in self.devices.iter().enumerate() {
             problems.check(check_device_name(&device.name), || format!("devices[{i}]"));
@@ -103,9 +96,7 @@ impl UnikernelManifest {
         for (i, arg) in self.args.iter().enumerate() {
             problems.check(check_arg_name(&arg.decl.name), || format!("args[{i}]"));
             if let Some(default) = &arg.decl.default {
-                problems.check(arg.decl.ty.check(default), || {
-                    format!("default of argument --{}", arg.decl.name)
-                });
+                problems.check(arg.decl.ty.check(default), || format!("default of argument --{}", arg.decl.name));
             }
             if self.args[..i].iter().any(|a| a.decl.name == arg.decl.name) {
                 problems.push(format!("argument --{} appears twice", arg.decl.name));
@@ -116,11 +107,7 @@ impl UnikernelManifest {
 
     /// The application's name (the last component), or `unikernel` when there is none.
     pub fn app_name(&self) -> &str {
-        self.components
-            .iter()
-            .rev()
-            .find(|c| c.app)
-            .map_or("unikernel", |c| c.name.as_str())
+        self.components.iter().rev().find(|c| c.app).map_or("unikernel", |c| c.name.as_str())
     }
 
     /// The device called `name`, if the unikernel declares one.
@@ -158,11 +145,7 @@ mod tests {
         UnikernelManifest {
             schema: SCHEMA,
             target: "unix".into(),
-            components: vec![UnikernelComponent {
-                name: "hello".into(),
-                version: "0.1.0".into(),
-                app: true,
-            }],
+            components: vec![UnikernelComponent { name: "hello".into(), version: "0.1.0".into(), app: true }],
             devices: vec![UnikernelDevice {
                 name: "storage".into(),
                 ty: DeviceType::Block,

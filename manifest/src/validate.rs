@@ -17,11 +17,7 @@ impl Problems {
     }
 
     pub(crate) fn into_result(self) -> Result<(), String> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0.join("; "))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(self.0.join("; ")) }
     }
 }
 
@@ -30,25 +26,15 @@ impl Problems {
 pub(crate) fn check_device_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "device name {name:?} must be 1 to 63 letters, digits, '-' or '_'"
-        ))
-    }
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(()) } else { Err(format!("device name {name:?} must be 1 to 63 letters, digits, '-' or '_'")) }
 }
 
 /// Argument names are what follows `--` on a command line: lowercase words joined by `-`.
 pub(crate) fn check_arg_name(name: &str) -> Result<(), String> {
     let ok = name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.ends_with('-');
     if !ok {
         return Err(format!(

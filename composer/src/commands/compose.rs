@@ -29,10 +29,7 @@ pub struct Args {
 
 /// Runs `ukc compose`.
 pub fn run(args: Args) -> Result<()> {
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| default_output(&args.app, &args.selection.target));
+    let output = args.output.clone().unwrap_or_else(|| default_output(&args.app, &args.selection.target));
     let app = Component::read(&args.app)?;
     let composition = Composition::new(app, &args.selection.options())?;
     let bytes = composition.encode()?;
@@ -57,9 +54,7 @@ fn default_output(app: &str, target: &str) -> String {
     if app == "-" {
         return "-".into();
     }
-    let stem = Path::new(app)
-        .file_stem()
-        .map_or("unikernel".into(), |s| s.to_string_lossy().into_owned());
+    let stem = Path::new(app).file_stem().map_or("unikernel".into(), |s| s.to_string_lossy().into_owned());
     format!("{stem}.{target}.wasm")
 }
 
@@ -67,16 +62,8 @@ fn default_output(app: &str, target: &str) -> String {
 fn report(c: &Composition, output: &str, size: usize) {
     let plan = &c.plan;
     let drivers: Vec<&str> = plan.nodes[..plan.app()].iter().map(|n| n.name.as_str()).collect();
-    let with = if drivers.is_empty() {
-        "no drivers".to_string()
-    } else {
-        format!("drivers {}", drivers.join(", "))
-    };
-    let written = if output == "-" {
-        "standard output".to_string()
-    } else {
-        output.to_string()
-    };
+    let with = if drivers.is_empty() { "no drivers".to_string() } else { format!("drivers {}", drivers.join(", ")) };
+    let written = if output == "-" { "standard output".to_string() } else { output.to_string() };
     eprintln!(
         "ukc: wrote {written} ({:.1} KB): {} with {with}, for {}",
         size as f64 / 1024.0,

@@ -32,11 +32,7 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     for driver in &catalogue.drivers {
-        let version = if driver.manifest.version.is_empty() {
-            "-"
-        } else {
-            &driver.manifest.version
-        };
+        let version = if driver.manifest.version.is_empty() { "-" } else { &driver.manifest.version };
         println!("{} {version} ({})", driver.name, driver.origin.describe());
         if !driver.manifest.description.is_empty() {
             println!("    {}", driver.manifest.description);
@@ -54,9 +50,5 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn list(names: &[String]) -> String {
-    if names.is_empty() {
-        "(none)".into()
-    } else {
-        names.join(", ")
-    }
+    if names.is_empty() { "(none)".into() } else { names.join(", ") }
 }

@@ -27,11 +27,7 @@ pub struct Selection {
 impl Selection {
     /// The library's options.
     pub fn options(&self) -> ukc::Options {
-        ukc::Options {
-            target: self.target.clone(),
-            drivers: self.drivers.clone(),
-            uses: self.uses.clone(),
-        }
+        ukc::Options { target: self.target.clone(), drivers: self.drivers.clone(), uses: self.uses.clone() }
     }
 }
 

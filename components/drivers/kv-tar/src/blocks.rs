@@ -63,9 +63,7 @@ fn read_checked(device: &dyn Device, offset: u64, len: u64) -> Result<Vec<u8>, S
     let data = device.read(offset, len as u32)?;
     if data.len() as u64 != len {
         let got = data.len();
-        return Err(format!(
-            "the device returned {got} bytes for {len} bytes at offset {offset}"
-        ));
+        return Err(format!("the device returned {got} bytes for {len} bytes at offset {offset}"));
     }
     Ok(data)
 }
@@ -79,11 +77,7 @@ pub struct Window<'a> {
 
 impl<'a> Window<'a> {
     pub fn new(device: &'a dyn Device) -> Self {
-        Window {
-            device,
-            start: 0,
-            data: Vec::new(),
-        }
+        Window { device, start: 0, data: Vec::new() }
     }
 
     pub fn capacity(&self) -> u64 {
@@ -116,9 +110,7 @@ impl<'a> Window<'a> {
     fn refill(&mut self, offset: u64) -> Result<(), String> {
         let sector = self.device.sector_size();
         let start = offset / sector * sector;
-        let len = (WINDOW.div_ceil(sector) * sector)
-            .min(chunk_len(self.device))
-            .min(self.device.capacity() - start);
+        let len = (WINDOW.div_ceil(sector) * sector).min(chunk_len(self.device)).min(self.device.capacity() - start);
         self.data = read_checked(self.device, start, len)?;
         self.start = start;
         Ok(())

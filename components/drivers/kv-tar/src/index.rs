@@ -80,10 +80,7 @@ pub fn key_segments(key: &str) -> Option<Vec<&str>> {
     let key = key.strip_prefix('/').unwrap_or(key);
     let key = key.strip_suffix('/').unwrap_or(key);
     let segments: Vec<&str> = key.split('/').collect();
-    segments
-        .iter()
-        .all(|s| !matches!(*s, "" | "." | ".."))
-        .then_some(segments)
+    segments.iter().all(|s| !matches!(*s, "" | "." | "..")).then_some(segments)
 }
 
 /// The segments of a symlink's target, or `None` when it is absolute: such a target
@@ -111,15 +108,8 @@ fn member_segments(path: &str) -> Option<Vec<&str>> {
 impl Index {
     /// An empty tree, to [`insert`](Self::insert) members into.
     pub fn new() -> Index {
-        let root = Node::Dir {
-            children: BTreeMap::new(),
-            mtime_ns: 0,
-            explicit: false,
-        };
-        Index {
-            nodes: vec![root],
-            parents: vec![ROOT],
-        }
+        let root = Node::Dir { children: BTreeMap::new(), mtime_ns: 0, explicit: false };
+        Index { nodes: vec![root], parents: vec![ROOT] }
     }
 
     /// Completes the tree once every member is inserted: resolves the links.
@@ -166,10 +156,7 @@ impl Index {
             Node::Dir { .. } => Some(Kind::Dictionary),
             _ => None,
         };
-        children
-            .iter()
-            .filter_map(|(name, &child)| Some((name.clone(), kind(child)?)))
-            .collect()
+        children.iter().filter_map(|(name, &child)| Some((name.clone(), kind(child)?))).collect()
     }
 
     /// The value or dictionary a node stands for, through a resolved symlink.
@@ -188,20 +175,10 @@ impl Index {
         };
         let mtime_ns = entry.mtime_ns;
         let node = match entry.kind {
-            TarKind::File => Node::Value(Value {
-                offset: entry.offset,
-                size: entry.size,
-                mtime_ns,
-            }),
-            TarKind::Directory => Node::Dir {
-                children: BTreeMap::new(),
-                mtime_ns,
-                explicit: true,
-            },
+            TarKind::File => Node::Value(Value { offset: entry.offset, size: entry.size, mtime_ns }),
+            TarKind::Directory => Node::Dir { children: BTreeMap::new(), mtime_ns, explicit: true },
             TarKind::HardLink => self.hard_link(&entry.link),
-            TarKind::Symlink => Node::Symlink {
-                target: entry.link.clone(),
-            },
+            TarKind::Symlink => Node::Symlink { target: entry.link.clone() },
             TarKind::Other => return self.unserved(&segments),
         };
         let Some((name, dirs)) = segments.split_last() else {
@@ -252,9 +229,7 @@ impl Index {
         match found.map(|id| &self.nodes[id]) {
             Some(&Node::Value(value)) => Node::Value(value),
             Some(Node::Symlink { target }) => Node::Symlink { target: target.clone() },
-            _ => Node::HardLink {
-                target: target.to_string(),
-            },
+            _ => Node::HardLink { target: target.to_string() },
         }
     }
 
@@ -274,11 +249,7 @@ impl Index {
         for name in dirs {
             id = self.child(id, name);
             if !matches!(self.nodes[id], Node::Dir { .. }) {
-                self.nodes[id] = Node::Dir {
-                    children: BTreeMap::new(),
-                    mtime_ns: mtime,
-                    explicit: false,
-                };
+                self.nodes[id] = Node::Dir { children: BTreeMap::new(), mtime_ns: mtime, explicit: false };
             }
             self.implied_mtime(id, mtime);
         }
@@ -287,12 +258,7 @@ impl Index {
 
     /// A directory no member describes takes the newest mtime of the members beneath it.
     fn implied_mtime(&mut self, id: usize, mtime: u64) {
-        if let Node::Dir {
-            mtime_ns,
-            explicit: false,
-            ..
-        } = &mut self.nodes[id]
-        {
+        if let Node::Dir { mtime_ns, explicit: false, .. } = &mut self.nodes[id] {
             *mtime_ns = (*mtime_ns).max(mtime);
         }
     }
@@ -359,10 +325,7 @@ impl Index {
                     return None;
                 };
                 let found = link_segments(target).and_then(|path| self.walk(self.parents[id], &path, true, &mut 1));
-                Some((
-                    id,
-                    found.and_then(|t| self.target(t)).map_or(Node::Missing, Node::Alias),
-                ))
+                Some((id, found.and_then(|t| self.target(t)).map_or(Node::Missing, Node::Alias)))
             })
             .collect();
         for (id, node) in resolved {

@@ -52,11 +52,7 @@ impl blocks::Device for BlockDevice {
 
     fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, String> {
         self.device.read(offset, len).map_err(|e| {
-            format!(
-                "block device '{}': reading {len} bytes at offset {offset}: {}",
-                self.name,
-                describe(e)
-            )
+            format!("block device '{}': reading {len} bytes at offset {offset}: {}", self.name, describe(e))
         })
     }
 }
@@ -87,15 +83,9 @@ fn mount(name: &str) -> Result<Rc<Mount<BlockDevice>>, Error> {
     // Everything after relies on this geometry, which the block interface promises.
     if sector < 512 || !sector.is_power_of_two() || !info.capacity.is_multiple_of(sector.into()) {
         let capacity = info.capacity;
-        return Err(Error::Io(format!(
-            "block device '{name}': bad geometry: {capacity} bytes in sectors of {sector}"
-        )));
+        return Err(Error::Io(format!("block device '{name}': bad geometry: {capacity} bytes in sectors of {sector}")));
     }
-    let device = BlockDevice {
-        name: name.to_string(),
-        device,
-        info,
-    };
+    let device = BlockDevice { name: name.to_string(), device, info };
     Mount::open(name, device).map(Rc::new).map_err(error)
 }
 
@@ -137,10 +127,7 @@ impl GuestStore for Store {
 
     fn list(&self, key: String) -> Result<Vec<Entry>, Error> {
         let members = self.0.list(&key).map_err(error)?;
-        Ok(members
-            .into_iter()
-            .map(|(name, k)| Entry { name, kind: kind(k) })
-            .collect())
+        Ok(members.into_iter().map(|(name, k)| Entry { name, kind: kind(k) }).collect())
     }
 
     fn size(&self, key: String) -> Result<u64, Error> {

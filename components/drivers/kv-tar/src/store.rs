@@ -30,11 +30,7 @@ impl<D: Device> Mount<D> {
         let mut index = Index::new();
         tar::scan(&device, &mut |entry| index.insert(&entry)).map_err(|e| Error::Io(format!("store '{name}': {e}")))?;
         index.finish();
-        Ok(Mount {
-            name: name.to_string(),
-            index,
-            device,
-        })
+        Ok(Mount { name: name.to_string(), index, device })
     }
 
     pub fn exists(&self, key: &str) -> Result<Option<Kind>, Error> {

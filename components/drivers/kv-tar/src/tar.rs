@@ -116,9 +116,7 @@ fn check_header(block: &[u8], pos: u64) -> Result<(), String> {
         return Ok(());
     };
     if pos == 0 {
-        Err(format!(
-            "the device does not hold a tar archive ({problem} at offset 0)"
-        ))
+        Err(format!("the device does not hold a tar archive ({problem} at offset 0)"))
     } else {
         Err(format!("corrupt tar archive: {problem} at offset {pos}"))
     }
@@ -157,9 +155,7 @@ fn skip_sparse_extensions(window: &mut Window, mut pos: u64) -> Result<u64, Stri
 /// The data of a metadata member (long name or pax header) at `data`.
 fn meta(window: &mut Window, pos: u64, data: u64, size: u64) -> Result<Vec<u8>, String> {
     if size > MAX_META {
-        return Err(format!(
-            "the extended header at offset {pos} is too large: {size} bytes"
-        ));
+        return Err(format!("the extended header at offset {pos} is too large: {size} bytes"));
     }
     window.bytes(data, size)
 }
@@ -168,10 +164,7 @@ fn meta(window: &mut Window, pos: u64, data: u64, size: u64) -> Result<Vec<u8>, 
 fn entry(block: &[u8], pending: Pending, global: &Pax, offset: u64, size: u64) -> Entry {
     let pax = pending.pax;
     let path = pax.path.or(pending.long_name).unwrap_or_else(|| header_path(block));
-    let link = pax
-        .linkpath
-        .or(pending.long_link)
-        .unwrap_or_else(|| text(&block[157..257]));
+    let link = pax.linkpath.or(pending.long_link).unwrap_or_else(|| text(&block[157..257]));
     let mtime = pax
         .mtime_ns
         .or(global.mtime_ns)
@@ -188,19 +181,8 @@ fn entry(block: &[u8], pending: Pending, global: &Pax, offset: u64, size: u64) -
         b'5' | b'D' => Kind::Directory,
         _ => Kind::Other,
     };
-    let link = if matches!(kind, Kind::HardLink | Kind::Symlink) {
-        link
-    } else {
-        String::new()
-    };
-    Entry {
-        path,
-        kind,
-        link,
-        offset,
-        size,
-        mtime_ns: mtime,
-    }
+    let link = if matches!(kind, Kind::HardLink | Kind::Symlink) { link } else { String::new() };
+    Entry { path, kind, link, offset, size, mtime_ns: mtime }
 }
 
 /// The header's own path: POSIX ustar splits long ones into a prefix and a name. Old
@@ -208,11 +190,7 @@ fn entry(block: &[u8], pending: Pending, global: &Pax, offset: u64, size: u64) -
 fn header_path(block: &[u8]) -> String {
     let name = text(&block[0..100]);
     let prefix = text(&block[345..500]);
-    if &block[257..263] == b"ustar\0" && !prefix.is_empty() {
-        format!("{prefix}/{name}")
-    } else {
-        name
-    }
+    if &block[257..263] == b"ustar\0" && !prefix.is_empty() { format!("{prefix}/{name}") } else { name }
 }
 
 /// A NUL-terminated string field.
@@ -239,9 +217,7 @@ fn number(field: &[u8]) -> Option<u64> {
         0xff => return None,
         first if first & 0x80 != 0 => {
             let first = u64::from(first & 0x7f);
-            return field[1..]
-                .iter()
-                .try_fold(first, |n, &b| n.checked_mul(256)?.checked_add(u64::from(b)));
+            return field[1..].iter().try_fold(first, |n, &b| n.checked_mul(256)?.checked_add(u64::from(b)));
         }
         _ => field,
     };
@@ -251,9 +227,7 @@ fn number(field: &[u8]) -> Option<u64> {
     if !digits[start + len..].iter().all(is_pad) {
         return None;
     }
-    digits[start..start + len]
-        .iter()
-        .try_fold(0u64, |n, &d| n.checked_mul(8)?.checked_add(u64::from(d - b'0')))
+    digits[start..start + len].iter().try_fold(0u64, |n, &d| n.checked_mul(8)?.checked_add(u64::from(d - b'0')))
 }
 
 /// Applies the records of a pax extended header ("LEN key=value\n") to `pax`. A

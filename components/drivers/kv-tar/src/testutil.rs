@@ -19,17 +19,8 @@ pub struct MemDevice {
 impl MemDevice {
     /// A device holding `data`, zero-padded to a whole number of sectors.
     pub fn new(mut data: Vec<u8>, sector: u64) -> Self {
-        data.resize(
-            (data.len() as u64).div_ceil(sector).max(1) as usize * sector as usize,
-            0,
-        );
-        MemDevice {
-            data,
-            sector,
-            calls: RefCell::default(),
-            fail: Cell::new(false),
-            short: Cell::new(false),
-        }
+        data.resize((data.len() as u64).div_ceil(sector).max(1) as usize * sector as usize, 0);
+        MemDevice { data, sector, calls: RefCell::default(), fail: Cell::new(false), short: Cell::new(false) }
     }
 
     /// Every read so far, as (offset, length).
@@ -80,11 +71,7 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     pub fn new() -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "kv-tar-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("kv-tar-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         let path = std::env::temp_dir().join(name);
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
@@ -126,34 +113,20 @@ pub fn run_tar(dir: &Path, args: &[&str]) -> Vec<u8> {
         .args(args)
         .output()
         .expect("GNU tar runs");
-    assert!(
-        output.status.success(),
-        "tar failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "tar failed: {}", String::from_utf8_lossy(&output.stderr));
     output.stdout
 }
 
 /// Sets the modification time of `rel` (seconds since the epoch) with touch(1).
 pub fn set_mtime(dir: &Path, rel: &str, secs: u64) {
-    let status = Command::new("touch")
-        .arg("-h")
-        .arg("-d")
-        .arg(format!("@{secs}"))
-        .arg(dir.join(rel))
-        .status()
-        .unwrap();
+    let status = Command::new("touch").arg("-h").arg("-d").arg(format!("@{secs}")).arg(dir.join(rel)).status().unwrap();
     assert!(status.success());
 }
 
 /// A test file's contents: distinct per name and position so misplaced bytes show up.
 pub fn contents(name: &str, len: usize) -> Vec<u8> {
-    let seed = name
-        .bytes()
-        .fold(17u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-    (0..len as u32)
-        .map(|i| (seed.wrapping_add(i.wrapping_mul(2_654_435_761)) >> 13) as u8)
-        .collect()
+    let seed = name.bytes().fold(17u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    (0..len as u32).map(|i| (seed.wrapping_add(i.wrapping_mul(2_654_435_761)) >> 13) as u8).collect()
 }
 
 /// A 150-character file name, longer than any header field.

@@ -36,10 +36,7 @@ impl exports::ukc::app::main::Guest for Block {
         let info = device.info();
         let sector = u64::from(info.sector_size);
         let sectors = info.capacity / sector;
-        say(&format!(
-            "block: storage: {sectors} sectors of {sector} bytes ({} bytes)",
-            info.capacity
-        ));
+        say(&format!("block: storage: {sectors} sectors of {sector} bytes ({} bytes)", info.capacity));
 
         check_refusals(&device, info.capacity, sector)?;
 
@@ -59,15 +56,10 @@ impl exports::ukc::app::main::Guest for Block {
         offset = 0;
         while offset < info.capacity {
             let len = chunk.min(info.capacity - offset);
-            let data = device
-                .read(offset, len as u32)
-                .map_err(|e| format!("read of {len} bytes at {offset}: {e:?}"))?;
+            let data =
+                device.read(offset, len as u32).map_err(|e| format!("read of {len} bytes at {offset}: {e:?}"))?;
             let expected = pattern(seed, offset, len, sector);
-            for (i, (got, want)) in data
-                .chunks(sector as usize)
-                .zip(expected.chunks(sector as usize))
-                .enumerate()
-            {
+            for (i, (got, want)) in data.chunks(sector as usize).zip(expected.chunks(sector as usize)).enumerate() {
                 if got != want {
                     mismatches += 1;
                     if mismatches <= 10 {
@@ -91,10 +83,7 @@ fn check_refusals(device: &Device, capacity: u64, sector: u64) -> Result<(), Str
         ("misaligned offset", device.read(1, sector as u32).err()),
         ("partial sector", device.read(0, sector as u32 - 1).err()),
         ("read past the end", device.read(capacity, sector as u32).err()),
-        (
-            "write past the end",
-            device.write(capacity, &vec![0; sector as usize]).err(),
-        ),
+        ("write past the end", device.write(capacity, &vec![0; sector as usize]).err()),
     ];
     for (what, error) in cases {
         match error {

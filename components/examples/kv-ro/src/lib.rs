@@ -28,21 +28,14 @@ impl exports::ukc::app::main::Guest for KvRo {
     fn run() -> Result<(), String> {
         let root = args::get("key").unwrap_or_else(|| "/".into());
         let store = ro::open("storage").map_err(|e| format!("kv store 'storage': {e:?}"))?;
-        let mut walk = Walk {
-            store,
-            values: 0,
-            failures: 0,
-        };
+        let mut walk = Walk { store, values: 0, failures: 0 };
         match walk.store.exists(&root) {
             Ok(Some(Kind::Dictionary)) => walk.dictionary(&root),
             Ok(Some(Kind::Value)) => walk.value(&root),
             Ok(None) => return Err(format!("{root}: no such key")),
             Err(e) => return Err(format!("{root}: {e:?}")),
         }
-        say(&format!(
-            "kv-ro: {} values printed, {} errors",
-            walk.values, walk.failures
-        ));
+        say(&format!("kv-ro: {} values printed, {} errors", walk.values, walk.failures));
         if walk.failures > 0 {
             return Err(format!("{} keys could not be read", walk.failures));
         }

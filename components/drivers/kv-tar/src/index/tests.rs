@@ -1,14 +1,7 @@
 use super::*;
 
 fn entry(path: &str, kind: TarKind, link: &str, offset: u64, mtime: u64) -> Entry {
-    Entry {
-        path: path.into(),
-        kind,
-        link: link.into(),
-        offset,
-        size: offset / 10,
-        mtime_ns: mtime,
-    }
+    Entry { path: path.into(), kind, link: link.into(), offset, size: offset / 10, mtime_ns: mtime }
 }
 
 fn file(path: &str, offset: u64) -> Entry {
@@ -48,11 +41,7 @@ fn list(index: &Index, key: &str) -> Vec<String> {
         panic!("{key} is not a dictionary");
     };
     let mark = |(name, kind)| {
-        if kind == Kind::Dictionary {
-            format!("{name}/")
-        } else {
-            name
-        }
+        if kind == Kind::Dictionary { format!("{name}/") } else { name }
     };
     index.members(id).into_iter().map(mark).collect()
 }
@@ -65,13 +54,9 @@ fn mtime(index: &Index, key: &str) -> u64 {
 
 #[test]
 fn keys() {
-    for (key, segments) in [
-        ("", vec![]),
-        ("/", vec![]),
-        ("a", vec!["a"]),
-        ("/a/b", vec!["a", "b"]),
-        ("a/b/", vec!["a", "b"]),
-    ] {
+    for (key, segments) in
+        [("", vec![]), ("/", vec![]), ("a", vec!["a"]), ("/a/b", vec!["a", "b"]), ("a/b/", vec!["a", "b"])]
+    {
         assert_eq!(key_segments(key), Some(segments), "{key:?}");
     }
     for key in ["a//b", ".", "a/./b", "..", "/a/../b", "//x", "a/b//", "./a"] {
@@ -93,20 +78,12 @@ fn paths_are_normalised_and_escapes_dropped() {
     // Normalisation is lexical: "x/../y" does not imply a dictionary "x".
     assert_eq!(list(&index, ""), ["a/", "abs/", "y"]);
     assert_eq!(list(&index, "a"), ["b", "c"]);
-    assert_eq!(
-        (value(&index, "a/b"), value(&index, "/abs/file"), value(&index, "y")),
-        (Some(10), Some(20), Some(30))
-    );
+    assert_eq!((value(&index, "a/b"), value(&index, "/abs/file"), value(&index, "y")), (Some(10), Some(20), Some(30)));
 }
 
 #[test]
 fn implied_dictionaries_take_the_newest_mtime_beneath() {
-    let index = Index::build(&[
-        file("p/q/r", 500),
-        file("p/s", 900),
-        dir("p/q/t/", 7),
-        file("p/q/t/u", 1000),
-    ]);
+    let index = Index::build(&[file("p/q/r", 500), file("p/s", 900), dir("p/q/t/", 7), file("p/q/t/u", 1000)]);
     assert_eq!(mtime(&index, "p/q/t"), 7);
     assert_eq!(mtime(&index, "p/q"), 1000);
     assert_eq!(mtime(&index, "p"), 1000);
@@ -176,29 +153,15 @@ fn symlinks_resolve_inside_the_archive() {
         symlink("later", "d/late"),
         file("d/late", 30),
     ]);
-    for (key, offset) in [
-        ("d/up", 10),
-        ("d/e/rel", 20),
-        ("d/e/dot", 20),
-        ("chain", 10),
-        ("dirlink/leaf", 20),
-        ("later", 30),
-    ] {
+    for (key, offset) in
+        [("d/up", 10), ("d/e/rel", 20), ("d/e/dot", 20), ("chain", 10), ("dirlink/leaf", 20), ("later", 30)]
+    {
         assert_eq!(value(&index, key), Some(offset), "{key}");
     }
     assert_eq!(list(&index, "dirlink"), ["dot", "leaf", "rel"]);
     assert_eq!(list(&index, "d/todir"), ["dot", "leaf", "rel"]);
     assert_eq!(mtime(&index, "d/up"), 10);
-    for key in [
-        "escape",
-        "d/escape",
-        "abs",
-        "dangling",
-        "loop1",
-        "loop2",
-        "self",
-        "fileslash",
-    ] {
+    for key in ["escape", "d/escape", "abs", "dangling", "loop1", "loop2", "self", "fileslash"] {
         assert_eq!(find(&index, key), None, "{key}");
     }
     assert_eq!(list(&index, ""), ["chain", "d/", "dirlink/", "later", "top"]);
@@ -210,11 +173,7 @@ fn symlink_chains_are_limited_to_sixteen_hops() {
     let chain = |links: usize| {
         let mut entries = vec![file("target", 10)];
         entries.extend((1..=links).map(|i| {
-            let to = if i == 1 {
-                "target".to_string()
-            } else {
-                format!("l{}", i - 1)
-            };
+            let to = if i == 1 { "target".to_string() } else { format!("l{}", i - 1) };
             symlink(&format!("l{i}"), &to)
         }));
         Index::build(&entries)
@@ -227,12 +186,8 @@ fn symlink_chains_are_limited_to_sixteen_hops() {
 #[test]
 fn parent_directories_follow_the_physical_path() {
     // "a/link/.." is the parent of the link's target, not "a".
-    let index = Index::build(&[
-        file("x/y/z", 10),
-        file("x/w", 20),
-        symlink("a/link", "../x/y"),
-        symlink("a/up", "link/../w"),
-    ]);
+    let index =
+        Index::build(&[file("x/y/z", 10), file("x/w", 20), symlink("a/link", "../x/y"), symlink("a/up", "link/../w")]);
     assert_eq!(value(&index, "a/up"), Some(20));
 }
 

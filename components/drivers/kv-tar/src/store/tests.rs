@@ -9,15 +9,7 @@ const SECOND: u64 = 1_000_000_000;
 fn mount(format: &str, with_long_name: bool, sector: u64) -> Mount<MemDevice> {
     let dir = fixture(with_long_name);
     let small = dir.path().join("small.txt");
-    assert!(
-        Command::new("touch")
-            .arg("-d")
-            .arg("@1700000000.123456789")
-            .arg(small)
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(Command::new("touch").arg("-d").arg("@1700000000.123456789").arg(small).status().unwrap().success());
     let mut archive = gnu_tar(dir.path(), format, &["."]);
     // The device is larger than the archive, as an image padded to its capacity.
     archive.resize(archive.len() + 3 * 4096, 0);
@@ -26,11 +18,7 @@ fn mount(format: &str, with_long_name: bool, sector: u64) -> Mount<MemDevice> {
 
 fn names(mount: &Mount<MemDevice>, key: &str) -> Vec<String> {
     let mark = |(name, kind)| {
-        if kind == Kind::Dictionary {
-            format!("{name}/")
-        } else {
-            name
-        }
+        if kind == Kind::Dictionary { format!("{name}/") } else { name }
     };
     mount.list(key).unwrap().into_iter().map(mark).collect()
 }
@@ -43,9 +31,7 @@ fn check_fixture(format: &str, with_long_name: bool, sector: u64) {
         assert!(mount.get(&path).unwrap() == data, "{format}: {path}");
     }
     let d59 = format!("{}/", "d".repeat(59));
-    let mut root: Vec<String> = ["big.bin", &d59, "dirlink/", "empty", "emptydir/"]
-        .map(String::from)
-        .into();
+    let mut root: Vec<String> = ["big.bin", &d59, "dirlink/", "empty", "emptydir/"].map(String::from).into();
     if with_long_name {
         root.push(long_name());
     }
@@ -62,22 +48,11 @@ fn check_fixture(format: &str, with_long_name: bool, sector: u64) {
     assert_eq!(mount.exists("dirlink"), Ok(Some(Kind::Dictionary)));
     assert_eq!(mount.exists(""), Ok(Some(Kind::Dictionary)));
 
-    let small = if format == "pax" {
-        1_700_000_000 * SECOND + 123_456_789
-    } else {
-        1_700_000_000 * SECOND
-    };
+    let small = if format == "pax" { 1_700_000_000 * SECOND + 123_456_789 } else { 1_700_000_000 * SECOND };
     assert_eq!(mount.last_modified("small.txt"), Ok(small), "{format}");
-    assert_eq!(
-        mount.last_modified("sub/link"),
-        Ok(small),
-        "a symlink reports its target"
-    );
+    assert_eq!(mount.last_modified("sub/link"), Ok(small), "a symlink reports its target");
     assert_eq!(mount.last_modified("empty"), Ok(1_700_000_001 * SECOND));
-    assert_eq!(
-        mount.last_modified("sub/deeper").unwrap() / SECOND,
-        1_700_000_006 + u64::from(with_long_name)
-    );
+    assert_eq!(mount.last_modified("sub/deeper").unwrap() / SECOND, 1_700_000_006 + u64::from(with_long_name));
 }
 
 #[test]
@@ -105,25 +80,15 @@ fn partial_reads_touch_only_the_sectors_needed() {
     let mount = mount("gnu", false, 4096);
     let data = contents("big.bin", (1 << 20) + 12345);
     let size = data.len() as u64;
-    for (offset, len) in [
-        (0, 1),
-        (1, 4096),
-        (4095, 2),
-        (123_456, 1 << 20),
-        (size - 10, 100),
-        (size, 5),
-        (size + 9, 5),
-    ] {
+    for (offset, len) in [(0, 1), (1, 4096), (4095, 2), (123_456, 1 << 20), (size - 10, 100), (size, 5), (size + 9, 5)]
+    {
         let before = mount.device.calls().len();
         let got = mount.get_partial("big.bin", offset, len).unwrap();
         let start = offset.min(size) as usize;
         let end = (offset.saturating_add(len)).min(size) as usize;
         assert!(got == data[start..end], "{offset}+{len}");
         let read: u64 = mount.device.calls()[before..].iter().map(|&(_, n)| u64::from(n)).sum();
-        assert!(
-            read <= (end - start) as u64 + 2 * 4096,
-            "{offset}+{len}: read {read} bytes"
-        );
+        assert!(read <= (end - start) as u64 + 2 * 4096, "{offset}+{len}: read {read} bytes");
     }
     assert_eq!(mount.get_partial("big.bin", 5, u64::MAX).unwrap(), data[5..]);
     assert_eq!(mount.get_partial("empty", 0, 10).unwrap(), b"");
@@ -145,10 +110,7 @@ fn errors_name_the_key() {
     assert_eq!(mount.last_modified("no/thing"), Err(Error::NotFound("no/thing".into())));
     assert_eq!(mount.get("sub"), Err(Error::DictionaryExpected("sub".into())));
     assert_eq!(mount.size("/"), Err(Error::DictionaryExpected("/".into())));
-    assert_eq!(
-        mount.get_partial("sub", 0, 1),
-        Err(Error::DictionaryExpected("sub".into()))
-    );
+    assert_eq!(mount.get_partial("sub", 0, 1), Err(Error::DictionaryExpected("sub".into())));
     assert_eq!(mount.list("small.txt"), Err(Error::ValueExpected("small.txt".into())));
     assert_eq!(mount.list("sub/link"), Err(Error::ValueExpected("sub/link".into())));
 }
@@ -160,10 +122,7 @@ fn device_failures_are_io_errors() {
     let Err(Error::Io(message)) = mount.get("small.txt") else {
         panic!("expected an io error");
     };
-    assert!(
-        message.contains("storage") && message.contains("small.txt") && message.contains("injected"),
-        "{message}"
-    );
+    assert!(message.contains("storage") && message.contains("small.txt") && message.contains("injected"), "{message}");
     // Nothing is read for an empty value, so nothing can fail.
     assert_eq!(mount.get("empty"), Ok(Vec::new()));
 
@@ -183,10 +142,7 @@ fn devices_that_hold_no_archive() {
     let Err(Error::Io(message)) = Mount::open("text", MemDevice::new(text, 512)) else {
         panic!("text was accepted");
     };
-    assert!(
-        message.contains("'text'") && message.contains("does not hold a tar archive"),
-        "{message}"
-    );
+    assert!(message.contains("'text'") && message.contains("does not hold a tar archive"), "{message}");
     assert!(message.contains("offset 0"), "{message}");
 }
 
@@ -209,15 +165,9 @@ fn appended_members_replace_earlier_ones() {
 #[test]
 fn sparse_files_are_not_listed() {
     let dir = TempDir::new();
-    std::fs::File::create(dir.path().join("sparse"))
-        .unwrap()
-        .set_len(1 << 20)
-        .unwrap();
+    std::fs::File::create(dir.path().join("sparse")).unwrap().set_len(1 << 20).unwrap();
     dir.file("z", b"z");
-    let archive = run_tar(
-        dir.path(),
-        &["-c", "--sparse", "--format=pax", "-f", "-", "sparse", "z"],
-    );
+    let archive = run_tar(dir.path(), &["-c", "--sparse", "--format=pax", "-f", "-", "sparse", "z"]);
     let mount = Mount::open("s", MemDevice::new(archive, 512)).unwrap();
     // Neither the file nor the made-up directory pax puts it under.
     assert_eq!(names(&mount, ""), ["z"]);

@@ -63,11 +63,7 @@ fn numbers_in_octal_and_base_256() {
     let mut negative = [0xffu8; 12];
     negative[11] = 0xfe;
     assert_eq!(number(&negative), None);
-    assert_eq!(
-        number(&[0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0]),
-        None,
-        "beyond 64 bits"
-    );
+    assert_eq!(number(&[0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0]), None, "beyond 64 bits");
 }
 
 #[test]
@@ -126,18 +122,12 @@ fn checksums_may_be_signed_and_bad_ones_name_the_offset() {
 fn devices_without_an_archive() {
     assert_eq!(scan_bytes(vec![0; 8192]).unwrap(), vec![]);
     let error = scan_bytes(b"just some text".to_vec()).unwrap_err();
-    assert!(
-        error.contains("does not hold a tar archive") && error.contains("offset 0"),
-        "{error}"
-    );
+    assert!(error.contains("does not hold a tar archive") && error.contains("offset 0"), "{error}");
     let mut h = header("x", b'0', 0);
     h[257..265].copy_from_slice(b"notustar");
     seal(&mut h);
     let error = scan_bytes(h).unwrap_err();
-    assert!(
-        error.contains("does not hold a tar archive") && error.contains("magic"),
-        "{error}"
-    );
+    assert!(error.contains("does not hold a tar archive") && error.contains("magic"), "{error}");
 }
 
 #[test]
@@ -153,10 +143,7 @@ fn members_past_the_device_end_are_errors() {
     let mut archive = Vec::new();
     push(&mut archive, &header("big", b'0', 5000), &[1; 1000]);
     let error = scan_bytes(archive).unwrap_err();
-    assert!(
-        error.contains("offset 0") && error.contains("past the device"),
-        "{error}"
-    );
+    assert!(error.contains("offset 0") && error.contains("past the device"), "{error}");
 }
 
 #[test]
@@ -169,29 +156,18 @@ fn archives_end_at_a_zero_record_or_the_device_end() {
     push(&mut archive, &header("after-the-end", b'0', 0), b"");
     let entries = scan_bytes(archive).unwrap();
     assert_eq!(entries.len(), 1);
-    assert_eq!(
-        (entries[0].offset, entries[0].size, entries[0].mtime_ns),
-        (512, 3, 1_700_000_000_000_000_000)
-    );
+    assert_eq!((entries[0].offset, entries[0].size, entries[0].mtime_ns), (512, 3, 1_700_000_000_000_000_000));
 }
 
 #[test]
 fn long_names_pax_and_prefixes_apply_to_the_next_member() {
     let long = "x/".repeat(100) + "file";
     let mut archive = Vec::new();
-    push(
-        &mut archive,
-        &header("././@LongLink", b'L', long.len() as u64 + 1),
-        format!("{long}\0").as_bytes(),
-    );
+    push(&mut archive, &header("././@LongLink", b'L', long.len() as u64 + 1), format!("{long}\0").as_bytes());
     push(&mut archive, &header("././@LongLink", b'K', 4), b"tgt\0");
     push(&mut archive, &header("trunc", b'2', 0), b"");
     let pax = pax_record("path", "pax/name") + &pax_record("mtime", "1.25") + &pax_record("size", "3");
-    push(
-        &mut archive,
-        &header("PaxHeaders/x", b'x', pax.len() as u64),
-        pax.as_bytes(),
-    );
+    push(&mut archive, &header("PaxHeaders/x", b'x', pax.len() as u64), pax.as_bytes());
     push(&mut archive, &header("short", b'0', 999), b"abc");
     let mut prefixed = header("name", b'5', 0);
     prefixed[345..351].copy_from_slice(b"prefix");
@@ -199,10 +175,7 @@ fn long_names_pax_and_prefixes_apply_to_the_next_member() {
     push(&mut archive, &prefixed, b"");
     push(&mut archive, &header("plain", b'0', 1), b"z");
     let entries = scan_bytes(archive).unwrap();
-    let summary: Vec<_> = entries
-        .iter()
-        .map(|e| (e.path.as_str(), e.kind, e.link.as_str(), e.size))
-        .collect();
+    let summary: Vec<_> = entries.iter().map(|e| (e.path.as_str(), e.kind, e.link.as_str(), e.size)).collect();
     assert_eq!(
         summary,
         [
@@ -240,12 +213,7 @@ fn global_headers_and_other_types_are_skipped() {
     let kinds: Vec<_> = entries.iter().map(|e| (e.path.as_str(), e.kind)).collect();
     assert_eq!(
         kinds,
-        [
-            ("fifo", Kind::Other),
-            ("label", Kind::Other),
-            ("sparse", Kind::Other),
-            ("base256", Kind::File)
-        ]
+        [("fifo", Kind::Other), ("label", Kind::Other), ("sparse", Kind::Other), ("base256", Kind::File)]
     );
     let last = entries.last().unwrap();
     assert_eq!((last.size, last.mtime_ns), (2, 42_000_000_000));
@@ -259,19 +227,12 @@ fn check_gnu_archive(format: &str, with_long_name: bool, sector: u64) {
     let entries = entries(&device).unwrap();
     let find = |path: &str| {
         let path = format!("./{path}");
-        entries
-            .iter()
-            .rfind(|e| e.path.trim_end_matches('/') == path)
-            .unwrap_or_else(|| panic!("{format}: no {path}"))
+        entries.iter().rfind(|e| e.path.trim_end_matches('/') == path).unwrap_or_else(|| panic!("{format}: no {path}"))
     };
     for (path, data) in fixture_files(with_long_name) {
         let entry = find(&path);
         assert_eq!(entry.kind, Kind::File, "{format}: {path}");
-        assert_eq!(
-            read_range(&device, entry.offset, entry.size).unwrap(),
-            data,
-            "{format}: {path}"
-        );
+        assert_eq!(read_range(&device, entry.offset, entry.size).unwrap(), data, "{format}: {path}");
     }
     assert_eq!(find("sub/link").kind, Kind::Symlink);
     assert_eq!(find("sub/link").link, "../small.txt");
@@ -280,11 +241,7 @@ fn check_gnu_archive(format: &str, with_long_name: bool, sector: u64) {
     assert_eq!(find(&long_dir()).kind, Kind::Directory);
     // The hard link points at whichever of the pair tar stored first.
     let hard = entries.iter().find(|e| e.kind == Kind::HardLink).expect("a hard link");
-    assert!(
-        ["./small.txt", "./sub/hard"].contains(&hard.link.as_str()),
-        "{format}: {}",
-        hard.link
-    );
+    assert!(["./small.txt", "./sub/hard"].contains(&hard.link.as_str()), "{format}: {}", hard.link);
     assert_eq!(find("emptydir").mtime_ns % 1_000_000_000, 0);
     assert!(find("emptydir").mtime_ns > 1_700_000_000_000_000_000);
 }
@@ -319,10 +276,7 @@ fn gnu_tar_v7_format() {
     std::os::unix::fs::symlink("f", dir.path().join("a/b/l")).unwrap();
     let device = MemDevice::new(gnu_tar(dir.path(), "v7", &["."]), 512);
     let entries = entries(&device).unwrap();
-    let summary: Vec<_> = entries
-        .iter()
-        .map(|e| (e.path.as_str(), e.kind, e.link.as_str()))
-        .collect();
+    let summary: Vec<_> = entries.iter().map(|e| (e.path.as_str(), e.kind, e.link.as_str())).collect();
     assert_eq!(
         summary,
         [
@@ -333,10 +287,7 @@ fn gnu_tar_v7_format() {
             ("./a/b/l", Kind::Symlink, "f"),
         ]
     );
-    assert_eq!(
-        read_range(&device, entries[3].offset, entries[3].size).unwrap(),
-        b"v7 data"
-    );
+    assert_eq!(read_range(&device, entries[3].offset, entries[3].size).unwrap(), b"v7 data");
 }
 
 #[test]
@@ -363,16 +314,10 @@ fn gnu_tar_sparse_files_are_skipped() {
 fn gnu_tar_global_pax_headers_are_skipped() {
     let dir = TempDir::new();
     dir.file("f", b"data");
-    let archive = run_tar(
-        dir.path(),
-        &["-c", "--format=pax", "--pax-option=comment=hi", "-f", "-", "f"],
-    );
+    let archive = run_tar(dir.path(), &["-c", "--format=pax", "--pax-option=comment=hi", "-f", "-", "f"]);
     assert_eq!(archive[156], b'g', "GNU tar wrote a global header first");
     let device = MemDevice::new(archive, 512);
     let entries = entries(&device).unwrap();
     assert_eq!(entries.len(), 1);
-    assert_eq!(
-        read_range(&device, entries[0].offset, entries[0].size).unwrap(),
-        b"data"
-    );
+    assert_eq!(read_range(&device, entries[0].offset, entries[0].size).unwrap(), b"data");
 }
