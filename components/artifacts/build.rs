@@ -19,26 +19,11 @@ struct Guest {
 }
 
 const GUESTS: &[Guest] = &[
-    Guest {
-        package: "driver-kv-tar",
-        name: "kv-tar",
-        driver: true,
-    },
-    Guest {
-        package: "example-hello",
-        name: "hello",
-        driver: false,
-    },
-    Guest {
-        package: "example-block",
-        name: "block",
-        driver: false,
-    },
-    Guest {
-        package: "example-kv-ro",
-        name: "kv-ro",
-        driver: false,
-    },
+    Guest { package: "driver-kv-tar", name: "kv-tar", driver: true },
+    Guest { package: "example-hello", name: "hello", driver: false },
+    Guest { package: "example-block", name: "block", driver: false },
+    Guest { package: "example-kv-ro", name: "kv-ro", driver: false },
+    Guest { package: "example-pong", name: "pong", driver: false },
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -64,10 +49,8 @@ fn main() -> Result<()> {
     let mut drivers =
         String::from("/// The built-in drivers, embedded in this crate.\npub const DRIVERS: &[Artifact] = &[\n");
     for guest in GUESTS {
-        let core = guest_target
-            .join(WASM_TARGET)
-            .join(PROFILE)
-            .join(format!("{}.wasm", guest.package.replace('-', "_")));
+        let core =
+            guest_target.join(WASM_TARGET).join(PROFILE).join(format!("{}.wasm", guest.package.replace('-', "_")));
         let component =
             componentize(&core, guest).with_context(|| format!("turning {} into a component", core.display()))?;
         write_atomically(&components_dir.join(format!("{}.wasm", guest.name)), &component)?;
@@ -122,10 +105,7 @@ fn env(name: &str) -> Result<String> {
 /// The outer build's target directory: the nearest ancestor of `OUT_DIR` holding the
 /// `CACHEDIR.TAG` cargo writes there (it may be moved with `CARGO_TARGET_DIR`).
 fn outer_target_dir(out_dir: &Path) -> Option<PathBuf> {
-    out_dir
-        .ancestors()
-        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
-        .map(Path::to_path_buf)
+    out_dir.ancestors().find(|dir| dir.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf)
 }
 
 fn build_guests(workspace: &Path, guest_target: &Path) -> Result<()> {
@@ -165,12 +145,7 @@ fn componentize(core: &Path, guest: &Guest) -> Result<Vec<u8>> {
         .with_context(|| format!("{} has no `{COMPONENT_SECTION}` section", guest.package))?;
     let manifest = ComponentManifest::from_json(manifest, guest.package).map_err(anyhow::Error::msg)?;
     if manifest.name != guest.name {
-        bail!(
-            "{}'s manifest names it {:?}, but the build expects {:?}",
-            guest.package,
-            manifest.name,
-            guest.name
-        );
+        bail!("{}'s manifest names it {:?}, but the build expects {:?}", guest.package, manifest.name, guest.name);
     }
     let mut module = module;
     if custom_section(&module, "name").is_none() {
@@ -178,10 +153,7 @@ fn componentize(core: &Path, guest: &Guest) -> Result<Vec<u8>> {
         names.module(guest.name);
         module.extend(ukc_manifest::encode_custom_section("name", &names.as_custom().data));
     }
-    wit_component::ComponentEncoder::default()
-        .validate(true)
-        .module(&module)?
-        .encode()
+    wit_component::ComponentEncoder::default().validate(true).module(&module)?.encode()
 }
 
 /// A top-level custom section of a core module (where `#[link_section]` puts it).

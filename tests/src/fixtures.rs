@@ -1,23 +1,18 @@
 //! Small components written in WAT, for behaviours the example unikernels do not show:
 //! exit statuses, traps, version clashes, cycles, ambiguous drivers.
 //!
-//! Each is built the way an outside author would: WIT plus a core module, through
-//! `wasm-tools component embed` and `component new`.
+//! Each is built the way an outside author would: the WIT `ukc wit` writes, plus a
+//! package of its own, and a core module, through `wasm-tools component embed` and
+//! `component new`.
 
-use crate::wat_component;
+use crate::{wat_component, wit_dir};
 use std::path::{Path, PathBuf};
 
-/// WIT shared by the fixtures: the app entry point, two test interfaces that form a
-/// cycle, a greeting interface, a newer console, and the worlds using them.
+/// WIT shared by the fixtures, next to ukc's own packages: two test interfaces that form
+/// a cycle, a greeting interface, a newer console, and the worlds using them.
 const WIT: &str = r#"
 package fixture:worlds;
 
-package ukc:app@0.1.0 {
-    interface main { run: func() -> result<_, string>; }
-}
-package ukc:exit@0.1.0 {
-    interface exit { exit: func(status: u8); }
-}
 package ukc:console@0.2.0 {
     interface console { write: func(data: list<u8>); }
 }
@@ -39,6 +34,7 @@ world greet-app { import test:greet/greet@1.0.0; export ukc:app/main@0.1.0; }
 world driver-a { import test:b/b@1.0.0; export test:a/a@1.0.0; }
 world driver-b { import test:a/a@1.0.0; export test:b/b@1.0.0; }
 world greeter { export test:greet/greet@1.0.0; }
+world block-app { import ukc:block/block@0.1.0; export ukc:app/main@0.1.0; }
 "#;
 
 /// An entry point returning `ok`: the return area at address 0 holds discriminant 0.
@@ -46,11 +42,13 @@ const RUN_OK: &str = r#"(memory (export "memory") 1)"#;
 
 /// Builds the fixture `name` in `dir` and returns its path.
 pub fn build(dir: &Path, name: &str) -> PathBuf {
-    let wit = dir.join("fixtures.wit");
-    std::fs::write(&wit, WIT).unwrap();
+    let wit = dir.join("wit");
+    if !wit.is_dir() {
+        wit_dir(dir, &[("fixture", WIT)]);
+    }
     let (world, body) = source(name);
     let wat = format!("(module ${name}\n{body}\n)");
-    wat_component(dir, name, &wit, world, &wat)
+    wat_component(dir, name, &wit, &format!("fixture:worlds/{world}"), &wat)
 }
 
 fn source(name: &str) -> (&'static str, String) {
@@ -86,6 +84,16 @@ fn source(name: &str) -> (&'static str, String) {
             ("greeter", r#"(func (export "test:greet/greet@1.0.0#greeting") (result i32) (i32.const 1))"#.into())
         }
         "bad-manifest-app" => ("plain-app", format!(r#"{} (@custom "ukc-manifest" "{{\"name\": 3}}")"#, run(""))),
+        // Grows its memory by 16 MiB; traps when the host refuses.
+        "grow-app" => ("plain-app", run("(if (i32.eq (memory.grow (i32.const 256)) (i32.const -1)) (then unreachable))")),
+        // Acquires a block device it never declared: the host must stop it.
+        "ghost-app" => (
+            "block-app",
+            format!(
+                r#"(import "ukc:block/block@0.1.0" "acquire" (func $acquire (param i32 i32 i32))) (data (i32.const 64) "ghost") {}"#,
+                run("(call $acquire (i32.const 64) (i32.const 5) (i32.const 128))")
+            ),
+        ),
         other => panic!("no fixture called {other}"),
     }
 }

@@ -2,6 +2,7 @@
 //! commands with a time bound, and building small fixture components with wasm-tools.
 
 pub mod fixtures;
+pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -9,31 +10,20 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 /// A binary built by `cargo build --release` (`ukc`, `ukc-unix`).
 pub fn bin(name: &str) -> PathBuf {
     let path = workspace().join("target/release").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --release` before the tests",
-        path.display()
-    );
+    assert!(path.is_file(), "{} is missing: run `cargo build --release` before the tests", path.display());
     path
 }
 
 /// A component the build wrote to `target/components`.
 pub fn component(name: &str) -> PathBuf {
     let path = Path::new(ukc_components::COMPONENTS_DIR).join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --release` before the tests",
-        path.display()
-    );
+    assert!(path.is_file(), "{} is missing: run `cargo build --release` before the tests", path.display());
     path
 }
 
@@ -72,13 +62,7 @@ impl Run {
 
     /// Asserts success and returns standard output as text.
     pub fn ok(&self) -> String {
-        assert_eq!(
-            self.status,
-            Some(0),
-            "command failed:\nstdout: {}\nstderr: {}",
-            self.stdout_text(),
-            self.stderr
-        );
+        assert_eq!(self.status, Some(0), "command failed:\nstdout: {}\nstderr: {}", self.stdout_text(), self.stderr);
         self.stdout_text()
     }
 }
@@ -139,11 +123,7 @@ pub fn ukc(args: &[&str]) -> Run {
 /// `ukc-unix ARGS...`, with the compile cache in a scratch directory.
 pub fn ukc_unix(args: &[&str]) -> Run {
     let cache = std::env::temp_dir().join("ukc-tests-cache");
-    run_with_input(
-        Command::new(bin("ukc-unix")).args(args).env("UKC_CACHE_DIR", cache),
-        b"",
-        Duration::from_secs(120),
-    )
+    run_with_input(Command::new(bin("ukc-unix")).args(args).env("UKC_CACHE_DIR", cache), b"", Duration::from_secs(120))
 }
 
 /// Composes `app` for `target` into `dir/name` and returns the path.
@@ -168,20 +148,8 @@ pub fn wat_component(dir: &Path, name: &str, wit: &Path, world: &str, wat: &str)
     let out = dir.join(format!("{name}.wasm"));
     std::fs::write(&source, wat).unwrap();
     let tools = peer("wasm-tools");
-    run(
-        &tools,
-        &[
-            "component",
-            "embed",
-            path_str(wit),
-            "--world",
-            world,
-            path_str(&source),
-            "-o",
-            path_str(&core),
-        ],
-    )
-    .ok();
+    run(&tools, &["component", "embed", path_str(wit), "--world", world, path_str(&source), "-o", path_str(&core)])
+        .ok();
     run(&tools, &["component", "new", path_str(&core), "-o", path_str(&out)]).ok();
     out
 }

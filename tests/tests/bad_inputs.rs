@@ -40,36 +40,9 @@ fn inputs(dir: &Path) {
         fixtures::build(dir, fixture);
     }
     let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
-    ukc(&[
-        "compose",
-        path_str(&component("hello")),
-        "-t",
-        "unix",
-        "-o",
-        &path("hello.unix.wasm"),
-        "-q",
-    ])
-    .ok();
-    ukc(&[
-        "compose",
-        path_str(&component("block")),
-        "-t",
-        "unix",
-        "-o",
-        &path("block.unix.wasm"),
-        "-q",
-    ])
-    .ok();
-    ukc(&[
-        "compose",
-        path_str(&component("hello")),
-        "-t",
-        "hvt",
-        "-o",
-        &path("hello.hvt.wasm"),
-        "-q",
-    ])
-    .ok();
+    ukc(&["compose", path_str(&component("hello")), "-t", "unix", "-o", &path("hello.unix.wasm"), "-q"]).ok();
+    ukc(&["compose", path_str(&component("block")), "-t", "unix", "-o", &path("block.unix.wasm"), "-q"]).ok();
+    ukc(&["compose", path_str(&component("hello")), "-t", "hvt", "-o", &path("hello.hvt.wasm"), "-q"]).ok();
     std::fs::write(dir.join("odd.img"), vec![0u8; 1000]).unwrap();
     std::fs::create_dir(dir.join("a-directory")).unwrap();
 }
@@ -150,10 +123,7 @@ fn cases(dir: &Path) -> Vec<Case> {
         Case {
             what: "cycle",
             program: Program::Ukc,
-            args: compose(
-                p("a-app.wasm"),
-                &["--driver", &p("cycle-a.wasm"), "--driver", &p("cycle-b.wasm")],
-            ),
+            args: compose(p("a-app.wasm"), &["--driver", &p("cycle-a.wasm"), "--driver", &p("cycle-b.wasm")]),
             status: 1,
             message: "cycle-a imports test:b/b@1.0.0 from cycle-b, cycle-b imports test:a/a@1.0.0 from cycle-a",
         },
@@ -310,10 +280,7 @@ fn every_bad_input_fails_clearly_and_leaves_no_output() {
             (!result.stderr.contains(case.message)).then(|| format!("message lacks {:?}", case.message)),
             result.stderr.contains("panicked").then(|| "panicked".to_string()),
             (errors != 1).then(|| format!("{errors} error messages, expected exactly one")),
-            dir.path()
-                .join("out.wasm")
-                .exists()
-                .then(|| "left out.wasm behind".to_string()),
+            dir.path().join("out.wasm").exists().then(|| "left out.wasm behind".to_string()),
         ];
         for problem in problems.into_iter().flatten() {
             failures.push(format!(
@@ -325,13 +292,7 @@ fn every_bad_input_fails_clearly_and_leaves_no_output() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        table.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), table.len(), failures.join("\n"));
 }
 
 #[test]
@@ -344,9 +305,6 @@ fn a_failed_compose_leaves_an_existing_output_untouched() {
     let failed = ukc(&["compose", path_str(&text), "-o", path_str(&out)]);
     assert_eq!(failed.status, Some(1));
     assert_eq!(std::fs::read(&out).unwrap(), b"previous");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
 }

@@ -37,11 +37,8 @@ fn compose_reads_stdin_and_writes_stdout_for_pipelines() {
     );
     let bytes = composed.stdout.clone();
     assert_eq!(composed.status, Some(0), "{}", composed.stderr);
-    let validated = run_with_input(
-        Command::new(peer("wasm-tools")).args(["validate", "-"]),
-        &bytes,
-        Duration::from_secs(60),
-    );
+    let validated =
+        run_with_input(Command::new(peer("wasm-tools")).args(["validate", "-"]), &bytes, Duration::from_secs(60));
     validated.ok();
     assert!(composed.stderr.contains("run it with: ukc-unix"), "{}", composed.stderr);
 }
@@ -64,17 +61,11 @@ fn hvt_fills_kv_from_the_tar_driver_over_a_block_device() {
     run(peer("wasm-tools"), &["validate", path_str(&out)]).ok();
     let items = world_items(&out);
     assert!(items.contains(&"import ukc:block/block@0.1.0".to_string()), "{items:?}");
-    assert!(
-        !items.iter().any(|i| i.contains("ukc:kv")),
-        "kv must come from a driver: {items:?}"
-    );
+    assert!(!items.iter().any(|i| i.contains("ukc:kv")), "kv must come from a driver: {items:?}");
     let described = ukc(&["describe", path_str(&component("kv-ro")), "-t", "hvt"]).ok();
     assert!(described.contains("1. kv-tar"), "{described}");
     assert!(described.contains("2. kv-ro"), "{described}");
-    assert!(
-        described.contains("storage      block  acquired by kv-ro -> kv-tar"),
-        "{described}"
-    );
+    assert!(described.contains("storage      block  acquired by kv-ro -> kv-tar"), "{described}");
     assert!(described.contains("--block:storage=FILE"), "{described}");
 }
 
@@ -86,21 +77,9 @@ fn describe_speaks_dot_and_json() {
     assert!(dot.contains("[label=\"ukc:kv/ro@0.1.0\"]"), "{dot}");
     let json = ukc(&["describe", path_str(&app), "-t", "unix", "--format", "json"]).ok();
     assert!(json.contains("\"target\": \"unix\""), "{json}");
-    assert!(
-        json.contains("\"type\": \"kv\""),
-        "on unix kv comes from the platform: {json}"
-    );
-    let with_tar = ukc(&[
-        "describe",
-        path_str(&app),
-        "-t",
-        "unix",
-        "--use",
-        "ukc:kv/ro=kv-tar",
-        "--format",
-        "json",
-    ])
-    .ok();
+    assert!(json.contains("\"type\": \"kv\""), "on unix kv comes from the platform: {json}");
+    let with_tar =
+        ukc(&["describe", path_str(&app), "-t", "unix", "--use", "ukc:kv/ro=kv-tar", "--format", "json"]).ok();
     assert!(
         with_tar.contains("\"type\": \"block\""),
         "--use kv-tar turns the kv device into a block device: {with_tar}"
@@ -119,16 +98,7 @@ fn emitted_wac_reproduces_the_composition_with_wac() {
     let dep = format!("ukc-app:kv-ro={}", path_str(&app));
     run(
         peer("wac"),
-        &[
-            "compose",
-            "--deps-dir",
-            path_str(&deps),
-            "--dep",
-            &dep,
-            "-o",
-            path_str(&by_wac),
-            path_str(&wac_file),
-        ],
+        &["compose", "--deps-dir", path_str(&deps), "--dep", &dep, "-o", path_str(&by_wac), path_str(&wac_file)],
     )
     .ok();
     run(peer("wasm-tools"), &["validate", path_str(&by_wac)]).ok();
@@ -155,18 +125,8 @@ fn targets_drivers_and_wit_list_what_exists() {
 fn compose_tells_the_next_step() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("kv.wasm");
-    let composed = ukc(&[
-        "compose",
-        path_str(&component("kv-ro")),
-        "-t",
-        "hvt",
-        "-o",
-        path_str(&out),
-    ]);
+    let composed = ukc(&["compose", path_str(&component("kv-ro")), "-t", "hvt", "-o", path_str(&out)]);
     composed.ok();
-    let expected = format!(
-        "run it with: ukc-hvt --block:storage=FILE -- {} [ARGS...]",
-        path_str(&out)
-    );
+    let expected = format!("run it with: ukc-hvt --block:storage=FILE -- {} [ARGS...]", path_str(&out));
     assert!(composed.stderr.contains(&expected), "{}", composed.stderr);
 }

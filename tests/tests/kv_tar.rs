@@ -40,22 +40,10 @@ fn kv_tar_serves_gnu_and_pax_images_like_the_directory() {
     let from_dir = compose(&component("kv-ro"), "unix", dir.path(), "kv-dir.wasm", &[]);
     let expected = ukc_unix(&[path_str(&from_dir), &format!("--kv:storage={}", path_str(&tree))]);
     let expected_text = expected.ok();
-    assert!(
-        expected_text.contains(&format!("== /{}.txt (33 bytes)", "n".repeat(146))),
-        "{expected_text}"
-    );
-    assert!(
-        expected_text.contains("kv-ro: 6 values printed, 0 errors"),
-        "{expected_text}"
-    );
+    assert!(expected_text.contains(&format!("== /{}.txt (33 bytes)", "n".repeat(146))), "{expected_text}");
+    assert!(expected_text.contains("kv-ro: 6 values printed, 0 errors"), "{expected_text}");
 
-    let from_tar = compose(
-        &component("kv-ro"),
-        "unix",
-        dir.path(),
-        "kv-tar.wasm",
-        &["--use", "ukc:kv/ro=kv-tar"],
-    );
+    let from_tar = compose(&component("kv-ro"), "unix", dir.path(), "kv-tar.wasm", &["--use", "ukc:kv/ro=kv-tar"]);
     for format in ["gnu", "pax"] {
         let image = dir.path().join(format!("{format}.tar"));
         tar(&tree, &image, format);
@@ -74,13 +62,7 @@ fn kv_tar_reports_a_device_that_holds_no_archive() {
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("noise.img");
     std::fs::write(&image, vec![0x5a; 4096]).unwrap();
-    let kv = compose(
-        &component("kv-ro"),
-        "unix",
-        dir.path(),
-        "kv.wasm",
-        &["--use", "ukc:kv/ro=kv-tar"],
-    );
+    let kv = compose(&component("kv-ro"), "unix", dir.path(), "kv.wasm", &["--use", "ukc:kv/ro=kv-tar"]);
     let failed = ukc_unix(&[path_str(&kv), &format!("--block:storage={}", path_str(&image))]);
     assert_eq!(failed.status, Some(1));
     assert!(failed.stderr.contains("kv store 'storage'"), "{}", failed.stderr);

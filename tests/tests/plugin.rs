@@ -20,14 +20,7 @@ fn plugin_driver_built_outside_fills_an_import() {
     let target_dir = workspace().join("target/plugin-test");
     let built = Command::new(env!("CARGO"))
         .current_dir(&crate_dir)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--target-dir",
-            path_str(&target_dir),
-        ])
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--target-dir", path_str(&target_dir)])
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -36,17 +29,10 @@ fn plugin_driver_built_outside_fills_an_import() {
     assert!(built.success(), "the plugin crate builds");
     let core = target_dir.join("wasm32-unknown-unknown/release/kv_mem.wasm");
     let plugin = dir.path().join("kv-mem.wasm");
-    run(
-        peer("wasm-tools"),
-        &["component", "new", path_str(&core), "-o", path_str(&plugin)],
-    )
-    .ok();
+    run(peer("wasm-tools"), &["component", "new", path_str(&core), "-o", path_str(&plugin)]).ok();
 
     let listed = ukc(&["drivers", "--driver", path_str(&plugin)]).ok();
-    assert!(
-        listed.contains(&format!("kv-mem 1.0.0 ({})", path_str(&plugin))),
-        "{listed}"
-    );
+    assert!(listed.contains(&format!("kv-mem 1.0.0 ({})", path_str(&plugin))), "{listed}");
     assert!(listed.contains("serves kv devices from its own contents"), "{listed}");
 
     let unikernel = compose(
@@ -57,10 +43,7 @@ fn plugin_driver_built_outside_fills_an_import() {
         &["--driver", path_str(&plugin), "--use", "ukc:kv/ro=kv-mem"],
     );
     let items = world_items(&unikernel);
-    assert!(
-        !items.iter().any(|i| i.contains("ukc:kv") || i.contains("ukc:block")),
-        "{items:?}"
-    );
+    assert!(!items.iter().any(|i| i.contains("ukc:kv") || i.contains("ukc:block")), "{items:?}");
 
     let unikernel = compose(
         &component("kv-ro"),

@@ -19,37 +19,21 @@ fn hello_sleeps_between_greetings() {
     let start = std::time::Instant::now();
     ukc_unix(&[path_str(&hello), "--", "--sleep-ms=150"]).ok();
     // Three sleeps of 150 ms separate four greetings: the waiting really happens.
-    assert!(
-        start.elapsed() >= std::time::Duration::from_millis(450),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() >= std::time::Duration::from_millis(450), "{:?}", start.elapsed());
 }
 
 #[test]
 fn unikernel_help_lists_every_argument() {
     let dir = tempfile::tempdir().unwrap();
-    let kv = compose(
-        &component("kv-ro"),
-        "unix",
-        dir.path(),
-        "kv.wasm",
-        &["--use", "ukc:kv/ro=kv-tar"],
-    );
+    let kv = compose(&component("kv-ro"), "unix", dir.path(), "kv.wasm", &["--use", "ukc:kv/ro=kv-tar"]);
     let help = ukc_unix(&[path_str(&kv), "--", "--help"]).ok();
     assert!(help.contains("--key=STRING"), "{help}");
     assert!(help.contains("(default: /)"), "{help}");
     let hello = compose(&component("hello"), "unix", dir.path(), "h.wasm", &[]);
     let help = ukc_unix(&[path_str(&hello), "--help"]).ok();
-    assert!(
-        help.contains("--hello=STRING") && help.contains("--sleep-ms=INT"),
-        "{help}"
-    );
+    assert!(help.contains("--hello=STRING") && help.contains("--sleep-ms=INT"), "{help}");
     let host_help = ukc_unix(&["--help"]).ok();
-    assert!(
-        host_help.contains("--block:NAME=FILE") && host_help.contains("Examples:"),
-        "{host_help}"
-    );
+    assert!(host_help.contains("--block:NAME=FILE") && host_help.contains("Examples:"), "{host_help}");
 }
 
 #[test]
@@ -76,10 +60,7 @@ fn block_example_verifies_every_sector() {
     let flag = format!("--block:storage={}", path_str(&image));
     let out = ukc_unix(&[path_str(&block), &flag, "--block-sector-size:storage=4096"]).ok();
     assert!(out.contains("16384 sectors of 4096 bytes"), "{out}");
-    assert!(
-        out.contains("misaligned and out-of-range requests are refused"),
-        "{out}"
-    );
+    assert!(out.contains("misaligned and out-of-range requests are refused"), "{out}");
     assert!(out.contains("wrote and verified 16384 sectors, 0 mismatches"), "{out}");
     // The pattern really reached the file: no sector is left zero.
     let data = std::fs::read(&image).unwrap();
@@ -116,15 +97,8 @@ fn kv_store_with_a_link_out_of_the_tree_is_refused() {
     let flag = format!("--kv:storage={}", path_str(&files));
     let refused = ukc_unix(&[path_str(&kv), &flag]);
     assert_eq!(refused.status, Some(1));
-    assert!(
-        refused.stderr.contains("passwd is a symbolic link that leads outside"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        !refused.stdout_text().contains("root:"),
-        "nothing of /etc/passwd may be printed"
-    );
+    assert!(refused.stderr.contains("passwd is a symbolic link that leads outside"), "{}", refused.stderr);
+    assert!(!refused.stdout_text().contains("root:"), "nothing of /etc/passwd may be printed");
 }
 
 #[test]
@@ -147,15 +121,7 @@ fn warm_boots_use_the_compile_cache() {
     let artifact = artifacts[0].as_ref().unwrap().path();
     let stored = std::fs::metadata(&artifact).unwrap().modified().unwrap();
     assert_eq!(boot().ok(), "Hello World!\n".repeat(4));
-    assert_eq!(
-        std::fs::metadata(&artifact).unwrap().modified().unwrap(),
-        stored,
-        "a warm boot reuses the artifact"
-    );
+    assert_eq!(std::fs::metadata(&artifact).unwrap().modified().unwrap(), stored, "a warm boot reuses the artifact");
     std::fs::write(&artifact, b"damaged").unwrap();
-    assert_eq!(
-        boot().ok(),
-        "Hello World!\n".repeat(4),
-        "a damaged artifact is recompiled"
-    );
+    assert_eq!(boot().ok(), "Hello World!\n".repeat(4), "a damaged artifact is recompiled");
 }
