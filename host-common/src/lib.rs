@@ -18,6 +18,7 @@ pub mod launch;
 pub mod net;
 mod poll;
 pub mod run;
+pub mod sockets;
 pub mod tap;
 
 pub use exit::Exit;
@@ -39,6 +40,9 @@ pub mod bindings {
                 import ukc:exit/exit@0.1.0;
                 import ukc:block/block@0.1.0;
                 import ukc:net/net@0.1.0;
+                import ukc:tcpip/ipv4@0.1.0;
+                import ukc:tcpip/tcp@0.1.0;
+                import ukc:tcpip/udp@0.1.0;
             }
         ",
         path: "../wit",
@@ -46,6 +50,9 @@ pub mod bindings {
         with: {
             "ukc:block/block.device": crate::block::DeviceHandle,
             "ukc:net/net.device": crate::net::NetHandle,
+            "ukc:tcpip/tcp.listener": crate::sockets::Listener,
+            "ukc:tcpip/tcp.connection": crate::sockets::Connection,
+            "ukc:tcpip/udp.socket": crate::sockets::Datagrams,
         },
     });
 }
@@ -56,13 +63,21 @@ pub struct Devices {
     args: args::RuntimeArgs,
     blocks: Vec<block::BlockBackend>,
     nets: Vec<net::NetBackend>,
+    watched: sockets::Watched,
     table: ResourceTable,
 }
 
 impl Devices {
     /// Devices for a unikernel with these runtime arguments and attached devices.
     pub fn new(args: args::RuntimeArgs, blocks: Vec<block::BlockBackend>, nets: Vec<net::NetBackend>) -> Devices {
-        Devices { clock: clock::Clock::new(), args, blocks, nets, table: ResourceTable::new() }
+        Devices {
+            clock: clock::Clock::new(),
+            args,
+            blocks,
+            nets,
+            watched: Default::default(),
+            table: ResourceTable::new(),
+        }
     }
 
     /// The index of device `name` among the attached `names`. The host attached every
@@ -88,6 +103,19 @@ impl Devices {
         ukc::exit::exit::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::block::block::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::net::net::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
+        Ok(())
+    }
+
+    /// Adds the host socket stack (`ukc:tcpip` on the host's sockets), for hosts whose
+    /// platform provides it.
+    pub fn add_sockets_to_linker<T: 'static>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Devices,
+    ) -> anyhow::Result<()> {
+        use bindings::ukc::tcpip;
+        tcpip::ipv4::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
+        tcpip::tcp::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
+        tcpip::udp::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         Ok(())
     }
 }

@@ -1,16 +1,24 @@
-//! `yield`: wait for a frame on any net device or for the deadline, whichever comes
-//! first, in one `ppoll` (no busy loop).
+//! `yield`: wait for a frame on any net device, activity on any host socket, or the
+//! deadline, whichever comes first, in one `ppoll` (no busy loop).
 
 use crate::Devices;
 use crate::bindings::ukc::poll::poll::Host;
 use std::time::Instant;
 
+/// The name `yield` reports for activity on the host socket stack.
+const SOCKETS: &str = "tcpip";
+
 impl Devices {
-    /// Blocks until a net device has input or the monotonic clock reaches `deadline`;
-    /// returns the names of the devices with input.
+    /// Blocks until a net device has input, a host socket is ready, or the monotonic
+    /// clock reaches `deadline`; returns the names of the devices with input (`tcpip`
+    /// standing for the host socket stack).
     pub fn wait(&self, deadline: u64) -> Vec<String> {
-        let mut fds: Vec<libc::pollfd> =
-            self.nets.iter().map(|n| libc::pollfd { fd: n.fd(), events: libc::POLLIN, revents: 0 }).collect();
+        let mut fds: Vec<libc::pollfd> = self
+            .nets
+            .iter()
+            .map(|n| libc::pollfd { fd: n.fd(), events: libc::POLLIN, revents: 0 })
+            .chain(self.watched.pollfds())
+            .collect();
         loop {
             // A deadline beyond the clock's range waits forever, as Solo5's does.
             let timeout = self.clock.instant_at(deadline).map(|when| {
@@ -24,12 +32,16 @@ impl Devices {
             if ready < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            return fds
+            let mut ready: Vec<String> = fds
                 .iter()
                 .zip(&self.nets)
                 .filter(|(fd, _)| fd.revents & libc::POLLIN != 0)
                 .map(|(_, net)| net.name().to_string())
                 .collect();
+            if fds[self.nets.len()..].iter().any(|fd| fd.revents != 0) {
+                ready.push(SOCKETS.to_string());
+            }
+            return ready;
         }
     }
 }

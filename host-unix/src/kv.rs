@@ -9,7 +9,6 @@ use cap_std::fs::{Dir, Metadata};
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::time::UNIX_EPOCH;
 use ukc_host::flags::Attachments;
-use ukc_host::launch::{ExtraDevices, Guest};
 use ukc_manifest::DeviceType;
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 
@@ -88,20 +87,20 @@ pub struct KvStores {
     table: ResourceTable,
 }
 
-impl ExtraDevices for KvStores {
-    fn open(attachments: &Attachments) -> Result<KvStores, String> {
+impl KvStores {
+    /// Opens every `--kv:NAME=DIR` attachment.
+    pub fn open(attachments: &Attachments) -> Result<KvStores, String> {
         let attached =
             attachments.of(DeviceType::Kv).map(|(name, dir)| KvDir::open(name, dir)).collect::<Result<Vec<_>, _>>()?;
         Ok(KvStores { attached, table: ResourceTable::new() })
     }
 
-    fn add_to_linker(linker: &mut Linker<Guest<KvStores>>) -> anyhow::Result<()> {
-        ro::add_to_linker::<Guest<KvStores>, HasSelf<KvStores>>(linker, |g| &mut g.extra)?;
+    /// Adds `ukc:kv/ro` to `linker`; `get` finds the stores in the store's data.
+    pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut KvStores) -> anyhow::Result<()> {
+        ro::add_to_linker::<T, HasSelf<KvStores>>(linker, get)?;
         Ok(())
     }
-}
 
-impl KvStores {
     fn dir(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<&Dir> {
         Ok(&self.attached[self.table.get(handle)?.0].dir)
     }

@@ -1,0 +1,290 @@
+//! The host socket stack (MirageOS's `--net=socket`): `ukc:tcpip` on the host's own
+//! non-blocking sockets. `yield` waits on them together with the net devices.
+
+use crate::Devices;
+use crate::bindings::ukc::tcpip::types::{Endpoint, Error};
+use crate::bindings::ukc::tcpip::{ipv4, tcp, udp};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::collections::BTreeMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::{AsRawFd, RawFd};
+use wasmtime::component::Resource;
+
+/// Most bytes one `read` or `receive` returns.
+const MAX_READ: u32 = 1 << 20;
+
+/// A listening socket.
+pub struct Listener(TcpListener);
+
+/// A TCP connection, possibly still connecting.
+pub struct Connection {
+    stream: TcpStream,
+    established: bool,
+}
+
+/// A bound UDP socket.
+pub struct Datagrams(UdpSocket);
+
+/// What `yield` watches: each open socket's descriptor, and whether the guest waits for
+/// room to write (a connect in progress, or a full send buffer) besides input.
+#[derive(Default)]
+pub(crate) struct Watched {
+    sockets: BTreeMap<u32, (RawFd, bool)>,
+}
+
+impl Watched {
+    /// The `pollfd`s for every watched socket.
+    pub(crate) fn pollfds(&self) -> impl Iterator<Item = libc::pollfd> + '_ {
+        self.sockets.values().map(|&(fd, wants_write)| libc::pollfd {
+            fd,
+            events: libc::POLLIN | if wants_write { libc::POLLOUT } else { 0 },
+            revents: 0,
+        })
+    }
+
+    fn watch(&mut self, rep: u32, fd: RawFd) {
+        self.sockets.insert(rep, (fd, false));
+    }
+
+    fn wants_write(&mut self, rep: u32, wants: bool) {
+        if let Some(entry) = self.sockets.get_mut(&rep) {
+            entry.1 = wants;
+        }
+    }
+
+    fn forget(&mut self, rep: u32) {
+        self.sockets.remove(&rep);
+    }
+}
+
+fn endpoint(address: std::io::Result<SocketAddr>) -> Endpoint {
+    match address {
+        Ok(SocketAddr::V4(v4)) => {
+            let [a, b, c, d] = v4.ip().octets();
+            Endpoint { address: (a, b, c, d), port: v4.port() }
+        }
+        _ => Endpoint { address: (0, 0, 0, 0), port: 0 },
+    }
+}
+
+fn socket_address(endpoint: Endpoint) -> SocketAddrV4 {
+    let (a, b, c, d) = endpoint.address;
+    SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), endpoint.port)
+}
+
+/// Maps an OS error to the error a guest sees.
+fn error(e: std::io::Error) -> Error {
+    match e.kind() {
+        ErrorKind::WouldBlock => Error::WouldBlock,
+        ErrorKind::ConnectionRefused => Error::ConnectionRefused,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => Error::ConnectionReset,
+        ErrorKind::TimedOut => Error::TimedOut,
+        ErrorKind::AddrInUse => Error::AddressInUse,
+        ErrorKind::NotConnected => Error::NotConnected,
+        ErrorKind::InvalidInput => Error::InvalidArgument,
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable | ErrorKind::AddrNotAvailable => Error::Unreachable,
+        _ => Error::NoResources,
+    }
+}
+
+impl ipv4::Host for Devices {
+    fn config(&mut self) -> wasmtime::Result<Option<ipv4::Settings>> {
+        // The host manages its own addresses.
+        Ok(None)
+    }
+}
+
+impl tcp::Host for Devices {
+    fn listen(&mut self, port: u16) -> wasmtime::Result<Result<Resource<Listener>, Error>> {
+        if port == 0 {
+            return Ok(Err(Error::InvalidArgument));
+        }
+        let listener = match TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).and_then(|l| {
+            l.set_nonblocking(true)?;
+            Ok(l)
+        }) {
+            Ok(listener) => listener,
+            Err(e) => return Ok(Err(error(e))),
+        };
+        let fd = listener.as_raw_fd();
+        let handle = self.table.push(Listener(listener))?;
+        self.watched.watch(handle.rep(), fd);
+        Ok(Ok(handle))
+    }
+
+    fn connect(&mut self, remote: Endpoint) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
+        let opened = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).and_then(|socket| {
+            socket.set_nonblocking(true)?;
+            socket.set_tcp_nodelay(true)?;
+            match socket.connect(&SockAddr::from(socket_address(remote))) {
+                Ok(()) => Ok((socket, true)),
+                Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok((socket, false)),
+                Err(e) => Err(e),
+            }
+        });
+        let (socket, established) = match opened {
+            Ok(opened) => opened,
+            Err(e) => return Ok(Err(error(e))),
+        };
+        let stream: TcpStream = socket.into();
+        let fd = stream.as_raw_fd();
+        let handle = self.table.push(Connection { stream, established })?;
+        self.watched.watch(handle.rep(), fd);
+        self.watched.wants_write(handle.rep(), !established);
+        Ok(Ok(handle))
+    }
+}
+
+impl tcp::HostListener for Devices {
+    fn accept(&mut self, listener: Resource<Listener>) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
+        let accepted = self.table.get(&listener)?.0.accept().and_then(|(stream, _)| {
+            stream.set_nonblocking(true)?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        });
+        let stream = match accepted {
+            Ok(stream) => stream,
+            Err(e) => return Ok(Err(error(e))),
+        };
+        let fd = stream.as_raw_fd();
+        let handle = self.table.push(Connection { stream, established: true })?;
+        self.watched.watch(handle.rep(), fd);
+        Ok(Ok(handle))
+    }
+
+    fn local_endpoint(&mut self, listener: Resource<Listener>) -> wasmtime::Result<Endpoint> {
+        Ok(endpoint(self.table.get(&listener)?.0.local_addr()))
+    }
+
+    fn drop(&mut self, listener: Resource<Listener>) -> wasmtime::Result<()> {
+        self.watched.forget(listener.rep());
+        self.table.delete(listener)?;
+        Ok(())
+    }
+}
+
+impl Devices {
+    /// The connection behind `handle`, after noting whether a pending connect finished.
+    fn connection(&mut self, handle: &Resource<Connection>) -> wasmtime::Result<Result<&mut Connection, Error>> {
+        let rep = handle.rep();
+        let connection = self.table.get_mut(handle)?;
+        if !connection.established {
+            match connection.stream.take_error() {
+                Ok(Some(e)) | Err(e) => return Ok(Err(error(e))),
+                Ok(None) if connection.stream.peer_addr().is_ok() => {
+                    connection.established = true;
+                    self.watched.wants_write(rep, false);
+                }
+                Ok(None) => return Ok(Err(Error::WouldBlock)),
+            }
+        }
+        Ok(Ok(self.table.get_mut(handle)?))
+    }
+}
+
+impl tcp::HostConnection for Devices {
+    fn read(&mut self, connection: Resource<Connection>, max: u32) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        let connection = match self.connection(&connection)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut data = vec![0; max.min(MAX_READ) as usize];
+        Ok(match connection.stream.read(&mut data) {
+            Ok(n) => {
+                data.truncate(n);
+                Ok(data)
+            }
+            Err(e) => Err(error(e)),
+        })
+    }
+
+    fn write(&mut self, handle: Resource<Connection>, data: Vec<u8>) -> wasmtime::Result<Result<u32, Error>> {
+        let rep = handle.rep();
+        let connection = match self.connection(&handle)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let written = connection.stream.write(&data);
+        self.watched.wants_write(rep, matches!(&written, Err(e) if e.kind() == ErrorKind::WouldBlock));
+        Ok(written.map(|n| n as u32).map_err(error))
+    }
+
+    fn shutdown(&mut self, connection: Resource<Connection>) -> wasmtime::Result<Result<(), Error>> {
+        Ok(match self.connection(&connection)? {
+            Ok(c) => c.stream.shutdown(Shutdown::Write).map_err(error),
+            Err(e) => Err(e),
+        })
+    }
+
+    fn is_established(&mut self, connection: Resource<Connection>) -> wasmtime::Result<bool> {
+        Ok(self.connection(&connection)?.is_ok())
+    }
+
+    fn remote_endpoint(&mut self, connection: Resource<Connection>) -> wasmtime::Result<Endpoint> {
+        Ok(endpoint(self.table.get(&connection)?.stream.peer_addr()))
+    }
+
+    fn local_endpoint(&mut self, connection: Resource<Connection>) -> wasmtime::Result<Endpoint> {
+        Ok(endpoint(self.table.get(&connection)?.stream.local_addr()))
+    }
+
+    fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
+        // Closing the descriptor lets the kernel send what is queued, then FIN.
+        self.watched.forget(connection.rep());
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+impl udp::Host for Devices {
+    fn bind(&mut self, port: u16) -> wasmtime::Result<Result<Resource<Datagrams>, Error>> {
+        let socket = match UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).and_then(|s| {
+            s.set_nonblocking(true)?;
+            Ok(s)
+        }) {
+            Ok(socket) => socket,
+            Err(e) => return Ok(Err(error(e))),
+        };
+        let fd = socket.as_raw_fd();
+        let handle = self.table.push(Datagrams(socket))?;
+        self.watched.watch(handle.rep(), fd);
+        Ok(Ok(handle))
+    }
+}
+
+impl udp::HostSocket for Devices {
+    fn send(
+        &mut self,
+        socket: Resource<Datagrams>,
+        data: Vec<u8>,
+        remote: Endpoint,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        if data.is_empty() {
+            return Ok(Err(Error::InvalidArgument));
+        }
+        let sent = self.table.get(&socket)?.0.send_to(&data, socket_address(remote));
+        Ok(sent.map(drop).map_err(error))
+    }
+
+    fn receive(&mut self, socket: Resource<Datagrams>) -> wasmtime::Result<Result<udp::Datagram, Error>> {
+        let mut data = vec![0; 65536];
+        Ok(match self.table.get(&socket)?.0.recv_from(&mut data) {
+            Ok((n, from)) => {
+                data.truncate(n);
+                Ok(udp::Datagram { data, remote: endpoint(Ok(from)) })
+            }
+            Err(e) => Err(error(e)),
+        })
+    }
+
+    fn local_endpoint(&mut self, socket: Resource<Datagrams>) -> wasmtime::Result<Endpoint> {
+        Ok(endpoint(self.table.get(&socket)?.0.local_addr()))
+    }
+
+    fn drop(&mut self, socket: Resource<Datagrams>) -> wasmtime::Result<()> {
+        self.watched.forget(socket.rep());
+        self.table.delete(socket)?;
+        Ok(())
+    }
+}
