@@ -23,24 +23,35 @@ use anyhow::{Result, anyhow, bail};
 /// A `--use IFACE=DRIVER` choice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Use {
-    /// The interface, without version (`ukc:kv/ro`).
+    /// The interface, without version (`ukc:kv/ro`), or a whole package (`ukc:tcpip`).
     pub interface: String,
     /// A driver name, or `platform`.
     pub provider: String,
 }
 
 impl Use {
-    /// Parses `IFACE=DRIVER`; a version on the interface is accepted and ignored.
+    /// Parses `IFACE=DRIVER` or `PACKAGE=DRIVER`; a version is accepted and ignored.
     pub fn parse(text: &str) -> Result<Use> {
         let (interface, provider) = text
             .split_once('=')
             .ok_or_else(|| anyhow!("--use {text}: expected INTERFACE=DRIVER, such as ukc:kv/ro=kv-tar"))?;
-        let name = InterfaceName::parse(interface)
-            .ok_or_else(|| anyhow!("--use {text}: {interface:?} is not an interface name such as ukc:kv/ro"))?;
+        let unversioned = interface.split('@').next().unwrap_or_default();
+        let package = InterfaceName::parse(&format!("{unversioned}/x")).filter(|_| !unversioned.contains('/'));
+        let name = InterfaceName::parse(interface).or(package.clone()).ok_or_else(|| {
+            anyhow!(
+                "--use {text}: {interface:?} is not an interface such as ukc:kv/ro, nor a package such as ukc:tcpip"
+            )
+        })?;
         if provider.is_empty() {
             bail!("--use {text}: name a driver (see `ukc drivers`) or `platform` after '='");
         }
-        Ok(Use { interface: name.path, provider: provider.to_string() })
+        let interface = if package.is_some() { name.package().to_string() } else { name.path };
+        Ok(Use { interface, provider: provider.to_string() })
+    }
+
+    /// Whether this choice covers the interface `want` (by its path, or its package).
+    pub fn covers(&self, want: &InterfaceName) -> bool {
+        self.interface == want.path || self.interface == want.package()
     }
 }
 
@@ -116,7 +127,7 @@ pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses:
     };
     let notes = uses
         .iter()
-        .filter(|u| !wiring.used_interfaces.contains(&u.interface))
+        .filter(|u| !wiring.used_interfaces.iter().any(|used| u.covers(used)))
         .map(|u| format!("--use {}={} had no effect: nothing imports {}", u.interface, u.provider, u.interface))
         .collect();
     let (nodes, links) = crate::order::instantiation_order(wiring.nodes, wiring.links)?;
@@ -131,7 +142,7 @@ struct Wiring<'a> {
     /// Node 0 is the application; then the seeds, then drivers pulled in by this pass.
     nodes: Vec<Component>,
     links: Vec<Link>,
-    used_interfaces: Vec<String>,
+    used_interfaces: Vec<InterfaceName>,
 }
 
 impl<'a> Wiring<'a> {
@@ -160,8 +171,8 @@ impl<'a> Wiring<'a> {
     fn choose(&mut self, importer: usize, import: &str) -> Result<Provider> {
         let component = &self.nodes[importer];
         let want = InterfaceName::parse(import).ok_or_else(|| diagnose::not_an_interface(component, import))?;
-        self.used_interfaces.push(want.path.clone());
-        if let Some(u) = self.uses.iter().find(|u| u.interface == want.path)
+        self.used_interfaces.push(want.clone());
+        if let Some(u) = self.uses.iter().find(|u| u.covers(&want))
             && u.provider != component.name
         {
             return self.named_provider(importer, &want, &u.provider, "--use");
@@ -169,7 +180,7 @@ impl<'a> Wiring<'a> {
         if let Some(node) = self.interposer(importer, &want)? {
             return Ok(node);
         }
-        if let Some(default) = self.platform.target.default_for(&want.path)
+        if let Some(default) = self.platform.target.default_for(&want)
             && default != component.name
             && self.offers(default, &want)
         {
@@ -268,4 +279,22 @@ fn export_for(component: &Component, want: &InterfaceName) -> String {
         .find(|e| InterfaceName::parse(e).is_some_and(|e| want.same_track(&e)))
         .cloned()
         .expect("providers export the interface on the track")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uses_name_interfaces_or_packages() {
+        let u = Use::parse("ukc:kv/ro@0.1.0=kv-tar").unwrap();
+        assert_eq!(u, Use { interface: "ukc:kv/ro".into(), provider: "kv-tar".into() });
+        let p = Use::parse("ukc:tcpip=tcpip").unwrap();
+        assert_eq!(p.interface, "ukc:tcpip");
+        assert!(p.covers(&InterfaceName::parse("ukc:tcpip/tcp@0.1.0").unwrap()));
+        assert!(!p.covers(&InterfaceName::parse("ukc:net/net@0.1.0").unwrap()));
+        assert!(Use::parse("kv-tar").is_err());
+        assert!(Use::parse("kv=kv-tar").is_err());
+        assert!(Use::parse("ukc:kv/ro=").is_err());
+    }
 }

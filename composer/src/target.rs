@@ -18,8 +18,8 @@ pub struct Target {
     pub host: &'static str,
     /// The world in `ukc:platform` listing what the host provides.
     pub world: &'static str,
-    /// Which driver fills an interface (path without version) when several could;
-    /// `platform` names the host's own implementation.
+    /// Which driver fills an interface (path without version) or every interface of a
+    /// package when several could; `platform` names the host's own implementation.
     pub defaults: &'static [(&'static str, &'static str)],
     /// Whether the host takes the unikernel after its device flags and `--` (Solo5's
     /// grammar) rather than first.
@@ -41,7 +41,7 @@ pub const TARGETS: &[Target] = &[
         about: "the Solo5 hvt device model: console, clocks, yield, named block and net devices",
         host: "ukc-hvt",
         world: "hvt",
-        defaults: &[("ukc:kv/ro", "kv-tar")],
+        defaults: &[("ukc:kv/ro", "kv-tar"), ("ukc:tcpip", "tcpip")],
         kernel_last: true,
     },
 ];
@@ -58,9 +58,9 @@ impl Target {
         })
     }
 
-    /// The default provider for the interface `path`, if the target sets one.
-    pub fn default_for(&self, path: &str) -> Option<&'static str> {
-        self.defaults.iter().find(|(p, _)| *p == path).map(|(_, d)| *d)
+    /// The default provider for the interface `want`, if the target sets one.
+    pub fn default_for(&self, want: &InterfaceName) -> Option<&'static str> {
+        self.defaults.iter().find(|(p, _)| *p == want.path || *p == want.package()).map(|(_, d)| *d)
     }
 
     /// The host flag that attaches a device of type `ty`, with a placeholder for its

@@ -18,8 +18,8 @@ pub struct Selection {
     /// A plugin driver component, treated exactly like a built-in one (repeatable).
     #[arg(long = "driver", value_name = "FILE")]
     pub drivers: Vec<String>,
-    /// Fill INTERFACE with DRIVER (or `platform`) where several could (repeatable),
-    /// e.g. --use ukc:kv/ro=kv-tar.
+    /// Fill INTERFACE, or every interface of a PACKAGE, with DRIVER (or `platform`)
+    /// where several could (repeatable), e.g. --use ukc:kv/ro=kv-tar, --use ukc:tcpip=tcpip.
     #[arg(long = "use", value_name = "INTERFACE=DRIVER", value_parser = parse_use)]
     pub uses: Vec<Use>,
 }
