@@ -24,6 +24,7 @@ const GUESTS: &[Guest] = &[
     Guest { package: "example-block", name: "block", driver: false },
     Guest { package: "example-kv-ro", name: "kv-ro", driver: false },
     Guest { package: "example-pong", name: "pong", driver: false },
+    Guest { package: "example-static-website", name: "static-website", driver: false },
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";

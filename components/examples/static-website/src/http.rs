@@ -1,0 +1,195 @@
+//! HTTP/1.1 framing: requests parsed with httparse, responses queued and written as the
+//! connection takes them.
+
+use crate::site::Site;
+use crate::ukc::tcpip::tcp::Connection;
+use crate::ukc::tcpip::types::Error;
+use std::collections::VecDeque;
+
+/// Largest request head accepted; browsers and curl send far less.
+const MAX_HEAD: usize = 16 * 1024;
+/// Most headers accepted in a request.
+const MAX_HEADERS: usize = 64;
+/// Bytes of a streamed value read from the store at a time.
+const STREAM_CHUNK: u64 = 256 * 1024;
+
+/// A request, reduced to what a static file server needs.
+pub struct Request {
+    pub method: String,
+    /// The path, percent-decoded, without the query.
+    pub path: String,
+    /// Whether the connection stays open after the response.
+    pub keep_alive: bool,
+}
+
+/// The outcome of parsing the bytes received so far.
+pub enum Parsed {
+    /// More bytes are needed.
+    Incomplete,
+    /// A whole request, and how many bytes of the input it used.
+    Request { request: Request, consumed: usize },
+    /// The bytes are not HTTP: answer with this response and close.
+    Invalid(Vec<u8>),
+}
+
+/// Parses the first request in `input`.
+pub fn parse(input: &[u8]) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let consumed = match request.parse(input) {
+        Ok(httparse::Status::Complete(consumed)) => consumed,
+        Ok(httparse::Status::Partial) if input.len() <= MAX_HEAD => return Parsed::Incomplete,
+        Ok(httparse::Status::Partial) => return Parsed::Invalid(status_only(431, "Request Header Fields Too Large")),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Parsed::Invalid(status_only(431, "Request Header Fields Too Large"));
+        }
+        Err(_) => return Parsed::Invalid(status_only(400, "Bad Request")),
+    };
+    let header = |name: &str| {
+        request.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| String::from_utf8_lossy(h.value))
+    };
+    let connection = header("connection").map(|v| v.to_ascii_lowercase()).unwrap_or_default();
+    let keep_alive = match request.version {
+        Some(1) => !connection.contains("close"),
+        _ => connection.contains("keep-alive"),
+    };
+    // Requests with bodies are not served; a body would be taken for the next request.
+    let has_body = header("content-length").is_some_and(|v| v.trim() != "0") || header("transfer-encoding").is_some();
+    let (Some(method), Some(target)) = (request.method, request.path) else {
+        return Parsed::Invalid(status_only(400, "Bad Request"));
+    };
+    let Some(path) = decode_path(target) else { return Parsed::Invalid(status_only(400, "Bad Request")) };
+    Parsed::Request {
+        request: Request { method: method.to_string(), path, keep_alive: keep_alive && !has_body },
+        consumed,
+    }
+}
+
+/// Percent-decodes the path of a request target and drops its query; `None` for a
+/// target that is not a path, or that does not decode to UTF-8.
+fn decode_path(target: &str) -> Option<String> {
+    let path = target.split(['?', '#']).next()?;
+    if !path.starts_with('/') {
+        return None;
+    }
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A complete response with no body, for errors found while parsing.
+fn status_only(code: u16, reason: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {code} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+/// What remains to send on a connection, in order.
+#[derive(Default)]
+pub struct Output {
+    parts: VecDeque<Part>,
+}
+
+enum Part {
+    /// Bytes, of which the first `sent` have been written.
+    Bytes { data: Vec<u8>, sent: usize },
+    /// A value of the store still to read, from `offset`, `remaining` bytes.
+    Stream { key: String, offset: u64, remaining: u64 },
+}
+
+impl Output {
+    /// Queues bytes (a response head, or a small body).
+    pub fn push_head(&mut self, data: Vec<u8>) {
+        if !data.is_empty() {
+            self.parts.push_back(Part::Bytes { data, sent: 0 });
+        }
+    }
+
+    /// Queues a value of the store, read in chunks as the connection drains.
+    pub fn push_stream(&mut self, key: String, len: u64) {
+        if len > 0 {
+            self.parts.push_back(Part::Stream { key, offset: 0, remaining: len });
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// Writes as much as the connection takes; `Ok(true)` if anything was written,
+    /// `Err` when the connection or the store failed (the connection is then dropped).
+    pub fn flush(&mut self, connection: &Connection, site: &Site) -> Result<bool, Error> {
+        let mut wrote = false;
+        while let Some(part) = self.parts.front_mut() {
+            if let Part::Stream { key, offset, remaining } = part {
+                let chunk = site.read_chunk(key, *offset, (*remaining).min(STREAM_CHUNK)).ok_or(Error::NoResources)?;
+                *offset += chunk.len() as u64;
+                *remaining -= chunk.len() as u64;
+                let exhausted = *remaining == 0;
+                let bytes = Part::Bytes { data: chunk, sent: 0 };
+                if exhausted {
+                    *part = bytes;
+                } else {
+                    self.parts.push_front(bytes);
+                }
+                continue;
+            }
+            let Some(Part::Bytes { data, sent }) = self.parts.front_mut() else { unreachable!("streams became bytes") };
+            match connection.write(&data[*sent..]) {
+                Ok(n) => {
+                    *sent += n as usize;
+                    wrote = true;
+                    if *sent == data.len() {
+                        self.parts.pop_front();
+                    }
+                }
+                Err(Error::WouldBlock) => return Ok(wrote),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(wrote)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(text: &str) -> Request {
+        match parse(text.as_bytes()) {
+            Parsed::Request { request, consumed } => {
+                assert_eq!(consumed, text.len());
+                request
+            }
+            _ => panic!("not a request: {text:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_requests_and_keep_alive() {
+        let r = request("GET /a%20b.html?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!((r.method.as_str(), r.path.as_str(), r.keep_alive), ("GET", "/a b.html", true));
+        assert!(!request("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!request("GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(request("HEAD / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn incomplete_and_invalid() {
+        assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost"), Parsed::Incomplete));
+        assert!(matches!(parse(b"\x00\x01garbage\r\n\r\n"), Parsed::Invalid(_)));
+        assert!(matches!(parse(b"GET http://x/ HTTP/1.1\r\n\r\n"), Parsed::Invalid(_)));
+        assert!(matches!(parse(b"GET /%zz HTTP/1.1\r\n\r\n"), Parsed::Invalid(_)));
+        let huge = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(MAX_HEAD));
+        assert!(matches!(parse(huge.as_bytes()), Parsed::Invalid(_)));
+    }
+}
