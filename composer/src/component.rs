@@ -70,9 +70,13 @@ impl Component {
     pub fn from_bytes(bytes: Vec<u8>, origin: Origin, fallback_name: &str) -> Result<Component> {
         let what = origin.describe().to_string();
         let bytes = componentize(bytes, &what)?;
-        Validator::new_with_features(WasmFeatures::all())
-            .validate_all(&bytes)
-            .map_err(|e| anyhow!("{what}: invalid WebAssembly component: {e}"))?;
+        // Built-in drivers were validated when ukc was built; files from users are checked
+        // here so that a damaged one is reported as such, not as a composition failure.
+        if origin != Origin::Builtin {
+            Validator::new_with_features(WasmFeatures::all())
+                .validate_all(&bytes)
+                .map_err(|e| anyhow!("{what}: invalid WebAssembly component: {e}"))?;
+        }
         let (imports, exports, manifest_bytes) =
             scan(&bytes).map_err(|e| anyhow!("{what}: invalid WebAssembly component: {e}"))?;
         let (manifest, has_manifest) = match manifest_bytes {

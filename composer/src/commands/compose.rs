@@ -65,7 +65,7 @@ fn report(c: &Composition, output: &str, size: usize) {
     let with = if drivers.is_empty() { "no drivers".to_string() } else { format!("drivers {}", drivers.join(", ")) };
     let written = if output == "-" { "standard output".to_string() } else { output.to_string() };
     eprintln!(
-        "ukc: wrote {written} ({:.1} KB): {} with {with}, for {}",
+        "ukc: wrote {written} ({:.1} KiB): {} with {with}, for {}",
         size as f64 / 1024.0,
         plan.nodes[plan.app()].name,
         plan.target.name
