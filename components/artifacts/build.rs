@@ -25,6 +25,8 @@ const GUESTS: &[Guest] = &[
     Guest { package: "example-kv-ro", name: "kv-ro", driver: false },
     Guest { package: "example-pong", name: "pong", driver: false },
     Guest { package: "example-static-website", name: "static-website", driver: false },
+    Guest { package: "example-conduit-server", name: "conduit-server", driver: false },
+    Guest { package: "example-dhcp", name: "dhcp", driver: false },
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";

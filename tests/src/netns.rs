@@ -3,22 +3,45 @@
 
 use std::process::Command;
 
-/// A network namespace with one TAP interface `tap0` holding `10.0.0.1/24`; deleted on drop.
+/// A network namespace, deleted on drop.
 pub struct Netns {
     name: String,
 }
 
 impl Netns {
-    /// Creates the namespace `ukc-test-<tag>-<pid>` and its TAP interface.
-    pub fn with_tap(tag: &str) -> Netns {
+    /// Creates the namespace `ukc-test-<tag>-<pid>` with only its loopback interface up.
+    pub fn loopback(tag: &str) -> Netns {
         let netns = Netns { name: format!("ukc-test-{tag}-{}", std::process::id()) };
         let _ = Command::new("ip").args(["netns", "del", &netns.name]).status();
         ip(&["netns", "add", &netns.name]);
         netns.exec_ok(&["ip", "link", "set", "lo", "up"]);
+        netns
+    }
+
+    /// Creates the namespace with a TAP interface `tap0` holding `10.0.0.1/24`.
+    pub fn with_tap(tag: &str) -> Netns {
+        let netns = Netns::loopback(tag);
         netns.exec_ok(&["ip", "tuntap", "add", "dev", "tap0", "mode", "tap"]);
         netns.exec_ok(&["ip", "link", "set", "tap0", "up"]);
         netns.exec_ok(&["ip", "addr", "add", "10.0.0.1/24", "dev", "tap0"]);
         netns
+    }
+
+    /// Runs `words` inside the namespace, bounded by `limit`, and returns what it printed.
+    pub fn run(&self, words: &[&str], limit: std::time::Duration) -> crate::Run {
+        crate::run_with_input(&mut self.command(words[0], &words[1..]), b"", limit)
+    }
+
+    /// Waits (up to five seconds) until something inside the namespace listens on TCP `port`.
+    pub fn wait_for_port(&self, address: &str, port: u16) {
+        let probe = format!("exec 3<>/dev/tcp/{address}/{port}");
+        for _ in 0..100 {
+            if self.command("bash", &["-c", &probe]).status().is_ok_and(|s| s.success()) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("nothing listens on {address}:{port} in {} after 5 s", self.name);
     }
 
     /// A command that runs `program args...` inside the namespace.

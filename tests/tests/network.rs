@@ -1,0 +1,165 @@
+//! The network unikernels against real Linux peers (curl, wrk, TCP clients), each test in
+//! its own network namespace, using addresses inside it only.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use ukc_tests::netns::Netns;
+use ukc_tests::*;
+
+/// A unikernel running in the background; killed when dropped.
+struct Background(Child);
+
+impl Background {
+    fn start(mut cmd: Command) -> Background {
+        cmd.env("UKC_CACHE_DIR", std::env::temp_dir().join("ukc-tests-cache"));
+        Background(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the host starts"))
+    }
+
+    /// Stops it and returns what it printed.
+    fn stop(mut self) -> String {
+        let _ = self.0.kill();
+        let mut out = String::new();
+        if let Some(mut stdout) = self.0.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        }
+        if let Some(mut stderr) = self.0.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut out);
+        }
+        let _ = self.0.wait();
+        out
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A site with nested directories, an index, a binary file over the streaming threshold.
+fn make_site(root: &std::path::Path) -> Vec<String> {
+    std::fs::create_dir_all(root.join("css")).unwrap();
+    std::fs::create_dir_all(root.join("docs/guide")).unwrap();
+    std::fs::write(root.join("index.html"), "<!doctype html><h1>ukc</h1>\n").unwrap();
+    std::fs::write(root.join("css/site.css"), "body { margin: 0 }\n").unwrap();
+    std::fs::write(root.join("docs/guide/index.html"), "<p>guide</p>\n").unwrap();
+    let big: Vec<u8> = (0..(700 * 1024u32)).map(|i| (i * 7 % 256) as u8).collect();
+    std::fs::write(root.join("docs/manual.pdf"), big).unwrap();
+    ["index.html", "css/site.css", "docs/guide/index.html", "docs/manual.pdf"].map(String::from).to_vec()
+}
+
+/// Fetches every file with curl, byte-identical, plus the 404 and HEAD cases.
+fn check_site(netns: &Netns, base: &str, root: &std::path::Path, files: &[String], scratch: &std::path::Path) {
+    for file in files {
+        let out = scratch.join("download");
+        let url = format!("{base}/{file}");
+        netns.run(&["curl", "-sS", "--fail", "-o", path_str(&out), &url], Duration::from_secs(20)).ok();
+        assert!(std::fs::read(&out).unwrap() == std::fs::read(root.join(file)).unwrap(), "{url} differs");
+    }
+    let index = netns.run(&["curl", "-sS", "--fail", &format!("{base}/")], Duration::from_secs(20)).ok();
+    assert_eq!(index, "<!doctype html><h1>ukc</h1>\n");
+    let codes = netns
+        .run(
+            &[
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{content_type}\\n",
+                &format!("{base}/missing.html"),
+                &format!("{base}/css/site.css"),
+            ],
+            Duration::from_secs(20),
+        )
+        .ok();
+    assert_eq!(codes, "404 text/plain; charset=utf-8\n200 text/css; charset=utf-8\n");
+    let head = netns.run(&["curl", "-sS", "-I", &format!("{base}/docs/manual.pdf")], Duration::from_secs(20)).ok();
+    assert!(head.contains("Content-Length: 716800") && head.contains("application/pdf"), "{head}");
+    // Two requests on one connection: curl reuses it (keep-alive).
+    let reuse = netns
+        .run(
+            &[
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{num_connects}\\n",
+                &format!("{base}/"),
+                &format!("{base}/css/site.css"),
+            ],
+            Duration::from_secs(20),
+        )
+        .ok();
+    assert_eq!(reuse, "1\n0\n", "the second request reuses the first connection");
+}
+
+/// A bounded wrk run; returns its report after checking it had no socket errors.
+fn load(netns: &Netns, url: &str, seconds: u32) -> String {
+    let duration = format!("{seconds}s");
+    let report = netns
+        .run(&["wrk", "-t2", "-c32", "-d", &duration, "--latency", url], Duration::from_secs(u64::from(seconds) + 30))
+        .ok();
+    assert!(!report.contains("Socket errors"), "wrk saw socket errors:\n{report}");
+    assert!(!report.contains("Non-2xx"), "wrk saw failed requests:\n{report}");
+    assert!(report.contains("Requests/sec"), "{report}");
+    report
+}
+
+#[test]
+fn static_website_on_the_unix_socket_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("site");
+    let files = make_site(&root);
+    let website = compose(&component("static-website"), "unix", dir.path(), "web.wasm", &[]);
+    let netns = Netns::loopback("web-unix");
+    let kv = format!("--kv:storage={}", path_str(&root));
+    let server =
+        Background::start(netns.command(path_str(&bin("ukc-unix")), &[path_str(&website), &kv, "--", "--port=8080"]));
+    netns.wait_for_port("127.0.0.1", 8080);
+    check_site(&netns, "http://127.0.0.1:8080", &root, &files, dir.path());
+    load(&netns, "http://127.0.0.1:8080/index.html", 3);
+    let log = server.stop();
+    assert!(log.contains("static-website: serving on port 8080"), "{log}");
+}
+
+#[test]
+fn conduit_server_serves_many_clients_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_wasm = compose(&component("conduit-server"), "unix", dir.path(), "conduit.wasm", &[]);
+    let netns = Netns::loopback("conduit");
+    let server = Background::start(netns.command(path_str(&bin("ukc-unix")), &[path_str(&server_wasm), "--port=7000"]));
+    netns.wait_for_port("127.0.0.1", 7000);
+    // The clients run inside the namespace too: a small Python program with 40 sockets
+    // open at once, each storing a key, then every client reading every other's key.
+    let client = r#"
+import socket
+clients = [socket.create_connection(("127.0.0.1", 7000), timeout=10) for _ in range(40)]
+files = [c.makefile("rw", newline="\n") for c in clients]
+def ask(f, line):
+    f.write(line + "\n"); f.flush(); return f.readline().strip()
+for i, f in enumerate(files):
+    assert ask(f, f"SET key{i} value {i}") == "OK"
+assert ask(files[0], "CLIENTS") == "CLIENTS 40", ask(files[0], "CLIENTS")
+for i, f in enumerate(files):
+    j = (i + 1) % len(files)
+    got = ask(f, f"GET key{j}")
+    assert got == f"VALUE value {j}", got
+assert ask(files[5], "COUNT") == "COUNT 40"
+assert ask(files[5], "FLY") .startswith("ERR unknown command FLY")
+for f in files:
+    assert ask(f, "QUIT") == "BYE"
+    assert f.readline() == ""
+print("ok")
+"#;
+    let out = netns.run(&["python3", "-c", client], Duration::from_secs(60)).ok();
+    assert_eq!(out, "ok\n");
+    let log = server.stop();
+    assert!(log.contains("conduit-server: listening on port 7000"), "{log}");
+}
