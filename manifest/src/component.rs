@@ -1,7 +1,7 @@
 //! One component's own declarations.
 
 use crate::SCHEMA;
-use crate::validate::{Problems, check_arg_name, check_device_name};
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -179,27 +179,12 @@ impl ComponentManifest {
     /// Checks names, types, defaults and duplicates; the error lists every problem found.
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Problems::default();
-        if self.schema != SCHEMA {
-            problems.push(format!("schema {} is not supported (this ukc reads schema {SCHEMA})", self.schema));
-        }
+        problems.check_schema(self.schema);
         if self.name.is_empty() {
             problems.push("\"name\" must not be empty".into());
         }
-        for (i, device) in self.devices.iter().enumerate() {
-            problems.check(check_device_name(&device.name), || format!("devices[{i}]"));
-            if self.devices[..i].iter().any(|d| d.name == device.name) {
-                problems.push(format!("device {:?} is declared twice", device.name));
-            }
-        }
-        for (i, arg) in self.args.iter().enumerate() {
-            problems.check(check_arg_name(&arg.name), || format!("args[{i}]"));
-            if let Some(default) = &arg.default {
-                problems.check(arg.ty.check(default), || format!("default of argument --{}", arg.name));
-            }
-            if self.args[..i].iter().any(|a| a.name == arg.name) {
-                problems.push(format!("argument --{} is declared twice", arg.name));
-            }
-        }
+        problems.check_devices(self.devices.iter().map(|d| d.name.as_str()));
+        problems.check_args(self.args.iter());
         for (i, map) in self.maps.iter().enumerate() {
             if Some(map.ty) == map.onto {
                 problems.push(format!("maps[{i}] maps {} onto itself", map.ty));

@@ -1,9 +1,9 @@
 //! The merged manifest of a composed unikernel.
 
+use crate::UNIKERNEL_SECTION;
 use crate::component::{ArgDecl, ArgType, DeviceType};
 use crate::section::custom_section;
-use crate::validate::{Problems, check_arg_name, check_device_name};
-use crate::{SCHEMA, UNIKERNEL_SECTION};
+use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 
 /// Everything a host must know about a unikernel before booting it: the target it was
@@ -84,24 +84,9 @@ impl UnikernelManifest {
     /// Checks the rules hosts rely on: names unique across all devices, defaults valid.
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Problems::default();
-        if self.schema != SCHEMA {
-            problems.push(format!("schema {} is not supported (this ukc reads schema {SCHEMA})", self.schema));
-        }
-        for (i, device) in self.devices.iter().enumerate() {
-            problems.check(check_device_name(&device.name), || format!("devices[{i}]"));
-            if self.devices[..i].iter().any(|d| d.name == device.name) {
-                problems.push(format!("device {:?} appears twice", device.name));
-            }
-        }
-        for (i, arg) in self.args.iter().enumerate() {
-            problems.check(check_arg_name(&arg.decl.name), || format!("args[{i}]"));
-            if let Some(default) = &arg.decl.default {
-                problems.check(arg.decl.ty.check(default), || format!("default of argument --{}", arg.decl.name));
-            }
-            if self.args[..i].iter().any(|a| a.decl.name == arg.decl.name) {
-                problems.push(format!("argument --{} appears twice", arg.decl.name));
-            }
-        }
+        problems.check_schema(self.schema);
+        problems.check_devices(self.devices.iter().map(|d| d.name.as_str()));
+        problems.check_args(self.args.iter().map(|a| &a.decl));
         problems.into_result()
     }
 
@@ -139,7 +124,7 @@ impl UnikernelArg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode_custom_section;
+    use crate::{SCHEMA, encode_custom_section};
 
     fn sample() -> UnikernelManifest {
         UnikernelManifest {
@@ -180,6 +165,6 @@ mod tests {
         let mut dup = m.devices[0].clone();
         dup.ty = DeviceType::Net;
         m.devices.push(dup);
-        assert!(m.validate().unwrap_err().contains("\"storage\" appears twice"));
+        assert!(m.validate().unwrap_err().contains("\"storage\" is declared twice"));
     }
 }

@@ -1,5 +1,7 @@
 //! Name and value rules shared by both manifests.
 
+use crate::{ArgDecl, SCHEMA};
+
 /// Collects problems so that one error can report all of them.
 #[derive(Default)]
 pub(crate) struct Problems(Vec<String>);
@@ -16,6 +18,38 @@ impl Problems {
         }
     }
 
+    /// The schema must be the one this crate reads.
+    pub(crate) fn check_schema(&mut self, schema: u32) {
+        if schema != SCHEMA {
+            self.push(format!("schema {schema} is not supported (this ukc reads schema {SCHEMA})"));
+        }
+    }
+
+    /// Device names must be valid and unique.
+    pub(crate) fn check_devices<'a>(&mut self, names: impl Iterator<Item = &'a str>) {
+        let names: Vec<&str> = names.collect();
+        for (i, name) in names.iter().enumerate() {
+            self.check(check_device_name(name), || format!("devices[{i}]"));
+            if names[..i].contains(name) {
+                self.push(format!("device {name:?} is declared twice"));
+            }
+        }
+    }
+
+    /// Argument names must be valid and unique, and defaults of the declared type.
+    pub(crate) fn check_args<'a>(&mut self, args: impl Iterator<Item = &'a ArgDecl>) {
+        let args: Vec<&ArgDecl> = args.collect();
+        for (i, arg) in args.iter().enumerate() {
+            self.check(check_arg_name(&arg.name), || format!("args[{i}]"));
+            if let Some(default) = &arg.default {
+                self.check(arg.ty.check(default), || format!("default of argument --{}", arg.name));
+            }
+            if args[..i].iter().any(|a| a.name == arg.name) {
+                self.push(format!("argument --{} is declared twice", arg.name));
+            }
+        }
+    }
+
     pub(crate) fn into_result(self) -> Result<(), String> {
         if self.0.is_empty() { Ok(()) } else { Err(self.0.join("; ")) }
     }
@@ -23,7 +57,7 @@ impl Problems {
 
 /// Device names follow Solo5's rule, so that a manifest works unchanged on every host:
 /// 1 to 63 ASCII letters, digits, `-` or `_`.
-pub(crate) fn check_device_name(name: &str) -> Result<(), String> {
+fn check_device_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -31,7 +65,7 @@ pub(crate) fn check_device_name(name: &str) -> Result<(), String> {
 }
 
 /// Argument names are what follows `--` on a command line: lowercase words joined by `-`.
-pub(crate) fn check_arg_name(name: &str) -> Result<(), String> {
+fn check_arg_name(name: &str) -> Result<(), String> {
     let ok = name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
