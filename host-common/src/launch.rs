@@ -22,7 +22,49 @@ pub struct HostInfo {
     pub args_usage: &'static str,
 }
 
-/// What a host's command line asked for.
+/// What a host's command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Print the host's help.
+    Help,
+    /// Print the version.
+    Version,
+    /// Boot a unikernel.
+    Run(Invocation),
+}
+
+/// A host's command line: its parser, its help text and its one-line usage.
+pub struct CommandLine {
+    /// Parses the arguments after the program name; the error is one line for the user.
+    pub parse: fn(Vec<String>) -> Result<Command, String>,
+    /// The text `--help` prints.
+    pub help: fn() -> String,
+    /// One line of usage, printed after a command-line error.
+    pub usage: &'static str,
+}
+
+/// A host's `main`: parses the command line, then prints help or the version, or boots
+/// with the host's own extra devices; returns the process's exit status.
+pub fn main<X: ExtraDevices>(host: &HostInfo, command_line: &CommandLine) -> std::process::ExitCode {
+    let status = match (command_line.parse)(std::env::args().skip(1).collect()) {
+        Ok(Command::Help) => {
+            println!("{}", (command_line.help)());
+            0
+        }
+        Ok(Command::Version) => {
+            println!("{} {}", host.name, env!("CARGO_PKG_VERSION"));
+            0
+        }
+        Ok(Command::Run(invocation)) => launch::<X>(host, &invocation),
+        Err(message) => {
+            eprintln!("{}: {message}\nusage: {}", host.name, command_line.usage);
+            exit::USAGE
+        }
+    };
+    std::process::ExitCode::from(status)
+}
+
+/// A unikernel to boot, its devices, and its runtime arguments.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Invocation {
     /// Path of the composed unikernel.

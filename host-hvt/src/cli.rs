@@ -3,7 +3,7 @@
 //! [--block-sector-size:NAME=N] [--help] [--version] [--] UNIKERNEL [ARGS...]`.
 
 use ukc_host::flags::{Attachments, DEFAULT_MEM_MB};
-use ukc_host::launch::Invocation;
+use ukc_host::launch::{Command, Invocation};
 use ukc_manifest::DeviceType;
 
 /// The device types the hvt device model has.
@@ -12,17 +12,6 @@ pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Net];
 /// One line of usage, for errors and the help text.
 pub const USAGE: &str = "ukc-hvt [--mem=MB] [--net:NAME=IFACE] [--net-mac:NAME=HWADDR] [--block:NAME=PATH] \\
                          [--block-sector-size:NAME=N] [--help] [--version] [--] UNIKERNEL [ARGS...]";
-
-/// What the command line asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Print the host's help.
-    Help,
-    /// Print the version.
-    Version,
-    /// Boot a unikernel.
-    Run(Invocation),
-}
 
 /// Parses the arguments after the program name: options, then UNIKERNEL, then its
 /// arguments, untouched.

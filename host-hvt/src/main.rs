@@ -4,29 +4,12 @@
 
 mod cli;
 
-use cli::Command;
 use std::process::ExitCode;
-use ukc_host::exit;
-use ukc_host::launch::{HostInfo, launch};
+use ukc_host::launch::{CommandLine, HostInfo};
 
 const HOST: HostInfo =
     HostInfo { name: "ukc-hvt", target: "hvt", args_usage: "ukc-hvt [DEVICES] -- UNIKERNEL [ARGS...]" };
 
 fn main() -> ExitCode {
-    let status = match cli::parse(std::env::args().skip(1).collect()) {
-        Ok(Command::Help) => {
-            println!("{}", cli::help());
-            0
-        }
-        Ok(Command::Version) => {
-            println!("ukc-hvt {}", env!("CARGO_PKG_VERSION"));
-            0
-        }
-        Ok(Command::Run(invocation)) => launch::<()>(&HOST, &invocation),
-        Err(message) => {
-            eprintln!("ukc-hvt: {message}\nusage: {}", cli::USAGE);
-            exit::USAGE
-        }
-    };
-    ExitCode::from(status)
+    ukc_host::launch::main::<()>(&HOST, &CommandLine { parse: cli::parse, help: cli::help, usage: cli::USAGE })
 }

@@ -4,7 +4,7 @@
 //! also come before UNIKERNEL.
 
 use ukc_host::flags::{Attachments, DEFAULT_MEM_MB};
-use ukc_host::launch::Invocation;
+use ukc_host::launch::{Command, Invocation};
 use ukc_manifest::DeviceType;
 
 /// The device types `ukc-unix` attaches.
@@ -13,17 +13,6 @@ pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Net, De
 /// One line of usage, for errors and the help text.
 pub const USAGE: &str = "ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR] \
                          [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [--] [ARGS...]";
-
-/// What the command line asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Print the host's help.
-    Help,
-    /// Print the version.
-    Version,
-    /// Boot a unikernel.
-    Run(Invocation),
-}
 
 /// Parses the arguments after the program name.
 pub fn parse(args: Vec<String>) -> Result<Command, String> {

@@ -3,11 +3,10 @@
 mod cli;
 mod kv;
 
-use cli::Command;
 use std::process::ExitCode;
+use ukc_host::Devices;
 use ukc_host::flags::Attachments;
-use ukc_host::launch::{ExtraDevices, Guest, HostInfo, launch};
-use ukc_host::{Devices, exit};
+use ukc_host::launch::{CommandLine, ExtraDevices, Guest, HostInfo};
 use wasmtime::component::Linker;
 
 const HOST: HostInfo =
@@ -31,20 +30,5 @@ impl ExtraDevices for UnixDevices {
 }
 
 fn main() -> ExitCode {
-    let status = match cli::parse(std::env::args().skip(1).collect()) {
-        Ok(Command::Help) => {
-            println!("{}", cli::help());
-            0
-        }
-        Ok(Command::Version) => {
-            println!("ukc-unix {}", env!("CARGO_PKG_VERSION"));
-            0
-        }
-        Ok(Command::Run(invocation)) => launch::<UnixDevices>(&HOST, &invocation),
-        Err(message) => {
-            eprintln!("ukc-unix: {message}\nusage: {}", cli::USAGE);
-            exit::USAGE
-        }
-    };
-    ExitCode::from(status)
+    ukc_host::launch::main::<UnixDevices>(&HOST, &CommandLine { parse: cli::parse, help: cli::help, usage: cli::USAGE })
 }
