@@ -20,6 +20,15 @@ pub fn write(path: &str, bytes: &[u8]) -> Result<()> {
     if target.is_dir() {
         bail!("cannot write {path}: it is a directory; name a file, such as {path}/unikernel.wasm");
     }
+    // A device or a pipe (`-o /dev/null`, a FIFO) is written in place: renaming a
+    // temporary file over it would replace the device itself.
+    if target.exists() && !target.is_file() {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(target)
+            .and_then(|mut f| f.write_all(bytes))
+            .with_context(|| format!("cannot write {path}"));
+    }
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -130,3 +130,11 @@ fn compose_tells_the_next_step() {
     let expected = format!("run it with: ukc-hvt --block:storage=FILE -- {} [ARGS...]", path_str(&out));
     assert!(composed.stderr.contains(&expected), "{}", composed.stderr);
 }
+
+#[test]
+fn writing_to_a_device_keeps_the_device() {
+    let composed = ukc(&["compose", path_str(&component("hello")), "-o", "/dev/null"]);
+    composed.ok();
+    let metadata = std::fs::metadata("/dev/null").unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_char_device(&metadata.file_type()), "/dev/null is still a device");
+}
