@@ -4,6 +4,7 @@ use crate::SCHEMA;
 use crate::validate::Problems;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::net::Ipv4Addr;
 
 /// What a component declares about itself: its identity, the devices it acquires, the
 /// runtime arguments it reads and, for drivers, how it maps the devices it serves onto
@@ -137,6 +138,10 @@ pub enum ArgType {
     Int,
     /// `true` or `false`; `--NAME` alone means `true`.
     Bool,
+    /// An IPv4 address: `10.0.0.2`.
+    Ipv4,
+    /// An IPv4 address with a prefix length: `10.0.0.2/24`.
+    Ipv4Prefix,
 }
 
 impl ArgType {
@@ -146,6 +151,8 @@ impl ArgType {
             ArgType::String => "STRING",
             ArgType::Int => "INT",
             ArgType::Bool => "BOOL",
+            ArgType::Ipv4 => "ADDR",
+            ArgType::Ipv4Prefix => "ADDR/PREFIX",
         }
     }
 
@@ -158,6 +165,20 @@ impl ArgType {
                 "true" | "false" => Ok(()),
                 _ => Err(format!("expected true or false, got {value:?}")),
             },
+            ArgType::Ipv4 => value
+                .parse::<Ipv4Addr>()
+                .map(drop)
+                .map_err(|_| format!("expected an IPv4 address such as 10.0.0.2, got {value:?}")),
+            ArgType::Ipv4Prefix => {
+                let valid = value.split_once('/').is_some_and(|(address, prefix)| {
+                    address.parse::<Ipv4Addr>().is_ok() && prefix.parse::<u8>().is_ok_and(|p| p <= 32)
+                });
+                if valid {
+                    Ok(())
+                } else {
+                    Err(format!("expected an IPv4 address and prefix such as 10.0.0.2/24, got {value:?}"))
+                }
+            }
         }
     }
 }
@@ -244,5 +265,10 @@ mod tests {
         assert!(ArgType::Bool.check("true").is_ok());
         assert!(ArgType::Bool.check("yes").is_err());
         assert!(ArgType::String.check("").is_ok());
+        assert!(ArgType::Ipv4.check("10.0.0.2").is_ok());
+        assert!(ArgType::Ipv4.check("10.0.0.300").is_err());
+        assert!(ArgType::Ipv4Prefix.check("10.0.0.2/24").is_ok());
+        assert!(ArgType::Ipv4Prefix.check("10.0.0.2/33").is_err());
+        assert!(ArgType::Ipv4Prefix.check("10.0.0.2").is_err());
     }
 }
