@@ -24,7 +24,10 @@ const GUESTS: &[Guest] = &[
     Guest { package: "example-block", name: "block", driver: false },
     Guest { package: "example-kv-ro", name: "kv-ro", driver: false },
     Guest { package: "example-pong", name: "pong", driver: false },
+    Guest { package: "driver-tcpip", name: "tcpip", driver: true },
+    Guest { package: "example-network", name: "network", driver: false },
     Guest { package: "example-static-website", name: "static-website", driver: false },
+    Guest { package: "bench-block", name: "block-bench", driver: false },
     Guest { package: "example-conduit-server", name: "conduit-server", driver: false },
     Guest { package: "example-dhcp", name: "dhcp", driver: false },
 ];
@@ -40,7 +43,7 @@ fn main() -> Result<()> {
     let guest_target = target_dir.join("guests");
     let components_dir = target_dir.join("components");
 
-    for dir in ["wit", "components/guest", "components/drivers", "components/examples"] {
+    for dir in ["wit", "components/guest", "components/drivers", "components/examples", "components/bench"] {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());

@@ -1,0 +1,109 @@
+//! smoltcp's `phy::Device` over a link that carries Ethernet frames.
+//!
+//! The link is a trait so that the stack runs on the host in unit tests (two stacks
+//! wired back to back) as well as over `ukc:net` in the component.
+
+use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
+
+/// Bytes of Ethernet header in front of every frame's payload.
+pub const ETHERNET_HEADER: usize = 14;
+
+/// Something that sends and receives whole Ethernet frames without blocking.
+pub trait Link {
+    /// The next received frame, or `None` when none is waiting.
+    fn read(&mut self) -> Option<Vec<u8>>;
+    /// Sends one frame; a frame the link refuses is lost, as on a wire.
+    fn write(&mut self, frame: &[u8]);
+}
+
+/// A link as smoltcp's interface drives it.
+pub struct Phy<L> {
+    pub link: L,
+    /// Largest frame, Ethernet header included.
+    max_frame: usize,
+    /// Ports whose listener has no listening socket left (the stack is at its limits).
+    /// SYNs to them are dropped here, so that the peer tries again a moment later, as
+    /// when Linux's queues are full; smoltcp would refuse them with a RST.
+    pub exhausted: Vec<u16>,
+}
+
+impl<L: Link> Phy<L> {
+    /// `mtu` is the device's largest payload, excluding the Ethernet header.
+    pub fn new(link: L, mtu: usize) -> Self {
+        Phy { link, max_frame: mtu + ETHERNET_HEADER, exhausted: Vec::new() }
+    }
+
+    /// The largest payload of a frame.
+    pub fn mtu(&self) -> usize {
+        self.max_frame - ETHERNET_HEADER
+    }
+}
+
+impl<L: Link> phy::Device for Phy<L> {
+    type RxToken<'a>
+        = Rx
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = Tx<'a, L>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _now: Instant) -> Option<(Rx, Tx<'_, L>)> {
+        let mut frame = self.link.read()?;
+        while !self.exhausted.is_empty() && syn_port(&frame).is_some_and(|port| self.exhausted.contains(&port)) {
+            frame = self.link.read()?;
+        }
+        Some((Rx(frame), Tx(&mut self.link)))
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<Tx<'_, L>> {
+        Some(Tx(&mut self.link))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.max_frame;
+        // The host hands frames over one call at a time and queues them itself.
+        caps.max_burst_size = None;
+        caps
+    }
+}
+
+/// The destination port of a TCP SYN (a connection request) in an Ethernet frame.
+pub fn syn_port(frame: &[u8]) -> Option<u16> {
+    let ethernet = EthernetFrame::new_checked(frame).ok()?;
+    if ethernet.ethertype() != EthernetProtocol::Ipv4 {
+        return None;
+    }
+    let ip = Ipv4Packet::new_checked(ethernet.payload()).ok()?;
+    if ip.next_header() != IpProtocol::Tcp {
+        return None;
+    }
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    (tcp.syn() && !tcp.ack()).then(|| tcp.dst_port())
+}
+
+/// A received frame, handed to smoltcp once.
+pub struct Rx(Vec<u8>);
+
+impl phy::RxToken for Rx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+/// Room for one frame to send.
+pub struct Tx<'a, L>(&'a mut L);
+
+impl<L: Link> phy::TxToken for Tx<'_, L> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut frame = vec![0; len];
+        let result = f(&mut frame);
+        self.0.write(&frame);
+        result
+    }
+}
