@@ -3,6 +3,7 @@
 
 pub mod fixtures;
 pub mod netns;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

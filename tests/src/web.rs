@@ -1,0 +1,115 @@
+//! What the network tests share: unikernels in the background, a test site and the
+//! checks a browser user and a load generator would make of it.
+
+use crate::netns::Netns;
+use crate::path_str;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A unikernel running in the background; killed when dropped.
+pub struct Background(Child);
+
+impl Background {
+    /// Starts `cmd` with the tests' compile cache, capturing its output.
+    pub fn start(mut cmd: Command) -> Background {
+        cmd.env("UKC_CACHE_DIR", std::env::temp_dir().join("ukc-tests-cache"));
+        Background(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the host starts"))
+    }
+
+    /// Stops it and returns what it printed.
+    pub fn stop(mut self) -> String {
+        let _ = self.0.kill();
+        let mut out = String::new();
+        if let Some(mut stdout) = self.0.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        }
+        if let Some(mut stderr) = self.0.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut out);
+        }
+        let _ = self.0.wait();
+        out
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A site with nested directories, an index, a binary file over the streaming threshold.
+pub fn make_site(root: &Path) -> Vec<String> {
+    std::fs::create_dir_all(root.join("css")).unwrap();
+    std::fs::create_dir_all(root.join("docs/guide")).unwrap();
+    std::fs::write(root.join("index.html"), "<!doctype html><h1>ukc</h1>\n").unwrap();
+    std::fs::write(root.join("css/site.css"), "body { margin: 0 }\n").unwrap();
+    std::fs::write(root.join("docs/guide/index.html"), "<p>guide</p>\n").unwrap();
+    let big: Vec<u8> = (0..(700 * 1024u32)).map(|i| (i * 7 % 256) as u8).collect();
+    std::fs::write(root.join("docs/manual.pdf"), big).unwrap();
+    ["index.html", "css/site.css", "docs/guide/index.html", "docs/manual.pdf"].map(String::from).to_vec()
+}
+
+/// Fetches every file with curl, byte-identical, plus the 404 and HEAD cases.
+pub fn check_site(netns: &Netns, base: &str, root: &Path, files: &[String], scratch: &Path) {
+    for file in files {
+        let out = scratch.join("download");
+        let url = format!("{base}/{file}");
+        netns.run(&["curl", "-sS", "--fail", "-o", path_str(&out), &url], Duration::from_secs(20)).ok();
+        assert!(std::fs::read(&out).unwrap() == std::fs::read(root.join(file)).unwrap(), "{url} differs");
+    }
+    let index = netns.run(&["curl", "-sS", "--fail", &format!("{base}/")], Duration::from_secs(20)).ok();
+    assert_eq!(index, "<!doctype html><h1>ukc</h1>\n");
+    let codes = netns
+        .run(
+            &[
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{content_type}\\n",
+                &format!("{base}/missing.html"),
+                &format!("{base}/css/site.css"),
+            ],
+            Duration::from_secs(20),
+        )
+        .ok();
+    assert_eq!(codes, "404 text/plain; charset=utf-8\n200 text/css; charset=utf-8\n");
+    let head = netns.run(&["curl", "-sS", "-I", &format!("{base}/docs/manual.pdf")], Duration::from_secs(20)).ok();
+    assert!(head.contains("Content-Length: 716800") && head.contains("application/pdf"), "{head}");
+    // Two requests on one connection: curl reuses it (keep-alive).
+    let reuse = netns
+        .run(
+            &[
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{num_connects}\\n",
+                &format!("{base}/"),
+                &format!("{base}/css/site.css"),
+            ],
+            Duration::from_secs(20),
+        )
+        .ok();
+    assert_eq!(reuse, "1\n0\n", "the second request reuses the first connection");
+}
+
+/// A bounded wrk run; returns its report after checking it had no socket errors.
+pub fn load(netns: &Netns, url: &str, seconds: u32) -> String {
+    let duration = format!("{seconds}s");
+    let report = netns
+        .run(&["wrk", "-t2", "-c32", "-d", &duration, "--latency", url], Duration::from_secs(u64::from(seconds) + 30))
+        .ok();
+    assert!(!report.contains("Socket errors"), "wrk saw socket errors:\n{report}");
+    assert!(!report.contains("Non-2xx"), "wrk saw failed requests:\n{report}");
+    assert!(report.contains("Requests/sec"), "{report}");
+    report
+}
