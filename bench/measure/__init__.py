@@ -1,0 +1,1 @@
+"""Benchmarks of ukc next to its peers; see __main__.py."""
