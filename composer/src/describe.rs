@@ -35,15 +35,11 @@ pub fn text(c: &Composition) -> String {
     if c.manifest.devices.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
-    for d in &c.manifest.devices {
+    let chains: Vec<String> = c.manifest.devices.iter().map(|d| d.by.join(" -> ")).collect();
+    let width = chains.iter().map(String::len).max().unwrap_or(0);
+    for (d, chain) in c.manifest.devices.iter().zip(&chains) {
         let flag = plan.target.device_flag(d.ty, &d.name).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  {:<12} {:<6} acquired by {:<24} attach with {flag}",
-            d.name,
-            d.ty.as_str(),
-            d.by.join(" -> ")
-        );
+        let _ = writeln!(out, "  {:<12} {:<6} acquired by {chain:<width$}  attach with {flag}", d.name, d.ty.as_str());
     }
     let _ = writeln!(out, "\nruntime arguments:");
     if c.manifest.args.is_empty() {
