@@ -30,6 +30,13 @@ const GUESTS: &[Guest] = &[
     Guest { package: "bench-block", name: "block-bench", driver: false },
     Guest { package: "example-conduit-server", name: "conduit-server", driver: false },
     Guest { package: "example-dhcp", name: "dhcp", driver: false },
+    Guest { package: "driver-wasi-base", name: "wasi-base", driver: true },
+    Guest { package: "driver-wasi-random", name: "wasi-random", driver: true },
+    Guest { package: "driver-wasi-args", name: "wasi-args", driver: true },
+    Guest { package: "driver-wasi-kv", name: "wasi-kv", driver: true },
+    Guest { package: "driver-wasi-run", name: "wasi-run", driver: true },
+    Guest { package: "driver-wasi-shim", name: "wasi-shim", driver: true },
+    Guest { package: "driver-wasi-main", name: "wasi-main", driver: true },
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -73,7 +80,26 @@ fn main() -> Result<()> {
     drivers.push_str("];\n");
     std::fs::write(out_dir.join("drivers.rs"), drivers)?;
     std::fs::write(out_dir.join("wit.rs"), wit_table(&workspace.join("wit"))?)?;
+    std::fs::write(out_dir.join("wasi_wit.rs"), wasi_wit_table()?)?;
     Ok(())
+}
+
+/// Generates `WASI_WIT_FILES`: the WASI 0.2 packages of the `wasi:cli/command` world, as
+/// the wasip2 crate ships them (ukc keeps no copy), each dependency before its users.
+fn wasi_wit_table() -> Result<String> {
+    let wit = ukc_wasi_wit::locate().map_err(anyhow::Error::msg)?;
+    println!("cargo:rerun-if-changed={}", wit.display());
+    let mut table = String::from(
+        "/// The WASI 0.2 WIT packages of the `wasi` target's platform, from the wasip2 crate, as\n\
+         /// (package name, contents), each after the packages it uses.\n\
+         pub const WASI_WIT_FILES: &[(&str, &str)] = &[\n",
+    );
+    for package in ukc_wasi_wit::PACKAGES {
+        let file = wit.join("deps").join(format!("{package}.wit"));
+        table.push_str(&format!("    ({package:?}, include_str!({:?})),\n", file.display().to_string()));
+    }
+    table.push_str("];\n");
+    Ok(table)
 }
 
 /// Generates `WIT_FILES`: every `.wit` file under `wit/`, by path relative to it.

@@ -60,8 +60,8 @@ impl Catalogue {
         })
     }
 
-    /// The names of all drivers, for messages.
+    /// The names of the drivers a user can name (not the generated ones), for messages.
     pub fn names(&self) -> Vec<&str> {
-        self.drivers.iter().map(|d| d.name.as_str()).collect()
+        self.drivers.iter().filter(|d| d.origin != Origin::Generated).map(|d| d.name.as_str()).collect()
     }
 }

@@ -26,7 +26,7 @@ pub fn text(c: &Composition) -> String {
             let _ = writeln!(out, "       {:<28} <- {}", link.import, provider_name(c, &link.provider));
         }
     }
-    let _ = writeln!(out, "\nexports:\n  {} <- {}", c.main_export_name(), plan.nodes[plan.app()].name);
+    let _ = writeln!(out, "\nexports:\n  {} <- {}", c.main_export_name(), plan.nodes[plan.entry_node].name);
     let _ = writeln!(out, "\nplatform imports:");
     for name in c.platform_imports() {
         let _ = writeln!(out, "  {name}");
@@ -42,12 +42,15 @@ pub fn text(c: &Composition) -> String {
         let _ = writeln!(out, "  {:<12} {:<6} acquired by {chain:<width$}  attach with {flag}", d.name, d.ty.as_str());
     }
     let _ = writeln!(out, "\nruntime arguments:");
-    if c.manifest.args.is_empty() {
+    if c.manifest.args.is_empty() && c.manifest.undeclared_args.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
     for a in &c.manifest.args {
         let default = a.decl.default.as_ref().map(|d| format!(" (default {d:?})")).unwrap_or_default();
         let _ = writeln!(out, "  {:<22} {}{default} [{}]", a.usage(), a.decl.doc, a.by.join(", "));
+    }
+    if !c.manifest.undeclared_args.is_empty() {
+        let _ = writeln!(out, "  undeclared arguments pass through to {}", c.manifest.undeclared_args.join(", "));
     }
     out
 }

@@ -3,18 +3,15 @@
 use crate::catalogue::Catalogue;
 use crate::component::Component;
 use crate::names::InterfaceName;
-use crate::target::{PLATFORM, Platform, TARGETS};
-use anyhow::{Error, Result, anyhow};
+use crate::target::{PLATFORM, Platform, PlatformWit, TARGETS};
+use anyhow::{Error, anyhow};
 
-/// The application's export of the platform's entry point, or why it has none.
-pub fn main_export(app: &Component, platform: &Platform) -> Result<String> {
+/// The application exports neither the platform's entry point nor one an adapter turns
+/// into it: a version clash, or not an application at all.
+pub fn no_entry(app: &Component, platform: &Platform, exports: &[InterfaceName]) -> Error {
     let main = &platform.main;
-    let exports: Vec<InterfaceName> = app.exports.iter().filter_map(|e| InterfaceName::parse(e)).collect();
-    if let Some(e) = exports.iter().find(|e| main.same_track(e)) {
-        return Ok(e.to_string());
-    }
     if let Some(e) = exports.iter().find(|e| e.path == main.path) {
-        return Err(clash(&app.name, e, &[(format!("the {} platform", platform.target.name), main.clone())]));
+        return clash(&app.name, e, &[(format!("the {} platform", platform.target.name), main.clone())]);
     }
     let mut message = format!("{} does not export {main}, so it is not a ukc application", app.origin.describe());
     if app.exports.is_empty() {
@@ -22,18 +19,11 @@ pub fn main_export(app: &Component, platform: &Platform) -> Result<String> {
     } else {
         message.push_str(&format!(" (it exports: {})", app.exports.join(", ")));
     }
-    if app.exports.iter().any(|e| e.starts_with("wasi:cli/run")) {
-        message.push_str(
-            ".\n  It is a WASI command: build it for wasm32-unknown-unknown with wit-bindgen, \
-             with a world that includes ukc:app/app, instead.",
-        );
-    } else {
-        message.push_str(&format!(
-            ".\n  Its world must `include ukc:app/app@{}` and implement `run` (`ukc wit` writes the WIT).",
-            main.version.as_ref().map(ToString::to_string).unwrap_or_default()
-        ));
-    }
-    Err(anyhow!(message))
+    message.push_str(
+        ".\n  Its world must `include ukc:app/app@0.1.0` and implement `run` (`ukc wit` writes the WIT), \
+         or it must be a WASI command exporting wasi:cli/run (any program built for wasm32-wasip2).",
+    );
+    anyhow!(message)
 }
 
 /// An import that is not an interface (a bare function, say) cannot be filled.
@@ -80,11 +70,20 @@ pub fn missing(component: &Component, want: &InterfaceName, platform: &Platform,
             elsewhere[0]
         ));
     }
+    if platform.target.wit == PlatformWit::Wasi && want.path.starts_with("ukc:") {
+        message.push_str(
+            "\n  On the wasi target, ukc bridges the console, clocks, yield, entropy, runtime arguments, \
+             exit and kv stores to WASI (the wasi-* drivers); block and net devices and TCP/IP are not \
+             bridged.",
+        );
+    }
     if want.path.starts_with("wasi:") {
         message.push_str(&format!(
-            "\n  {} was built for WASI (wasm32-wasip2 with std); build it for wasm32-unknown-unknown \
-             with wit-bindgen so that it imports ukc devices instead.",
-            component.name
+            "\n  On ukc targets, the wasi-shim driver serves only the WASI that Rust std needs for \
+             printing, arguments, clocks, sleeping and random numbers (wasi:cli, wasi:clocks, wasi:io, \
+             wasi:random), not {}: change {} not to use it (files: the ukc:kv device), or run it \
+             under a WASI host as it is.",
+            want.path, component.name
         ));
     }
     anyhow!(message)

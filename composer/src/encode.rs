@@ -49,7 +49,7 @@ pub fn encode(plan: &Plan, platform: &Platform, manifest: &UnikernelManifest) ->
         }
         instances.push(instance);
     }
-    let main = graph.alias_instance_export(instances[plan.app()], &plan.main_export)?;
+    let main = graph.alias_instance_export(instances[plan.entry_node], &plan.entry_export)?;
     graph.export(main, platform.main.to_string())?;
     let processor = Processor { name: "ukc", version: env!("CARGO_PKG_VERSION") };
     let mut bytes = graph
@@ -62,10 +62,10 @@ pub fn encode(plan: &Plan, platform: &Platform, manifest: &UnikernelManifest) ->
 /// The type of each platform interface, read from the encoded `ukc:platform` package
 /// into the graph's type collection.
 fn platform_import_kinds(graph: &mut CompositionGraph, platform: &Platform) -> Result<HashMap<String, ItemKind>> {
-    let package = Package::from_bytes("ukc:platform", None, platform.wit_package.clone(), graph.types_mut())?;
+    let package = Package::from_bytes(&platform.package, None, platform.wit_package.clone(), graph.types_mut())?;
     let world = &graph.types()[package.ty()];
     // A WIT package encodes each world as a component type that exports the world, as a
-    // component type, under its full name (`ukc:platform/unix@0.1.0`).
+    // component type, under its full name (`ukc:platform/unix@0.1.0`, `wasi:cli/command@0.2.12`).
     let world_type = |exports: &wac_graph::types::World, name: &str| {
         exports.exports.iter().find_map(|(export, kind)| match kind {
             ItemKind::Type(Type::World(id)) | ItemKind::Component(id) if export.split('@').next() == Some(name) => {
@@ -74,7 +74,7 @@ fn platform_import_kinds(graph: &mut CompositionGraph, platform: &Platform) -> R
             _ => None,
         })
     };
-    let full_name = format!("ukc:platform/{}", platform.target.world);
+    let full_name = format!("{}/{}", platform.package, platform.target.world);
     let target_world = world_type(world, platform.target.world)
         .and_then(|wrapper| world_type(&graph.types()[wrapper], &full_name))
         .with_context(|| format!("the built-in WIT has no world {full_name}"))?;

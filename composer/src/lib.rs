@@ -16,9 +16,11 @@
 
 pub mod catalogue;
 pub mod component;
+pub mod declarations;
 pub mod describe;
 mod diagnose;
 pub mod encode;
+pub mod entry;
 pub mod merge;
 pub mod names;
 mod order;
@@ -38,7 +40,7 @@ use ukc_manifest::UnikernelManifest;
 /// What to compose for, and with which extra drivers and choices.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// The target's name (`unix`, `hvt`).
+    /// The target's name (`unix`, `hvt`, `wasi`).
     pub target: String,
     /// Paths of plugin drivers.
     pub drivers: Vec<String>,
@@ -63,9 +65,15 @@ impl Composition {
     pub fn new(app: Component, options: &Options) -> Result<Composition> {
         let target = Target::find(&options.target)?;
         let platform = Platform::load(target)?;
-        let catalogue = Catalogue::load(&options.drivers)?;
-        let plan = resolve::resolve(app, &platform, &catalogue, &options.uses)?;
+        let mut catalogue = Catalogue::load(&options.drivers)?;
+        // The declarations' contents do not change how anything resolves: resolve with an
+        // empty placeholder, then fill it with the merged manifest.
+        catalogue.drivers.push(declarations::component(b"{}")?);
+        let mut plan = resolve::resolve(app, &platform, &catalogue, &options.uses)?;
         let manifest = merge::merge(&plan)?;
+        for node in plan.nodes.iter_mut().filter(|n| n.origin == component::Origin::Generated) {
+            *node = declarations::component(&manifest.to_json())?;
+        }
         let mut notes = catalogue.notes;
         notes.extend(plan.notes.iter().cloned());
         Ok(Composition { plan, manifest, platform, notes })

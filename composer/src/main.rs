@@ -10,6 +10,8 @@ Examples:
   ukc compose target/components/hello.wasm --target unix -o hello.wasm
   ukc-unix hello.wasm -- --hello=Hi
   ukc compose target/components/kv-ro.wasm -t hvt -o kv.hvt.wasm
+  ukc compose target/components/kv-ro.wasm -t wasi -o kv.wasi.wasm && wasmtime run --dir DIR::storage kv.wasi.wasm
+  ukc compose app-built-for-wasm32-wasip2.wasm -t unix -o app.wasm && ukc-unix app.wasm -- ARGS
   ukc describe target/components/kv-ro.wasm -t hvt --format dot | dot -Tsvg > kv.svg
   ukc compose app.wasm -t unix --driver my-kv.wasm --use ukc:kv/ro=my-kv -o app.unix.wasm
   wasm-tools component new app.core.wasm | ukc compose - -t unix -o - | wasm-tools validate";

@@ -3,7 +3,9 @@
 //! A device declared by a component is followed down the chain of providers of its
 //! interface: a driver that serves devices of type `kv` by acquiring `block` devices of
 //! the same name (its manifest's `maps`) turns the declaration into a `block` device, and
-//! so on until the platform provides the interface. The host attaches what is left.
+//! so on until the platform provides the interface, or to a driver that leaves it to the
+//! host under its own name and type (`attached-by-host`: `wasi-kv`'s preopened
+//! directories). The host attaches what is left.
 
 use crate::resolve::{Plan, Provider};
 use anyhow::{Result, anyhow, bail};
@@ -24,7 +26,8 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
     let mut devices: Vec<UnikernelDevice> = Vec::new();
     let mut args: Vec<UnikernelArg> = Vec::new();
     // The application's declarations first: its devices and arguments lead the lists.
-    for node in (0..plan.nodes.len()).rev() {
+    let nodes = std::iter::once(plan.app()).chain((0..plan.nodes.len()).rev().filter(|&n| n != plan.app()));
+    for node in nodes {
         for decl in &plan.nodes[node].manifest.devices {
             if let Some(device) = follow_device(plan, node, &decl.name, decl.ty)? {
                 add_device(&mut devices, device)?;
@@ -34,7 +37,15 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
             add_arg(&mut args, decl, &plan.nodes[node].name)?;
         }
     }
-    Ok(UnikernelManifest { schema: SCHEMA, target: plan.target.name.to_string(), components, devices, args })
+    let undeclared_args = plan.nodes.iter().filter(|n| n.manifest.undeclared_args).map(|n| n.name.clone()).collect();
+    Ok(UnikernelManifest {
+        schema: SCHEMA,
+        target: plan.target.name.to_string(),
+        components,
+        devices,
+        args,
+        undeclared_args,
+    })
 }
 
 /// Follows the device `name` of type `ty`, acquired by `node`, down to the platform.
@@ -65,8 +76,11 @@ fn follow_device(plan: &Plan, mut node: usize, name: &str, mut ty: DeviceType) -
                 component.name
             )
         })?;
-        let Some(onto) = map.onto else { return Ok(None) };
         by.push(driver.name.clone());
+        if map.attached_by_host {
+            return Ok(Some(UnikernelDevice { name: name.to_string(), ty, by }));
+        }
+        let Some(onto) = map.onto else { return Ok(None) };
         node = *provider;
         ty = onto;
     }

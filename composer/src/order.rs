@@ -1,17 +1,27 @@
-//! Instantiation order: every provider before its importers, the application last, and a
+//! Instantiation order: every provider before its importers, the entry point last, and a
 //! cycle reported as the chain of imports that forms it.
 
 use crate::component::Component;
 use crate::resolve::{Link, Provider};
 use anyhow::{Result, anyhow};
 
-/// Reorders `nodes` (node 0 being the application) so that providers come first, drops
-/// drivers nothing reaches, and renumbers the links to match.
-pub fn instantiation_order(nodes: Vec<Component>, links: Vec<Link>) -> Result<(Vec<Component>, Vec<Link>)> {
+/// Nodes in instantiation order, their links renumbered to match.
+pub struct Ordered {
+    /// The nodes, every provider before its importers; `root` last.
+    pub nodes: Vec<Component>,
+    /// The links, with the new indices.
+    pub links: Vec<Link>,
+    /// The new index of each old node (`usize::MAX` for a dropped one).
+    pub index: Vec<usize>,
+}
+
+/// Reorders `nodes` so that providers come first and `root` (the node whose export is the
+/// entry point) last, drops drivers nothing reaches from it, and renumbers the links.
+pub fn instantiation_order(nodes: Vec<Component>, links: Vec<Link>, root: usize) -> Result<Ordered> {
     let mut state = vec![Mark::Unvisited; nodes.len()];
     let mut order = Vec::with_capacity(nodes.len());
     let mut path = Vec::new();
-    visit(0, &links, &nodes, &mut state, &mut order, &mut path)?;
+    visit(root, &links, &nodes, &mut state, &mut order, &mut path)?;
 
     let mut new_index = vec![usize::MAX; nodes.len()];
     for (new, &old) in order.iter().enumerate() {
@@ -31,7 +41,7 @@ pub fn instantiation_order(nodes: Vec<Component>, links: Vec<Link>) -> Result<(V
         .collect();
     let mut slots: Vec<Option<Component>> = nodes.into_iter().map(Some).collect();
     let nodes = order.iter().map(|&old| slots[old].take().expect("each node once")).collect();
-    Ok((nodes, links))
+    Ok(Ordered { nodes, links, index: new_index })
 }
 
 #[derive(Clone, Copy, PartialEq)]

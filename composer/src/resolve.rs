@@ -10,12 +10,16 @@
 //! 5. the one driver exporting `I`; several are an ambiguity, none an error that lists
 //!    what exists at other versions.
 //!
+//! Before any of them: an entry adapter ([`crate::entry`]) imports the application's
+//! entry point, which only the application fills.
+//!
 //! A provider must export `I` on the import's semver track. Rule 2 can only apply once
 //! the interposer is linked, so resolution repeats until the set of drivers is stable.
 
 use crate::catalogue::Catalogue;
 use crate::component::Component;
 use crate::diagnose;
+use crate::entry::{self, Entry};
 use crate::names::InterfaceName;
 use crate::target::{PLATFORM, Platform, Target};
 use anyhow::{Result, anyhow, bail};
@@ -79,20 +83,31 @@ pub struct Link {
 pub struct Plan {
     /// The target composed for.
     pub target: &'static Target,
-    /// The linked components in instantiation order: providers first, application last.
+    /// The linked components in instantiation order: every provider before its importers,
+    /// and the entry adapter, if any, after the application.
     pub nodes: Vec<Component>,
     /// Every import of every node, filled.
     pub links: Vec<Link>,
-    /// The application's export of the platform's entry point.
-    pub main_export: String,
+    /// Index of the application in [`Plan::nodes`].
+    pub app_node: usize,
+    /// Index of the node whose export is the unikernel's entry point: the application,
+    /// or the entry adapter linked after it.
+    pub entry_node: usize,
+    /// That node's export of the platform's entry point.
+    pub entry_export: String,
     /// Notes for the user (unused `--use`, say).
     pub notes: Vec<String>,
 }
 
 impl Plan {
-    /// Index of the application node (always the last).
+    /// Index of the application node.
     pub fn app(&self) -> usize {
-        self.nodes.len() - 1
+        self.app_node
+    }
+
+    /// Every node but the application: the drivers, in instantiation order.
+    pub fn drivers(&self) -> impl Iterator<Item = (usize, &Component)> {
+        self.nodes.iter().enumerate().filter(move |(i, _)| *i != self.app_node)
     }
 
     /// The links of one importer, in import order.
@@ -114,10 +129,14 @@ pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses:
             );
         }
     }
-    let main_export = diagnose::main_export(&app, platform)?;
-    let mut seeds: Vec<String> = Vec::new();
+    let entry = entry::find(&app, platform, catalogue)?;
+    // An entry adapter is always linked: it is the first seed, node 1.
+    let mut seeds: Vec<String> = match &entry {
+        Entry::Adapter { adapter, .. } => vec![adapter.clone()],
+        Entry::Direct(_) => Vec::new(),
+    };
     let wiring = loop {
-        let wiring = Wiring::run(&app, platform, catalogue, uses, &seeds)?;
+        let wiring = Wiring::run(&app, platform, catalogue, uses, &entry, &seeds)?;
         let new: Vec<String> =
             wiring.nodes[1..].iter().map(|d| d.name.clone()).filter(|n| !seeds.contains(n)).collect();
         if new.is_empty() {
@@ -130,8 +149,20 @@ pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses:
         .filter(|u| !wiring.used_interfaces.iter().any(|used| u.covers(used)))
         .map(|u| format!("--use {}={} had no effect: nothing imports {}", u.interface, u.provider, u.interface))
         .collect();
-    let (nodes, links) = crate::order::instantiation_order(wiring.nodes, wiring.links)?;
-    Ok(Plan { target: platform.target, nodes, links, main_export, notes })
+    let (root, export) = match &entry {
+        Entry::Direct(export) => (0, export.clone()),
+        Entry::Adapter { .. } => (1, export_for(&wiring.nodes[1], &platform.main)),
+    };
+    let ordered = crate::order::instantiation_order(wiring.nodes, wiring.links, root)?;
+    Ok(Plan {
+        target: platform.target,
+        app_node: ordered.index[0],
+        entry_node: ordered.index[root],
+        entry_export: export,
+        nodes: ordered.nodes,
+        links: ordered.links,
+        notes,
+    })
 }
 
 /// One pass of resolution with a given set of drivers already linked.
@@ -139,6 +170,7 @@ struct Wiring<'a> {
     platform: &'a Platform,
     catalogue: &'a Catalogue,
     uses: &'a [Use],
+    entry: &'a Entry,
     /// Node 0 is the application; then the seeds, then drivers pulled in by this pass.
     nodes: Vec<Component>,
     links: Vec<Link>,
@@ -151,11 +183,13 @@ impl<'a> Wiring<'a> {
         platform: &'a Platform,
         catalogue: &'a Catalogue,
         uses: &'a [Use],
+        entry: &'a Entry,
         seeds: &[String],
     ) -> Result<Wiring<'a>> {
         let mut nodes = vec![app.clone()];
         nodes.extend(seeds.iter().filter_map(|s| catalogue.get(s)).cloned());
-        let mut wiring = Wiring { platform, catalogue, uses, nodes, links: Vec::new(), used_interfaces: Vec::new() };
+        let mut wiring =
+            Wiring { platform, catalogue, uses, entry, nodes, links: Vec::new(), used_interfaces: Vec::new() };
         let mut next = 0;
         while next < wiring.nodes.len() {
             for import in wiring.nodes[next].imports.clone() {
@@ -172,6 +206,13 @@ impl<'a> Wiring<'a> {
         let component = &self.nodes[importer];
         let want = InterfaceName::parse(import).ok_or_else(|| diagnose::not_an_interface(component, import))?;
         self.used_interfaces.push(want.clone());
+        // The entry adapter (node 1) imports the application's entry point.
+        if let Entry::Adapter { app_export, .. } = self.entry
+            && importer == 1
+            && InterfaceName::parse(app_export).is_some_and(|e| want.same_track(&e))
+        {
+            return Ok(Provider::Node { node: 0, export: app_export.clone() });
+        }
         if let Some(u) = self.uses.iter().find(|u| u.covers(&want))
             && u.provider != component.name
         {

@@ -2,7 +2,7 @@
 //! host runs a unikernel.
 
 use crate::names::InterfaceName;
-use crate::wit::platform_resolve;
+use crate::wit::{platform_resolve, wasi_resolve};
 use anyhow::{Result, anyhow, bail};
 use ukc_manifest::{DeviceType, UnikernelManifest};
 use wit_parser::WorldKey;
@@ -16,14 +16,35 @@ pub struct Target {
     pub about: &'static str,
     /// The host program that runs unikernels composed for this target.
     pub host: &'static str,
-    /// The world in `ukc:platform` listing what the host provides.
+    /// Where the platform world is: ukc's own WIT, or the WASI WIT.
+    pub wit: PlatformWit,
+    /// The world listing what the host provides, in that WIT's platform package.
     pub world: &'static str,
     /// Which driver fills an interface (path without version) or every interface of a
     /// package when several could; `platform` names the host's own implementation.
     pub defaults: &'static [(&'static str, &'static str)],
-    /// Whether the host takes the unikernel after its device flags and `--` (Solo5's
-    /// grammar) rather than first.
-    pub kernel_last: bool,
+    /// How the host's command line is laid out.
+    pub command_line: CommandLine,
+}
+
+/// The WIT a target's platform world comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlatformWit {
+    /// `ukc:platform`, in ukc's own WIT.
+    Ukc,
+    /// `wasi:cli`, in the WASI 0.2 WIT of the wasip2 crate.
+    Wasi,
+}
+
+/// How a target's host takes the unikernel, its device flags and its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandLine {
+    /// `HOST UNIKERNEL FLAGS -- ARGS` (`ukc-unix`).
+    KernelFirst,
+    /// `HOST FLAGS -- UNIKERNEL ARGS` (Solo5's grammar: `ukc-hvt`).
+    KernelLast,
+    /// `HOST FLAGS UNIKERNEL ARGS` (`wasmtime run`).
+    Wasmtime,
 }
 
 /// Every target, in the order `ukc targets` lists them.
@@ -32,17 +53,38 @@ pub const TARGETS: &[Target] = &[
         name: "unix",
         about: "a Unix process: files as block devices, directories as kv stores, stdout as console",
         host: "ukc-unix",
+        wit: PlatformWit::Ukc,
         world: "unix",
         defaults: &[],
-        kernel_last: false,
+        command_line: CommandLine::KernelFirst,
     },
     Target {
         name: "hvt",
         about: "the Solo5 hvt device model: console, clocks, yield, named block and net devices",
         host: "ukc-hvt",
+        wit: PlatformWit::Ukc,
         world: "hvt",
         defaults: &[("ukc:kv/ro", "kv-tar"), ("ukc:tcpip", "tcpip")],
-        kernel_last: true,
+        command_line: CommandLine::KernelLast,
+    },
+    Target {
+        name: "wasi",
+        about: "any WASI 0.2 runtime (wasmtime run): console on stdout, kv stores on preopened directories",
+        host: "wasmtime run",
+        wit: PlatformWit::Wasi,
+        world: "command",
+        // The wasi-* drivers bridge ukc devices to WASI; where another driver also exports
+        // the interface (the tcpip driver's `yield`), they are the default.
+        defaults: &[
+            ("ukc:console", "wasi-base"),
+            ("ukc:clock", "wasi-base"),
+            ("ukc:poll", "wasi-base"),
+            ("ukc:entropy", "wasi-random"),
+            ("ukc:args/args", "wasi-args"),
+            ("ukc:exit", "wasi-args"),
+            ("ukc:kv/ro", "wasi-kv"),
+        ],
+        command_line: CommandLine::Wasmtime,
     },
 ];
 
@@ -67,6 +109,8 @@ impl Target {
     /// backing, or `None` when the host has no such devices.
     pub fn device_flag(&self, ty: DeviceType, name: &str) -> Option<String> {
         match (self.name, ty) {
+            ("wasi", DeviceType::Kv) => Some(format!("--dir DIR::{name}")),
+            ("wasi", _) => None,
             (_, DeviceType::Block) => Some(format!("--block:{name}=FILE")),
             ("unix", DeviceType::Kv) => Some(format!("--kv:{name}=DIR")),
             ("hvt", DeviceType::Net) => Some(format!("--net:{name}=TAP")),
@@ -77,41 +121,55 @@ impl Target {
     /// The command that runs `unikernel` with every device its manifest requires.
     pub fn run_command(&self, unikernel: &str, manifest: &UnikernelManifest) -> String {
         let flags: Vec<String> = manifest.devices.iter().filter_map(|d| self.device_flag(d.ty, &d.name)).collect();
+        let takes_args = !manifest.args.is_empty() || !manifest.undeclared_args.is_empty();
         let mut words = vec![self.host.to_string()];
-        if self.kernel_last {
-            words.extend(flags);
-            words.push("--".into());
-            words.push(unikernel.into());
-        } else {
-            words.push(unikernel.into());
-            words.extend(flags);
-            if !manifest.args.is_empty() {
+        match self.command_line {
+            CommandLine::KernelLast => {
+                words.extend(flags);
                 words.push("--".into());
+                words.push(unikernel.into());
+            }
+            CommandLine::KernelFirst => {
+                words.push(unikernel.into());
+                words.extend(flags);
+                if takes_args {
+                    words.push("--".into());
+                }
+            }
+            CommandLine::Wasmtime => {
+                words.extend(flags);
+                words.push(unikernel.into());
             }
         }
-        if !manifest.args.is_empty() {
+        if takes_args {
             words.push("[ARGS...]".into());
         }
         words.join(" ")
     }
 }
 
-/// A target's platform, read from the embedded `ukc:platform` WIT.
+/// A target's platform, read from the embedded WIT.
 pub struct Platform {
     /// The target.
     pub target: &'static Target,
     /// The interfaces the host provides, with their versions.
     pub provides: Vec<InterfaceName>,
-    /// The entry point a unikernel for this target exports (`ukc:app/main@...`).
+    /// The entry point a unikernel for this target exports (`ukc:app/main@...`,
+    /// `wasi:cli/run@...`).
     pub main: InterfaceName,
-    /// The `ukc:platform` package encoded as a WIT package, for type checks.
+    /// The platform package's name without version (`ukc:platform`, `wasi:cli`).
+    pub package: String,
+    /// The platform package encoded as a WIT package, for type checks.
     pub wit_package: Vec<u8>,
 }
 
 impl Platform {
     /// Reads the platform of `target` from the embedded WIT.
     pub fn load(target: &'static Target) -> Result<Platform> {
-        let (resolve, package) = platform_resolve()?;
+        let (resolve, package) = match target.wit {
+            PlatformWit::Ukc => platform_resolve()?,
+            PlatformWit::Wasi => wasi_resolve()?,
+        };
         let world = resolve.select_world(&[package], Some(target.world))?;
         let world = &resolve.worlds[world];
         let key_name = |key: &WorldKey| match key {
@@ -129,8 +187,10 @@ impl Platform {
             [Some(name)] => InterfaceName::parse(name).ok_or_else(|| anyhow!("bad platform export {name}"))?,
             _ => bail!("the {} platform world must export exactly one interface", target.name),
         };
+        let name = &resolve.packages[package].name;
+        let package_name = format!("{}:{}", name.namespace, name.name);
         let wit_package = wit_component::encode(&resolve, package)?;
-        Ok(Platform { target, provides, main, wit_package })
+        Ok(Platform { target, provides, main, package: package_name, wit_package })
     }
 
     /// The platform's version of the interface `path`, if it provides one.

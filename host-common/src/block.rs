@@ -61,10 +61,16 @@ impl BlockBackend {
 
     /// Reads `len` bytes at `offset`, after checking alignment and bounds.
     pub fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, Error> {
-        self.check(offset, u64::from(len))?;
         let mut data = vec![0; len as usize];
-        self.file.read_exact_at(&mut data, offset).map_err(|e| self.io_error("read", offset, e))?;
+        self.read_into(offset, &mut data)?;
         Ok(data)
+    }
+
+    /// Fills `data` from `offset`, after checking alignment and bounds (a VM's tender
+    /// reads straight into guest memory this way).
+    pub fn read_into(&self, offset: u64, data: &mut [u8]) -> Result<(), Error> {
+        self.check(offset, data.len() as u64)?;
+        self.file.read_exact_at(data, offset).map_err(|e| self.io_error("read", offset, e))
     }
 
     /// Writes `data` at `offset`, after checking alignment and bounds.
@@ -110,7 +116,7 @@ impl Devices {
 
 impl Host for Devices {
     fn acquire(&mut self, name: String) -> wasmtime::Result<Result<Resource<DeviceHandle>, Error>> {
-        let index = self.attached(&self.blocks.iter().map(BlockBackend::name).collect::<Vec<_>>(), &name, "block")?;
+        let index = self.block_index(&name)?;
         Ok(Ok(self.table.push(DeviceHandle(index))?))
     }
 }

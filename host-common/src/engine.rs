@@ -12,11 +12,13 @@ use wasmtime::{Config, Engine};
 const CACHE_ENTRIES: usize = 64;
 
 /// The engine every host uses: Cranelift, backtraces on (the default 20 frames; they
-/// name the component a trap came from), no fuel or epochs (a unikernel runs until it
-/// exits).
-pub fn engine() -> Result<Engine> {
+/// name the component a trap came from), no fuel. With `interruptible`, compiled code
+/// checks the engine's epoch so that a time limit can stop a unikernel that never calls
+/// the host; that costs a little speed, so it is on only for runs with a time limit.
+pub fn engine(interruptible: bool) -> Result<Engine> {
     let mut config = Config::new();
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    config.epoch_interruption(interruptible);
     Engine::new(&config).map_err(anyhow::Error::from).context("cannot create the WebAssembly engine")
 }
 
@@ -80,6 +82,34 @@ impl Cache {
         };
         Ok((component, outcome))
     }
+
+    /// The precompiled artifact of `wasm` for `engine`, compiled now or read from the
+    /// cache: for an engine configured for another machine (the guest kernel of a VM),
+    /// which loads the bytes itself. The key covers `engine`'s configuration, so
+    /// artifacts of different engines never mix.
+    pub fn precompiled(&self, engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, CacheOutcome)> {
+        let precompile =
+            || engine.precompile_component(wasm).map_err(anyhow::Error::from).context("cannot compile the unikernel");
+        let Some(dir) = &self.dir else {
+            return Ok((precompile()?, CacheOutcome::Compiled));
+        };
+        let path = dir.join(format!("{}.cwasm", key(engine, wasm)));
+        // A damaged file fails this header check (and the guest engine's full checks).
+        if let Ok(bytes) = std::fs::read(&path)
+            && Engine::detect_precompiled(&bytes) == Some(wasmtime::Precompiled::Component)
+        {
+            return Ok((bytes, CacheOutcome::Hit));
+        }
+        let bytes = precompile()?;
+        let outcome = match write_artifact(dir, &path, &bytes) {
+            Ok(()) => CacheOutcome::Stored,
+            Err(e) => {
+                eprintln!("ukc: note: not caching the compiled unikernel in {}: {e:#}", dir.display());
+                CacheOutcome::Compiled
+            }
+        };
+        Ok((bytes, outcome))
+    }
 }
 
 fn compile(engine: &Engine, wasm: &[u8]) -> Result<Component> {
@@ -104,11 +134,15 @@ fn key(engine: &Engine, wasm: &[u8]) -> String {
     hasher.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Stores a compiled component's artifact.
+fn store(dir: &Path, path: &Path, component: &Component) -> Result<()> {
+    write_artifact(dir, path, &component.serialize()?)
+}
+
 /// Writes the artifact under a temporary name and renames it into place, so that a
 /// concurrent boot never reads half a file; then trims the cache.
-fn store(dir: &Path, path: &Path, component: &Component) -> Result<()> {
+fn write_artifact(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let bytes = component.serialize()?;
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)?;
@@ -143,7 +177,7 @@ mod tests {
     fn second_load_hits_the_cache() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::at(Some(dir.path().join("cache")));
-        let engine = engine().unwrap();
+        let engine = engine(false).unwrap();
         assert_eq!(cache.load(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Stored);
         assert_eq!(cache.load(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Hit);
         assert_eq!(Cache::at(None).load(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Compiled);
@@ -153,10 +187,23 @@ mod tests {
     fn a_damaged_artifact_is_recompiled() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::at(Some(dir.path().to_path_buf()));
-        let engine = engine().unwrap();
+        let engine = engine(false).unwrap();
         cache.load(&engine, EMPTY_COMPONENT).unwrap();
         let artifact = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
         std::fs::write(&artifact, b"garbage").unwrap();
         assert_eq!(cache.load(&engine, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Stored);
+    }
+
+    #[test]
+    fn artifacts_are_kept_per_engine_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(Some(dir.path().to_path_buf()));
+        let native = engine(false).unwrap();
+        let interruptible = engine(true).unwrap();
+        assert_eq!(cache.precompiled(&native, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Stored);
+        assert_eq!(cache.precompiled(&native, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Hit);
+        assert_eq!(cache.precompiled(&interruptible, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Stored);
+        // The artifact `precompiled` stored is the one `load` finds.
+        assert_eq!(cache.load(&native, EMPTY_COMPONENT).unwrap().1, CacheOutcome::Hit);
     }
 }

@@ -24,6 +24,20 @@ pub const SETUP: u8 = 1;
 pub const FAILED: u8 = 1;
 /// Exit status when the unikernel traps, as Solo5's `solo5_abort`.
 pub const TRAP: u8 = 255;
+/// Exit status when the unikernel runs past the host's `--timeout`, as `timeout(1)`'s.
+pub const TIMEOUT: u8 = 124;
+
+/// The unikernel ran past its time limit; carried as the error that unwinds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut(pub std::time::Duration);
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the unikernel ran past its time limit of {} s", self.0.as_secs_f64())
+    }
+}
+
+impl std::error::Error for TimedOut {}
 
 impl Host for Devices {
     fn exit(&mut self, status: u8) -> wasmtime::Result<()> {

@@ -18,6 +18,8 @@ pub struct Attachments {
     pub sector_sizes: BTreeMap<String, u32>,
     /// `--net-mac:NAME=HWADDR` values.
     pub macs: BTreeMap<String, [u8; 6]>,
+    /// How long the unikernel may run (`ukc-hvt --timeout=SECONDS`); `None`: no limit.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Default for Attachments {
@@ -27,6 +29,7 @@ impl Default for Attachments {
             devices: Vec::new(),
             sector_sizes: BTreeMap::new(),
             macs: BTreeMap::new(),
+            timeout: None,
         }
     }
 }
@@ -156,6 +159,7 @@ mod tests {
                 .map(|(n, t)| UnikernelDevice { name: n.to_string(), ty: *t, by: vec!["app".into()] })
                 .collect(),
             args: vec![],
+            undeclared_args: vec![],
         }
     }
 

@@ -5,12 +5,14 @@
 use crate::args::{Parsed, RuntimeArgs};
 use crate::block::BlockBackend;
 use crate::engine::{self, Cache};
+use crate::exit::TimedOut;
 use crate::flags::Attachments;
 use crate::net::NetBackend;
 use crate::{Devices, exit, run};
+use std::time::Duration;
 use ukc_manifest::{DeviceType, UnikernelManifest};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 
 /// Who is booting: the host program and the target it serves.
 pub struct HostInfo {
@@ -46,7 +48,20 @@ pub struct CommandLine {
 /// A host's `main`: parses the command line, then prints help or the version, or boots
 /// with the host's own extra devices; returns the process's exit status.
 pub fn main<X: ExtraDevices>(host: &HostInfo, command_line: &CommandLine) -> std::process::ExitCode {
-    let status = match (command_line.parse)(std::env::args().skip(1).collect()) {
+    let parsed = (command_line.parse)(std::env::args().skip(1).collect());
+    respond(host, command_line, parsed, |invocation| launch::<X>(host, invocation))
+}
+
+/// Acts on a parsed command line: prints help or the version, reports a usage error, or
+/// hands the invocation to `boot`; returns the process's exit status. For hosts that
+/// choose how to boot (in this process or in a VM).
+pub fn respond(
+    host: &HostInfo,
+    command_line: &CommandLine,
+    parsed: Result<Command, String>,
+    boot: impl FnOnce(&Invocation) -> u8,
+) -> std::process::ExitCode {
+    let status = match parsed {
         Ok(Command::Help) => {
             println!("{}", (command_line.help)());
             0
@@ -55,7 +70,7 @@ pub fn main<X: ExtraDevices>(host: &HostInfo, command_line: &CommandLine) -> std
             println!("{} {}", host.name, env!("CARGO_PKG_VERSION"));
             0
         }
-        Ok(Command::Run(invocation)) => launch::<X>(host, &invocation),
+        Ok(Command::Run(invocation)) => boot(&invocation),
         Err(message) => {
             eprintln!("{}: {message}\nusage: {}", host.name, command_line.usage);
             exit::USAGE
@@ -101,10 +116,26 @@ impl ExtraDevices for () {
     }
 }
 
-/// Boots `invocation` and returns the process's exit status; every failure is reported
-/// on standard error in one message.
+/// A unikernel that passed every check before boot: its bytes, and its devices opened.
+pub struct Unikernel {
+    /// Where it was read from.
+    pub path: String,
+    /// The composed component.
+    pub bytes: Vec<u8>,
+    /// The shared devices, attached as the command line says.
+    pub devices: Devices,
+    /// The largest linear memory it may have, in bytes (`--mem`).
+    pub memory_limit: usize,
+}
+
+/// Boots `invocation` in this process and returns the process's exit status; every
+/// failure is reported on standard error in one message.
 pub fn launch<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> u8 {
-    match prepare::<X>(host, invocation) {
+    let prepared = open(host, invocation).and_then(|unikernel| match unikernel {
+        Some(unikernel) => prepare::<X>(unikernel, &invocation.attachments).map(Some),
+        None => Ok(None),
+    });
+    match prepared {
         Ok(Some((component, linker, mut store))) => run::boot(host.name, &component, &linker, &mut store),
         Ok(None) => 0,
         Err((status, message)) => {
@@ -116,8 +147,11 @@ pub fn launch<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> u8 {
 
 type Prepared<X> = (Component, Linker<Guest<X>>, Store<Guest<X>>);
 
-/// Everything up to running; `None` when only help was asked for.
-fn prepare<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> Result<Option<Prepared<X>>, (u8, String)> {
+/// What every host does before running, wherever it runs the unikernel: read it and its
+/// manifest, parse its runtime arguments, check the attached devices against the
+/// manifest and open them. `None` when only help was asked for (and printed); the
+/// error is an exit status and one line for the user.
+pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel>, (u8, String)> {
     let setup = |message: String| (exit::SETUP, message);
     let path = &invocation.unikernel;
     let bytes = std::fs::read(path).map_err(|e| setup(format!("cannot read {path}: {e}")))?;
@@ -142,24 +176,49 @@ fn prepare<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> Result<
         .map(|(name, ifname)| NetBackend::open(name, ifname, attachments.macs.get(name).copied()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(setup)?;
-    let extra = X::open(attachments).map_err(setup)?;
+    let mut devices = Devices::new(args, blocks, nets);
+    if let Some(limit) = attachments.timeout {
+        devices.limit_time(limit);
+    }
+    let memory_limit = usize::try_from(attachments.mem_mb << 20).unwrap_or(usize::MAX);
+    Ok(Some(Unikernel { path: path.clone(), bytes, devices, memory_limit }))
+}
 
-    let engine = engine::engine().map_err(|e| setup(format!("{e:#}")))?;
-    let (component, _) = Cache::from_env().load(&engine, &bytes).map_err(|e| setup(format!("{path}: {e:#}")))?;
+/// Compiles (or loads from the cache) and links the unikernel for this process.
+fn prepare<X: ExtraDevices>(unikernel: Unikernel, attachments: &Attachments) -> Result<Prepared<X>, (u8, String)> {
+    let setup = |message: String| (exit::SETUP, message);
+    let extra = X::open(attachments).map_err(setup)?;
+    let engine = engine::engine(attachments.timeout.is_some()).map_err(|e| setup(format!("{e:#}")))?;
+    let (component, _) =
+        Cache::from_env().load(&engine, &unikernel.bytes).map_err(|e| setup(format!("{}: {e:#}", unikernel.path)))?;
     let mut linker = Linker::new(&engine);
     Devices::add_to_linker(&mut linker, |g: &mut Guest<X>| &mut g.devices).map_err(|e| setup(format!("{e:#}")))?;
     X::add_to_linker(&mut linker).map_err(|e| setup(format!("{e:#}")))?;
-    let memory = usize::try_from(attachments.mem_mb << 20).unwrap_or(usize::MAX);
     let guest = Guest {
-        devices: Devices::new(args, blocks, nets),
+        devices: unikernel.devices,
         extra,
-        limits: StoreLimitsBuilder::new().memory_size(memory).build(),
+        limits: StoreLimitsBuilder::new().memory_size(unikernel.memory_limit).build(),
     };
     let mut store = Store::new(&engine, guest);
     store.limiter(|g| &mut g.limits);
-    Ok(Some((component, linker, store)))
+    if let Some(limit) = attachments.timeout {
+        interrupt_after(&engine, &mut store, limit);
+    }
+    Ok((component, linker, store))
 }
 
+/// Stops code that runs past `limit` without calling the host: the engine's epoch
+/// advances once, at the limit, and the store's deadline is that first tick. (A guest
+/// waiting in `yield` is stopped by the devices' own time limit.)
+fn interrupt_after<T>(engine: &Engine, store: &mut Store<T>, limit: Duration) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| Err(wasmtime::Error::new(TimedOut(limit))));
+    let engine = engine.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        engine.increment_epoch();
+    });
+}
 /// The unikernel's manifest, or why this file is not a unikernel for this host.
 fn read_manifest(host: &HostInfo, path: &str, bytes: &[u8]) -> Result<UnikernelManifest, String> {
     let manifest = UnikernelManifest::from_wasm(bytes).map_err(|e| format!("{path}: {e}"))?;

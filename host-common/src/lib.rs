@@ -37,6 +37,7 @@ pub mod bindings {
                 import ukc:entropy/entropy@0.1.0;
                 import ukc:poll/poll@0.1.0;
                 import ukc:args/args@0.1.0;
+                import ukc:args/undeclared@0.1.0;
                 import ukc:exit/exit@0.1.0;
                 import ukc:block/block@0.1.0;
                 import ukc:net/net@0.1.0;
@@ -65,6 +66,7 @@ pub struct Devices {
     nets: Vec<net::NetBackend>,
     watched: sockets::Watched,
     table: ResourceTable,
+    time_limit: Option<(std::time::Instant, std::time::Duration)>,
 }
 
 impl Devices {
@@ -77,7 +79,36 @@ impl Devices {
             nets,
             watched: Default::default(),
             table: ResourceTable::new(),
+            time_limit: None,
         }
+    }
+
+    /// Stops the unikernel `limit` from now: `yield` then fails with [`exit::TimedOut`]
+    /// instead of waiting past it.
+    pub fn limit_time(&mut self, limit: std::time::Duration) {
+        self.time_limit = Some((std::time::Instant::now() + limit, limit));
+    }
+
+    /// The attached block devices, in command-line order. A host that serves the
+    /// unikernel from outside wasmtime (a VM's tender) names them by this index.
+    pub fn blocks(&self) -> &[block::BlockBackend] {
+        &self.blocks
+    }
+
+    /// The attached net devices, in command-line order (the index a tender uses).
+    pub fn nets(&self) -> &[net::NetBackend] {
+        &self.nets
+    }
+
+    /// The index in [`Devices::blocks`] of block device `name`, or the error that stops
+    /// a unikernel acquiring a device it did not declare.
+    pub fn block_index(&self, name: &str) -> wasmtime::Result<usize> {
+        self.attached(&self.blocks.iter().map(block::BlockBackend::name).collect::<Vec<_>>(), name, "block")
+    }
+
+    /// The index in [`Devices::nets`] of net device `name`, as [`Devices::block_index`].
+    pub fn net_index(&self, name: &str) -> wasmtime::Result<usize> {
+        self.attached(&self.nets.iter().map(net::NetBackend::name).collect::<Vec<_>>(), name, "net")
     }
 
     /// The index of device `name` among the attached `names`. The host attached every
@@ -100,6 +131,7 @@ impl Devices {
         ukc::entropy::entropy::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::poll::poll::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::args::args::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
+        ukc::args::undeclared::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::exit::exit::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::block::block::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
         ukc::net::net::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;

@@ -105,7 +105,7 @@ impl Devices {
 
 impl Host for Devices {
     fn acquire(&mut self, name: String) -> wasmtime::Result<Result<Resource<NetHandle>, Error>> {
-        let index = self.attached(&self.nets.iter().map(NetBackend::name).collect::<Vec<_>>(), &name, "net")?;
+        let index = self.net_index(&name)?;
         Ok(Ok(self.table.push(NetHandle(index))?))
     }
 }

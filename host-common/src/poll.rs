@@ -3,6 +3,7 @@
 
 use crate::Devices;
 use crate::bindings::ukc::poll::poll::Host;
+use crate::exit::TimedOut;
 use std::time::Instant;
 
 /// The name `yield` reports for activity on the host socket stack.
@@ -11,8 +12,9 @@ const SOCKETS: &str = "tcpip";
 impl Devices {
     /// Blocks until a net device has input, a host socket is ready, or the monotonic
     /// clock reaches `deadline`; returns the names of the devices with input (`tcpip`
-    /// standing for the host socket stack).
-    pub fn wait(&self, deadline: u64) -> Vec<String> {
+    /// standing for the host socket stack). Fails instead of waiting past the time
+    /// limit set with [`Devices::limit_time`].
+    pub fn wait(&self, deadline: u64) -> Result<Vec<String>, TimedOut> {
         let mut fds: Vec<libc::pollfd> = self
             .nets
             .iter()
@@ -21,7 +23,11 @@ impl Devices {
             .collect();
         loop {
             // A deadline beyond the clock's range waits forever, as Solo5's does.
-            let timeout = self.clock.instant_at(deadline).map(|when| {
+            let until = match (self.clock.instant_at(deadline), self.time_limit) {
+                (Some(when), Some((limit, _))) => Some(when.min(limit)),
+                (when, limit) => when.or(limit.map(|(at, _)| at)),
+            };
+            let timeout = until.map(|when| {
                 let left = when.saturating_duration_since(Instant::now());
                 libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long }
             });
@@ -41,13 +47,19 @@ impl Devices {
             if fds[self.nets.len()..].iter().any(|fd| fd.revents != 0) {
                 ready.push(SOCKETS.to_string());
             }
-            return ready;
+            if let Some((at, limit)) = self.time_limit
+                && ready.is_empty()
+                && Instant::now() >= at
+            {
+                return Err(TimedOut(limit));
+            }
+            return Ok(ready);
         }
     }
 }
 
 impl Host for Devices {
     fn yield_(&mut self, deadline: u64) -> wasmtime::Result<Vec<String>> {
-        Ok(self.wait(deadline))
+        Ok(self.wait(deadline)?)
     }
 }

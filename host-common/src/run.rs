@@ -1,55 +1,121 @@
 //! Booting: instantiate the unikernel, call its entry point, and turn the outcome into
 //! the host's exit status with one clear message.
 
-use crate::exit::{self, Exit};
+use crate::exit::{self, Exit, TimedOut};
+use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, Trap, WasmBacktrace};
 
 /// The name under which a unikernel exports its entry point.
 pub const MAIN_EXPORT: &str = "ukc:app/main@0.1.0";
 
+/// How a unikernel's run ended. Hosts that run the unikernel elsewhere (in a VM) send
+/// this back and report it here, so that every host says the same thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `run` returned `ok`.
+    Finished,
+    /// `run` returned `err` with this message.
+    Failed(String),
+    /// The unikernel called `exit` with this status.
+    Exited(u8),
+    /// The unikernel trapped in `component`; `trap` says how.
+    Trapped { component: String, trap: String },
+    /// The host stopped the unikernel in `component` (it broke a rule, such as acquiring
+    /// an undeclared device); `message` says why.
+    Stopped { component: String, message: String },
+    /// The unikernel ran past the host's time limit.
+    TimedOut(Duration),
+    /// The unikernel could not be linked against the host's interfaces.
+    CannotLink(String),
+    /// The unikernel does not export the entry point.
+    NoEntryPoint,
+}
+
+impl Outcome {
+    /// Prints the outcome's message on standard error, as `host`, and returns the exit
+    /// status it stands for.
+    pub fn report(&self, host: &str) -> u8 {
+        match self {
+            Outcome::Finished => 0,
+            Outcome::Failed(message) => {
+                eprintln!("{host}: the unikernel failed: {message}");
+                exit::FAILED
+            }
+            Outcome::Exited(status) => *status,
+            Outcome::Trapped { component, trap } => {
+                eprintln!("{host}: the unikernel trapped in {component}: {trap}");
+                exit::TRAP
+            }
+            Outcome::Stopped { component, message } => {
+                eprintln!("{host}: the unikernel was stopped in {component}: {message}");
+                exit::TRAP
+            }
+            Outcome::TimedOut(limit) => {
+                eprintln!(
+                    "{host}: the unikernel ran past --timeout={} and was stopped (exit status {})",
+                    limit.as_secs_f64(),
+                    exit::TIMEOUT
+                );
+                exit::TIMEOUT
+            }
+            Outcome::CannotLink(message) => {
+                eprintln!("{host}: cannot link the unikernel: {message}");
+                exit::SETUP
+            }
+            Outcome::NoEntryPoint => {
+                eprintln!(
+                    "{host}: the unikernel does not export {MAIN_EXPORT} with `run: func() -> result<_, string>`"
+                );
+                exit::SETUP
+            }
+        }
+    }
+}
+
 /// Instantiates `component` and runs it; returns the exit status. `host` names the
 /// host program in messages.
 pub fn boot<T: 'static>(host: &str, component: &Component, linker: &Linker<T>, store: &mut Store<T>) -> u8 {
+    run(component, linker, store).report(host)
+}
+
+/// Instantiates `component`, runs it and says how it ended.
+fn run<T: 'static>(component: &Component, linker: &Linker<T>, store: &mut Store<T>) -> Outcome {
     let instance = match linker.instantiate(&mut *store, component) {
         Ok(instance) => instance,
-        Err(e) => {
-            eprintln!("{host}: cannot link the unikernel: {e:#}");
-            return exit::SETUP;
-        }
+        Err(e) => return Outcome::CannotLink(format!("{e:#}")),
     };
     let run = instance
         .get_export_index(&mut *store, None, MAIN_EXPORT)
         .and_then(|main| instance.get_export_index(&mut *store, Some(&main), "run"))
         .and_then(|run| instance.get_typed_func::<(), (Result<(), String>,)>(&mut *store, run).ok());
     let Some(run) = run else {
-        eprintln!("{host}: the unikernel does not export {MAIN_EXPORT} with `run: func() -> result<_, string>`");
-        return exit::SETUP;
+        return Outcome::NoEntryPoint;
     };
     match run.call(&mut *store, ()) {
-        Ok((Ok(()),)) => 0,
-        Ok((Err(message),)) => {
-            eprintln!("{host}: the unikernel failed: {message}");
-            exit::FAILED
-        }
-        Err(e) => stopped(host, &e),
+        Ok((Ok(()),)) => Outcome::Finished,
+        Ok((Err(message),)) => Outcome::Failed(message),
+        Err(e) => stopped(&e),
     }
 }
 
-/// The status for an error that unwound the guest: an exit, a trap, or a host refusal.
-fn stopped(host: &str, error: &wasmtime::Error) -> u8 {
+/// The outcome of an error that unwound the guest: an exit, a time-out, a trap, or a
+/// host refusal.
+fn stopped(error: &wasmtime::Error) -> Outcome {
     if let Some(Exit(status)) = error.downcast_ref::<Exit>() {
-        return *status;
+        return Outcome::Exited(*status);
+    }
+    if let Some(TimedOut(limit)) = error.downcast_ref::<TimedOut>() {
+        return Outcome::TimedOut(*limit);
     }
     let component = error
         .downcast_ref::<WasmBacktrace>()
         .and_then(|bt| bt.frames().iter().find_map(|f| f.module().name().map(str::to_string)))
         .unwrap_or_else(|| "an unnamed component".to_string());
     match error.downcast_ref::<Trap>() {
-        Some(trap) => eprintln!("{host}: the unikernel trapped in {component}: {trap}"),
-        None => eprintln!("{host}: the unikernel was stopped in {component}: {}", root_message(error)),
+        Some(trap) => Outcome::Trapped { component, trap: trap.to_string() },
+        None => Outcome::Stopped { component, message: root_message(error) },
     }
-    exit::TRAP
 }
 
 /// The innermost message of an error chain (the backtrace is shown separately).

@@ -40,6 +40,11 @@ pub struct ComponentManifest {
     /// same name, or, without `onto`, served by the driver itself.
     #[serde(default)]
     pub maps: Vec<DeviceMap>,
+    /// Whether the component reads a free-form command line (`ukc:args/undeclared`), as
+    /// a WASI program's `main` does: hosts then pass every argument that no component
+    /// declares through to it instead of refusing it, and the merged `--help` says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undeclared_args: bool,
 }
 
 fn schema_default() -> u32 {
@@ -109,6 +114,12 @@ pub struct DeviceMap {
     /// driver serves such devices from its own contents (a kv store baked into it, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onto: Option<DeviceType>,
+    /// Whether the device stays one the host attaches, under the same name and type, that
+    /// the driver reaches through the platform's own interfaces: the `wasi-kv` driver
+    /// serves the kv store `NAME` from the directory a WASI host preopens as `NAME`.
+    /// Excludes `onto`.
+    #[serde(default, rename = "attached-by-host", skip_serializing_if = "std::ops::Not::not")]
+    pub attached_by_host: bool,
 }
 
 /// A runtime argument read by a component.
@@ -210,6 +221,9 @@ impl ComponentManifest {
             if Some(map.ty) == map.onto {
                 problems.push(format!("maps[{i}] maps {} onto itself", map.ty));
             }
+            if map.attached_by_host && map.onto.is_some() {
+                problems.push(format!("maps[{i}] has both \"onto\" and \"attached-by-host\"; keep one"));
+            }
             if self.maps[..i].iter().any(|m| m.ty == map.ty) {
                 problems.push(format!("device type {} is mapped twice", map.ty));
             }
@@ -237,6 +251,10 @@ mod tests {
         let baked = br#"{"name":"kv-mem","maps":[{"type":"kv"}]}"#;
         let m = ComponentManifest::from_json(baked, "kv-mem.wasm").unwrap();
         assert_eq!(m.map_for(DeviceType::Kv).unwrap().onto, None);
+        let host = br#"{"name":"wasi-kv","maps":[{"type":"kv","attached-by-host":true}]}"#;
+        assert!(ComponentManifest::from_json(host, "wasi-kv.wasm").unwrap().maps[0].attached_by_host);
+        let both = br#"{"name":"x","maps":[{"type":"kv","onto":"block","attached-by-host":true}]}"#;
+        assert!(ComponentManifest::from_json(both, "x.wasm").unwrap_err().contains("keep one"));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! Both manifests are JSON, so that any toolchain can produce one; this crate checks them
 //! strictly and names the offending field in every error.
 
+pub mod cmdline;
 mod component;
 mod section;
 mod unikernel;

@@ -16,12 +16,17 @@ pub struct UnikernelManifest {
     pub schema: u32,
     /// The target the unikernel was composed for (`unix`, `hvt`).
     pub target: String,
-    /// The components linked into the unikernel, in instantiation order; the application last.
+    /// The components linked into the unikernel, in instantiation order (an entry adapter
+    /// comes after the application).
     pub components: Vec<UnikernelComponent>,
     /// The devices the host must attach, each exactly once.
     pub devices: Vec<UnikernelDevice>,
     /// The runtime arguments the unikernel accepts.
     pub args: Vec<UnikernelArg>,
+    /// The components that read undeclared arguments (`undeclared-args` in their
+    /// manifests); when there are any, hosts pass undeclared arguments through to them.
+    #[serde(default, rename = "undeclared-args", skip_serializing_if = "Vec::is_empty")]
+    pub undeclared_args: Vec<String>,
 }
 
 /// A component linked into a unikernel.
@@ -90,7 +95,7 @@ impl UnikernelManifest {
         problems.into_result()
     }
 
-    /// The application's name (the last component), or `unikernel` when there is none.
+    /// The application's name (the component marked `app`), or `unikernel` when there is none.
     pub fn app_name(&self) -> &str {
         self.components.iter().rev().find(|c| c.app).map_or("unikernel", |c| c.name.as_str())
     }
@@ -145,6 +150,7 @@ mod tests {
                 },
                 by: vec!["hello".into()],
             }],
+            undeclared_args: vec![],
         }
     }
 

@@ -121,6 +121,13 @@ fn cases(dir: &Path) -> Vec<Case> {
             message: "neither the unix platform nor any driver provides test:greet/greet",
         },
         Case {
+            what: "a device the wasi target does not bridge",
+            program: Program::Ukc,
+            args: compose(path_str(&component("pong")).into(), &["-t", "wasi"]),
+            status: 1,
+            message: "neither the wasi platform nor any driver provides ukc:net/net",
+        },
+        Case {
             what: "cycle",
             program: Program::Ukc,
             args: compose(p("a-app.wasm"), &["--driver", &p("cycle-a.wasm"), "--driver", &p("cycle-b.wasm")]),

@@ -16,6 +16,7 @@ pub struct Artifact {
 
 include!(concat!(env!("OUT_DIR"), "/drivers.rs"));
 include!(concat!(env!("OUT_DIR"), "/wit.rs"));
+include!(concat!(env!("OUT_DIR"), "/wasi_wit.rs"));
 
 /// Where the build wrote the components: `target/components`.
 pub const COMPONENTS_DIR: &str = env!("UKC_COMPONENTS_DIR");

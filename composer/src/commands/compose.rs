@@ -4,7 +4,7 @@ use super::{Selection, print_notes};
 use anyhow::Result;
 use std::path::Path;
 use ukc::Composition;
-use ukc::component::Component;
+use ukc::component::{Component, Origin};
 
 /// Arguments of `ukc compose`.
 #[derive(clap::Args)]
@@ -33,20 +33,35 @@ pub fn run(args: Args) -> Result<()> {
     let app = Component::read(&args.app)?;
     let composition = Composition::new(app, &args.selection.options())?;
     let bytes = composition.encode()?;
-    if let Some(wac_path) = &args.emit_wac {
-        ukc::output::write(wac_path, ukc::wac::document(&composition.plan, &args.app).as_bytes())?;
-    }
-    if let Err(error) = ukc::output::write(&output, &bytes) {
-        if let Some(wac_path) = &args.emit_wac {
-            let _ = std::fs::remove_file(wac_path);
+    let mut written: Vec<String> = Vec::new();
+    let result = write_all(&args, &composition, &output, &bytes, &mut written);
+    if result.is_err() {
+        // Whole or nothing: a failure removes the side files already written.
+        for path in &written {
+            let _ = std::fs::remove_file(path);
         }
-        return Err(error);
+        result?;
     }
     if !args.quiet {
         print_notes(&composition.notes);
         report(&composition, &output, bytes.len());
     }
     Ok(())
+}
+
+/// Writes the WAC document and the generated components it needs (with `--emit-wac`),
+/// then the unikernel; `written` collects the side files, to remove on failure.
+fn write_all(args: &Args, c: &Composition, output: &str, bytes: &[u8], written: &mut Vec<String>) -> Result<()> {
+    if let Some(wac_path) = &args.emit_wac {
+        ukc::output::write(wac_path, ukc::wac::document(&c.plan, &args.app, wac_path).as_bytes())?;
+        written.push(wac_path.clone());
+        for (_, node) in c.plan.drivers().filter(|(_, n)| n.origin == Origin::Generated) {
+            let path = ukc::wac::generated_path(wac_path, &node.name).display().to_string();
+            ukc::output::write(&path, &node.bytes)?;
+            written.push(path);
+        }
+    }
+    ukc::output::write(output, bytes)
 }
 
 /// `hello.wasm` composed for unix becomes `hello.unix.wasm`, in the current directory.
@@ -61,7 +76,7 @@ fn default_output(app: &str, target: &str) -> String {
 /// Says what was written and the exact command that runs it.
 fn report(c: &Composition, output: &str, size: usize) {
     let plan = &c.plan;
-    let drivers: Vec<&str> = plan.nodes[..plan.app()].iter().map(|n| n.name.as_str()).collect();
+    let drivers: Vec<&str> = plan.drivers().map(|(_, n)| n.name.as_str()).collect();
     let with = if drivers.is_empty() { "no drivers".to_string() } else { format!("drivers {}", drivers.join(", ")) };
     let written = if output == "-" { "standard output".to_string() } else { output.to_string() };
     eprintln!(

@@ -41,9 +41,15 @@ pub fn run(args: Args) -> Result<()> {
         println!("    imports: {}", list(&driver.imports));
         for map in &driver.manifest.maps {
             match map.onto {
+                _ if map.attached_by_host => {
+                    println!("    serves {} devices that the host attaches, through the platform's interfaces", map.ty)
+                }
                 Some(onto) => println!("    serves {} devices from {onto} devices of the same name", map.ty),
                 None => println!("    serves {} devices from its own contents", map.ty),
             }
+        }
+        if driver.manifest.undeclared_args {
+            println!("    reads the arguments no component declares");
         }
     }
     Ok(())

@@ -12,7 +12,7 @@ use ukc::resolve::Use;
 /// The options every command that resolves a composition takes.
 #[derive(ClapArgs)]
 pub struct Selection {
-    /// The target to compose for: unix or hvt (see `ukc targets`).
+    /// The target to compose for: unix, hvt or wasi (see `ukc targets`).
     #[arg(short, long, default_value = "unix")]
     pub target: String,
     /// A plugin driver component, treated exactly like a built-in one (repeatable).

@@ -1,0 +1,61 @@
+//! The `wasi-shim` driver: the WASI 0.2 interfaces a Rust std program imports when built
+//! for `wasm32-wasip2` (`println!`, `std::env::args`, `std::time`, `thread::sleep`,
+//! `HashMap`'s random keys, `process::exit`), served over ukc devices, so that such a
+//! program runs on the `unix` and `hvt` targets unchanged. With the `wasi-main` entry
+//! adapter it makes an ordinary WASI program a unikernel.
+//!
+//! What each interface becomes: standard output and standard error are the console
+//! (ukc has one console); standard input is empty and nothing is a terminal; the
+//! arguments are the unikernel's undeclared ones (`ukc:args/undeclared`: this driver's
+//! manifest asks for them), and the environment is empty; the clocks are ukc's, and a
+//! clock pollable waits in `ukc:poll.yield`; every random interface reads `ukc:entropy`;
+//! exit is `ukc:exit` with status 0 or 1. Interfaces outside this subset (files,
+//! sockets) are not served: `ukc compose` names the import it cannot fill.
+
+wit_bindgen::generate!({
+    inline: "
+        package ukc-driver:wasi-shim;
+        world wasi-shim {
+            import ukc:console/console@0.1.0;
+            import ukc:clock/monotonic@0.1.0;
+            import ukc:clock/wall@0.1.0;
+            import ukc:entropy/entropy@0.1.0;
+            import ukc:poll/poll@0.1.0;
+            import ukc:exit/exit@0.1.0;
+            import ukc:args/undeclared@0.1.0;
+
+            export wasi:io/error@0.2.12;
+            export wasi:io/poll@0.2.12;
+            export wasi:io/streams@0.2.12;
+            export wasi:clocks/monotonic-clock@0.2.12;
+            export wasi:clocks/wall-clock@0.2.12;
+            export wasi:random/random@0.2.12;
+            export wasi:random/insecure@0.2.12;
+            export wasi:random/insecure-seed@0.2.12;
+            export wasi:cli/environment@0.2.12;
+            export wasi:cli/exit@0.2.12;
+            export wasi:cli/stdin@0.2.12;
+            export wasi:cli/stdout@0.2.12;
+            export wasi:cli/stderr@0.2.12;
+            export wasi:cli/terminal-input@0.2.12;
+            export wasi:cli/terminal-output@0.2.12;
+            export wasi:cli/terminal-stdin@0.2.12;
+            export wasi:cli/terminal-stdout@0.2.12;
+            export wasi:cli/terminal-stderr@0.2.12;
+        }
+    ",
+    path: ["../../../wit", env!("UKC_WASI_WIT")],
+    generate_all,
+});
+
+ukc_guest::manifest!("ukc.json");
+
+mod cli;
+mod clocks;
+mod io;
+mod random;
+
+/// The type every export is implemented on.
+struct Shim;
+
+export!(Shim);

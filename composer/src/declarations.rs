@@ -1,0 +1,86 @@
+//! The `args-declarations` component `ukc compose` generates for each unikernel: it
+//! exports `ukc:args/declarations`, whose `manifest` returns the unikernel's merged
+//! manifest as JSON. On the `wasi` target no ukc host parses the command line, so the
+//! `wasi-args` driver reads the declarations from here.
+//!
+//! It is data, not code: a core module with one function returning a pointer to the
+//! JSON in its memory, written with wasm-encoder and componentized with wit-component
+//! against ukc's WIT, like any guest.
+
+use crate::component::{Component, Origin};
+use crate::wit::platform_resolve;
+use anyhow::{Context, Result};
+use ukc_manifest::{COMPONENT_SECTION, ComponentManifest, encode_custom_section};
+use wasm_encoder::{
+    CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection, Instruction,
+    MemorySection, MemoryType, Module, TypeSection, ValType,
+};
+use wit_component::{ComponentEncoder, StringEncoding};
+
+/// The generated component's name, as drivers and `describe` show it.
+pub const NAME: &str = "args-declarations";
+
+/// The interface it exports.
+const INTERFACE: &str = "ukc:args/declarations@0.1.0";
+
+/// Where the JSON starts in the module's memory; bytes 0..8 hold the return area: the
+/// string's pointer and length, as the canonical ABI returns a `string`.
+const JSON_AT: u32 = 16;
+
+/// The component whose `manifest` returns `manifest_json`.
+pub fn component(manifest_json: &[u8]) -> Result<Component> {
+    let mut module = core_module(manifest_json)?;
+    let own = ComponentManifest {
+        schema: ukc_manifest::SCHEMA,
+        name: NAME.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        description: "The unikernel's merged manifest, for drivers that parse the command line themselves".into(),
+        ..Default::default()
+    };
+    module.extend(encode_custom_section(COMPONENT_SECTION, &own.to_json()));
+    let (mut resolve, _) = platform_resolve()?;
+    let world_source = format!("package ukc-generated:declarations;\nworld declarations {{ export {INTERFACE}; }}\n");
+    let package = resolve.push_str("declarations.wit", &world_source)?;
+    let world = resolve.select_world(&[package], Some("declarations"))?;
+    wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)?;
+    let bytes = ComponentEncoder::default()
+        .validate(true)
+        .module(&module)?
+        .encode()
+        .context("encoding the generated args-declarations component")?;
+    Component::from_bytes(bytes, Origin::Generated, NAME)
+}
+
+/// A module exporting `memory` and `INTERFACE#manifest`, which returns the return area.
+fn core_module(json: &[u8]) -> Result<Vec<u8>> {
+    let length = u32::try_from(json.len()).context("the merged manifest is over 4 GiB")?;
+    let pages = (u64::from(JSON_AT) + u64::from(length)).div_ceil(65536);
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: pages,
+        maximum: Some(pages),
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export(&format!("{INTERFACE}#manifest"), ExportKind::Func, 0);
+    let mut body = Function::new([]);
+    body.instruction(&Instruction::I32Const(0));
+    body.instruction(&Instruction::End);
+    let mut code = CodeSection::new();
+    code.function(&body);
+    let mut return_area = JSON_AT.to_le_bytes().to_vec();
+    return_area.extend(length.to_le_bytes());
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::i32_const(0), return_area);
+    data.active(0, &ConstExpr::i32_const(JSON_AT as i32), json.iter().copied());
+    let mut module = Module::new();
+    module.section(&types).section(&functions).section(&memories).section(&exports).section(&code).section(&data);
+    Ok(module.finish())
+}
