@@ -1,22 +1,35 @@
-//! `solo5-hvt`'s command line, unchanged:
-//! `ukc-hvt [--mem=MB] [--net:NAME=IFACE] [--net-mac:NAME=HWADDR] [--block:NAME=PATH]
-//! [--block-sector-size:NAME=N] [--help] [--version] [--] UNIKERNEL [ARGS...]`.
+//! `solo5-hvt`'s command line, plus how to isolate the unikernel and for how long:
+//! `ukc-hvt [--isolation=kvm|process] [--timeout=SECONDS] [--mem=MB] [--net:NAME=IFACE]
+//! [--net-mac:NAME=HWADDR] [--block:NAME=PATH] [--block-sector-size:NAME=N] [--help]
+//! [--version] [--] UNIKERNEL [ARGS...]`.
 
+use std::time::Duration;
 use ukc_host::flags::{Attachments, DEFAULT_MEM_MB};
 use ukc_host::launch::{Command, Invocation};
 use ukc_manifest::DeviceType;
+
+/// Where the unikernel runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// In a KVM micro-VM, on the guest kernel.
+    Kvm,
+    /// In this process.
+    Process,
+}
 
 /// The device types the hvt device model has.
 pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Net];
 
 /// One line of usage, for errors and the help text.
-pub const USAGE: &str = "ukc-hvt [--mem=MB] [--net:NAME=IFACE] [--net-mac:NAME=HWADDR] [--block:NAME=PATH] \\
-                         [--block-sector-size:NAME=N] [--help] [--version] [--] UNIKERNEL [ARGS...]";
+pub const USAGE: &str = "ukc-hvt [--isolation=kvm|process] [--timeout=SECONDS] [--mem=MB] [--net:NAME=IFACE] \\
+                         [--net-mac:NAME=HWADDR] [--block:NAME=PATH] [--block-sector-size:NAME=N] [--help] [--version] \\
+                         [--] UNIKERNEL [ARGS...]";
 
 /// Parses the arguments after the program name: options, then UNIKERNEL, then its
-/// arguments, untouched.
-pub fn parse(args: Vec<String>) -> Result<Command, String> {
+/// arguments, untouched. The isolation is `None` unless `--isolation` chose one.
+pub fn parse(args: Vec<String>) -> Result<(Command, Option<Isolation>), String> {
     let mut attachments = Attachments::default();
+    let mut isolation = None;
     let mut rest = args.into_iter();
     let unikernel = loop {
         let Some(arg) = rest.next() else {
@@ -24,14 +37,37 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
         };
         match arg.as_str() {
             "--" => break rest.next().ok_or("no unikernel given after --")?,
-            "--help" | "-h" => return Ok(Command::Help),
-            "--version" => return Ok(Command::Version),
+            "--help" | "-h" => return Ok((Command::Help, isolation)),
+            "--version" => return Ok((Command::Version, isolation)),
+            _ if arg.starts_with("--isolation=") => isolation = Some(parse_isolation(&arg["--isolation=".len()..])?),
+            _ if arg.starts_with("--timeout=") => {
+                attachments.timeout = Some(parse_timeout(&arg["--timeout=".len()..])?);
+            }
             _ if attachments.take(&arg, DEVICE_TYPES)? => {}
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg}; see ukc-hvt --help")),
             _ => break arg,
         }
     };
-    Ok(Command::Run(Invocation { unikernel, attachments, args: rest.collect() }))
+    Ok((Command::Run(Invocation { unikernel, attachments, args: rest.collect() }), isolation))
+}
+
+/// The command alone, for `launch::CommandLine`.
+pub fn parse_command(args: Vec<String>) -> Result<Command, String> {
+    parse(args).map(|(command, _)| command)
+}
+
+fn parse_isolation(value: &str) -> Result<Isolation, String> {
+    match value {
+        "kvm" => Ok(Isolation::Kvm),
+        "process" => Ok(Isolation::Process),
+        _ => Err(format!("--isolation={value}: expected kvm or process")),
+    }
+}
+
+fn parse_timeout(value: &str) -> Result<Duration, String> {
+    value.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9).map(Duration::from_secs_f64).ok_or_else(
+        || format!("--timeout={value}: expected a number of seconds, such as --timeout=30 or --timeout=0.5"),
+    )
 }
 
 /// The host's help text.
@@ -45,7 +81,11 @@ UNIKERNEL is the composed unikernel (ukc compose APP --target hvt); ARGS go to i
 `ukc-hvt -- UNIKERNEL --help` lists the arguments it accepts.
 
 Core options:
-  --mem=MB                        memory limit of the unikernel in MiB (default {DEFAULT_MEM_MB})
+  --isolation=kvm|process         run the unikernel in a KVM micro-VM, or in this process
+                                  (default: kvm when /dev/kvm can be opened, else process)
+  --timeout=SECONDS               stop the unikernel once it has run this long
+  --mem=MB                        memory of the unikernel in MiB: its VM's memory, and the
+                                  limit of its linear memory (default {DEFAULT_MEM_MB})
   --help                          this help
   --version                       the version
 Devices (attach each device the unikernel declares, under its name):
@@ -58,8 +98,13 @@ The device model is Solo5's: console, monotonic and wall clocks, yield, named bl
 devices, exit; plus entropy (a WebAssembly guest cannot execute rdrand, so the host gives
 it random bytes) and runtime arguments.
 
+In a VM the unikernel runs on a guest kernel (wasmtime's Pulley interpreter) that
+reaches the devices only through the tender's hypercalls; the device behaviour, the
+output and the exit statuses are the same in both isolations.
+
 Exit status: the unikernel's own; 1 when it fails or cannot boot (a device missing, say),
-64 for a bad command line or runtime argument, 255 when it traps.
+64 for a bad command line or runtime argument, 124 when it runs past --timeout, 255 when
+it traps (or its guest kernel fails).
 
 Environment:
   UKC_CACHE_DIR   where compiled unikernels are kept (default ~/.cache/ukc; empty: no cache)
@@ -76,7 +121,7 @@ mod tests {
     use super::*;
 
     fn parse_words(line: &str) -> Result<Command, String> {
-        parse(line.split_whitespace().map(String::from).collect())
+        parse_command(line.split_whitespace().map(String::from).collect())
     }
 
     #[test]
@@ -99,5 +144,21 @@ mod tests {
         assert!(parse_words("--block:s=x").unwrap_err().contains("no unikernel"));
         assert!(parse_words("--kv:s=dir k.wasm").unwrap_err().contains("unknown option --kv:s=dir"));
         assert!(parse_words("--block-sector-size:s=100 k.wasm").unwrap_err().contains("power of two"));
+    }
+
+    #[test]
+    fn isolation_and_timeout() {
+        let words = |line: &str| parse(line.split_whitespace().map(String::from).collect());
+        let (Command::Run(i), isolation) = words("--isolation=process --timeout=1.5 k.wasm --timeout=9").unwrap()
+        else {
+            panic!("not a run")
+        };
+        assert_eq!(isolation, Some(Isolation::Process));
+        assert_eq!(i.attachments.timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(i.args, ["--timeout=9"], "options after UNIKERNEL are the unikernel's");
+        assert_eq!(words("k.wasm").unwrap().1, None);
+        assert!(words("--isolation=vm k.wasm").unwrap_err().contains("expected kvm or process"));
+        assert!(words("--timeout=0 k.wasm").unwrap_err().contains("number of seconds"));
+        assert!(words("--timeout=soon k.wasm").unwrap_err().contains("number of seconds"));
     }
 }

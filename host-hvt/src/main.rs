@@ -1,15 +1,46 @@
 //! `ukc-hvt`: runs a unikernel composed for the `hvt` target on the Solo5 hvt device
-//! model, in this process. Every device lives in the shared host crate, so the same code
-//! serves a unikernel inside a VM.
+//! model: in a KVM micro-VM where `/dev/kvm` works (see `kvm`), else in this process.
+//! Every device lives in the shared host crate, so both run the same device code.
 
 mod cli;
+mod kvm;
 
+use cli::Isolation;
 use std::process::ExitCode;
-use ukc_host::launch::{CommandLine, HostInfo};
+use ukc_host::launch::{self, CommandLine, HostInfo, Invocation};
 
 const HOST: HostInfo =
     HostInfo { name: "ukc-hvt", target: "hvt", args_usage: "ukc-hvt [DEVICES] -- UNIKERNEL [ARGS...]" };
 
+const COMMAND_LINE: CommandLine = CommandLine { parse: cli::parse_command, help: cli::help, usage: cli::USAGE };
+
 fn main() -> ExitCode {
-    ukc_host::launch::main::<()>(&HOST, &CommandLine { parse: cli::parse, help: cli::help, usage: cli::USAGE })
+    let parsed = cli::parse(std::env::args().skip(1).collect());
+    let chosen = parsed.as_ref().ok().and_then(|(_, isolation)| *isolation);
+    launch::respond(&HOST, &COMMAND_LINE, parsed.map(|(command, _)| command), |invocation| boot(invocation, chosen))
+}
+
+/// Boots `invocation` with the chosen isolation, or the default one.
+fn boot(invocation: &Invocation, chosen: Option<Isolation>) -> u8 {
+    let isolation = chosen.unwrap_or_else(|| {
+        if kvm::available() {
+            Isolation::Kvm
+        } else {
+            eprintln!(
+                "ukc-hvt: note: /dev/kvm cannot be opened; running the unikernel in this process (--isolation=process)"
+            );
+            Isolation::Process
+        }
+    });
+    match isolation {
+        Isolation::Process => launch::launch::<()>(&HOST, invocation),
+        Isolation::Kvm => match launch::open(&HOST, invocation) {
+            Ok(Some(unikernel)) => kvm::run(&HOST, unikernel, invocation.attachments.timeout),
+            Ok(None) => 0,
+            Err((status, message)) => {
+                eprintln!("{}: {message}", HOST.name);
+                status
+            }
+        },
+    }
 }

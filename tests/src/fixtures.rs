@@ -94,6 +94,10 @@ fn source(name: &str) -> (&'static str, String) {
                 run("(call $acquire (i32.const 64) (i32.const 5) (i32.const 128))")
             ),
         ),
+        // Loops forever without calling the host: only a time limit stops it.
+        "loop-app" => ("plain-app", run("(loop $forever (br $forever))")),
+        // Stores far past the end of its one-page memory: a trap, whatever the host.
+        "oob-app" => ("plain-app", run("(i32.store (i32.const 0x7ffffff0) (i32.const 1))")),
         other => panic!("no fixture called {other}"),
     }
 }

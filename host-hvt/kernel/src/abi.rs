@@ -1,0 +1,307 @@
+//! The contract between the tender (`host-hvt/src/kvm`) and the guest kernel: where
+//! things live in guest memory, what the tender hands over at boot, and the hypercalls.
+//! Both sides compile this very file, so they cannot disagree on a number or a field.
+//!
+//! A hypercall is Solo5's: `out dx, eax` with `dx` = [`PORT_BASE`] + the call's number and
+//! `eax` = the guest-physical address of the call's argument struct, which the tender
+//! reads and updates in place before the guest continues. Guest memory is identity-mapped,
+//! so a guest pointer is a guest-physical address. Every address and length in an argument
+//! is only the guest's claim: the tender checks each against guest memory before use.
+//!
+//! Net frames cross in batches (see [`NetIo`]), block transfers in one exit each (up to
+//! the device model's 16 MiB), so that neither is bound by one exit per frame or sector.
+
+// Guest-physical layout. The first 2 MiB are mapped with 4 KiB pages so that page 0 and
+// the page under the stack can stay unmapped; the rest with 2 MiB pages.
+
+/// Global descriptor table: null, kernel code and data, user code and data, the TSS.
+pub const GDT: u64 = 0x1000;
+/// Interrupt descriptor table (the kernel fills in its 32 exception gates).
+pub const IDT: u64 = 0x2000;
+/// Number of IDT entries: the CPU's exception vectors.
+pub const IDT_ENTRIES: u64 = 32;
+/// Task state segment: RSP0 for exceptions, then the I/O permission bitmap.
+pub const TSS: u64 = 0x3000;
+/// The [`BootInfo`].
+pub const BOOT_INFO: u64 = 0x6000;
+/// Where the tender writes the message of a refused call (see [`REFUSED`]).
+pub const SCRATCH: u64 = 0x6800;
+/// Size of [`SCRATCH`].
+pub const SCRATCH_LEN: u64 = 0x800;
+/// Top of the stack exception handlers run on (its page is the one below).
+pub const EXCEPTION_STACK_TOP: u64 = 0x8000;
+/// PML4, PDPT, four page directories (4 GiB) and the page table of the first 2 MiB.
+pub const PAGE_TABLES: u64 = 0x8000;
+/// The unmapped page under the kernel's stack: an overflow faults instead of corrupting.
+pub const STACK_GUARD: u64 = 0xf000;
+/// Top of the kernel's stack, which grows down to [`STACK_GUARD`].
+pub const STACK_TOP: u64 = 0x20_0000;
+/// Where the kernel is linked and loaded (host-hvt/build.rs passes it to the linker).
+pub const KERNEL_BASE: u64 = 0x20_0000;
+/// Guest memory ends below 4 GiB: hypercall arguments are 32-bit addresses.
+pub const MAX_MEMORY: u64 = 4 << 30;
+
+/// Code segment selector the kernel runs with (GDT entry 3, RPL 3).
+pub const USER_CODE: u16 = 0x1b;
+/// Data segment selector the kernel runs with (GDT entry 4, RPL 3).
+pub const USER_DATA: u16 = 0x23;
+/// Code segment selector of the exception handlers (GDT entry 1).
+pub const KERNEL_CODE: u16 = 0x08;
+
+/// Written by the tender at [`BOOT_INFO`]; tells the kernel it was booted by a tender
+/// of the same build.
+pub const BOOT_MAGIC: u64 = 0x756b_632d_6876_7401 ^ ABI_VERSION;
+/// Bumped whenever this file changes meaning.
+pub const ABI_VERSION: u64 = 1;
+
+/// The first hypercall port; a call's port is `PORT_BASE + number`.
+pub const PORT_BASE: u16 = 0x500;
+
+/// Hypercall numbers.
+pub mod call {
+    /// [`super::Bytes`]: write to the console.
+    pub const CONSOLE: u16 = 1;
+    /// [`super::Bytes`]: fill with random bytes.
+    pub const ENTROPY: u16 = 2;
+    /// [`super::Arg`]: a runtime argument.
+    pub const ARG: u16 = 3;
+    /// [`super::Acquire`]: a device's index by name.
+    pub const ACQUIRE: u16 = 4;
+    /// [`super::BlockInfo`].
+    pub const BLOCK_INFO: u16 = 5;
+    /// [`super::BlockIo`]: read into `data`.
+    pub const BLOCK_READ: u16 = 6;
+    /// [`super::BlockIo`]: write `data`.
+    pub const BLOCK_WRITE: u16 = 7;
+    /// [`super::BlockIo`]: flush (`offset` and `data` unused).
+    pub const BLOCK_FLUSH: u16 = 8;
+    /// [`super::NetInfo`].
+    pub const NET_INFO: u16 = 9;
+    /// [`super::NetIo`]: send queued frames, receive waiting ones.
+    pub const NET_IO: u16 = 10;
+    /// [`super::Yield`].
+    pub const YIELD: u16 = 11;
+    /// [`super::Report`]: the unikernel's run ended; the VM stops.
+    pub const REPORT: u16 = 12;
+    /// [`super::Bytes`]: the kernel panicked with this message; the VM stops.
+    pub const PANIC: u16 = 13;
+    /// [`super::Fault`] (from the exception handlers); the VM stops.
+    pub const FAULT: u16 = 14;
+    /// [`super::Listing`]: the program name and the undeclared arguments.
+    pub const ARGUMENTS: u16 = 15;
+}
+
+/// A byte range in guest memory.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bytes {
+    pub addr: u64,
+    pub len: u64,
+}
+
+/// Readings of the host's clocks, and the rate of the guest's time-stamp counter, from
+/// which the kernel keeps time between hypercalls without exiting.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Clock {
+    /// Time-stamp counter ticks per millisecond.
+    pub tsc_khz: u64,
+    /// The monotonic clock (nanoseconds since boot) when the tender returned.
+    pub monotonic_ns: u64,
+    /// The wall clock (nanoseconds since the epoch) at the same moment.
+    pub wall_ns: u64,
+}
+
+/// What the tender hands the kernel at boot, at [`BOOT_INFO`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BootInfo {
+    /// [`BOOT_MAGIC`].
+    pub magic: u64,
+    /// Bytes of guest memory, from address 0.
+    pub memory_size: u64,
+    /// Free memory for the kernel's allocator.
+    pub heap: Bytes,
+    /// The unikernel, precompiled by the tender for the kernel's engine.
+    pub artifact: Bytes,
+    /// The names of the net devices in index order, each followed by `\n`.
+    pub net_names: Bytes,
+    /// The largest linear memory the unikernel may have (`--mem`), as in process mode.
+    pub memory_limit: u64,
+    /// The clocks at boot.
+    pub clock: Clock,
+}
+
+/// `result` of a call the tender refused: the unikernel broke a rule, and the message
+/// (`len` bytes at [`SCRATCH`]) says which; the kernel stops it with that message.
+pub const REFUSED: u64 = u64::MAX;
+
+/// A runtime argument. `result`: [`ARG_NONE`], [`ARG_SOME`] (the value is `len` bytes,
+/// written to `value` when it fits; the kernel asks again with a larger buffer when it
+/// does not), or [`REFUSED`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Arg {
+    pub name: Bytes,
+    pub value: Bytes,
+    pub result: u64,
+    pub len: u64,
+}
+
+/// Strings the tender lists, each followed by a NUL byte: `len` bytes, written to
+/// `buffer` when they fit (the kernel asks again with a larger buffer when they do not).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Listing {
+    pub buffer: Bytes,
+    pub len: u64,
+}
+
+/// The argument has no value.
+pub const ARG_NONE: u64 = 0;
+/// The argument has a value.
+pub const ARG_SOME: u64 = 1;
+
+/// Acquire a device of `kind` ([`BLOCK`] or [`NET`]) by name. `result`: 0 and its
+/// `index`, or [`REFUSED`] with the message's length in `len`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Acquire {
+    pub kind: u64,
+    pub name: Bytes,
+    pub result: u64,
+    pub index: u64,
+    pub len: u64,
+}
+
+/// Device kind of [`Acquire`]: block.
+pub const BLOCK: u64 = 0;
+/// Device kind of [`Acquire`]: net.
+pub const NET: u64 = 1;
+
+/// A block device's geometry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockInfo {
+    pub index: u64,
+    pub capacity: u64,
+    pub sector_size: u64,
+}
+
+/// One block transfer. `error`: 0, or one of the `BLOCK_*` error codes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockIo {
+    pub index: u64,
+    pub offset: u64,
+    pub data: Bytes,
+    pub error: u64,
+}
+
+/// Block error: `invalid-range`.
+pub const BLOCK_INVALID_RANGE: u64 = 1;
+/// Block error: `denied`.
+pub const BLOCK_DENIED: u64 = 2;
+/// Block error: `io`.
+pub const BLOCK_IO: u64 = 3;
+/// Block error: `not-found`.
+pub const BLOCK_NOT_FOUND: u64 = 4;
+
+/// A net device's identity.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetInfo {
+    pub index: u64,
+    pub mac: [u8; 8],
+    pub mtu: u64,
+}
+
+/// A batch of frames each way. `tx` holds frames to send and `rx` is room for received
+/// ones, both as [`FrameHeader`] records; the tender sends every frame in `tx`, then reads
+/// waiting frames of the devices in the `read` mask (bit i: net device i) into `rx` until
+/// a device has none left or `rx` has no room for another, and sets `rx_len` and
+/// `drained`, the mask of devices it read until none was left.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetIo {
+    pub tx: Bytes,
+    pub rx: Bytes,
+    pub read: u64,
+    pub rx_len: u64,
+    pub drained: u64,
+}
+
+/// The header of a frame in a [`NetIo`] buffer; the frame follows, and the next record
+/// starts at the next multiple of [`FRAME_ALIGN`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameHeader {
+    pub device: u32,
+    pub len: u32,
+}
+
+/// Alignment of [`FrameHeader`] records.
+pub const FRAME_ALIGN: u64 = 8;
+/// Most net devices a unikernel may have: one bit each in a `u64` mask.
+pub const MAX_NETS: usize = 64;
+
+/// Where a frame record of `len` bytes at `offset` ends, aligned for the next one.
+pub const fn next_frame(offset: u64, len: u64) -> u64 {
+    (offset + core::mem::size_of::<FrameHeader>() as u64 + len).next_multiple_of(FRAME_ALIGN)
+}
+
+/// `yield`: send `io.tx`, wait until a net device has input or the monotonic clock
+/// reaches `deadline`, then receive as [`NetIo`] from the devices with input. `ready`
+/// is the mask of devices with input, `clock` the clocks when the tender returned.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Yield {
+    pub deadline: u64,
+    pub io: NetIo,
+    pub ready: u64,
+    pub clock: Clock,
+}
+
+/// How the unikernel's run ended, with the fields each outcome uses.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Report {
+    pub outcome: u64,
+    pub status: u64,
+    pub component: Bytes,
+    pub message: Bytes,
+}
+
+/// [`Report`] outcomes, as host-common's `run::Outcome`.
+pub mod outcome {
+    /// `run` returned `ok`.
+    pub const FINISHED: u64 = 0;
+    /// `run` returned `err(message)`.
+    pub const FAILED: u64 = 1;
+    /// `exit(status)`.
+    pub const EXITED: u64 = 2;
+    /// A trap in `component`; `message` is the trap.
+    pub const TRAPPED: u64 = 3;
+    /// Stopped in `component` by a refused call; `message` says why.
+    pub const STOPPED: u64 = 4;
+    /// Linking failed; `message` says why.
+    pub const CANNOT_LINK: u64 = 5;
+    /// No `ukc:app/main` export with `run`.
+    pub const NO_ENTRY_POINT: u64 = 6;
+    /// The kernel could not load the artifact; `message` says why.
+    pub const CANNOT_LOAD: u64 = 7;
+}
+
+/// What an exception handler pushed, at the address in `eax` of a [`call::FAULT`]:
+/// the vector, the error code (0 for vectors without one), then the CPU's frame.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fault {
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}

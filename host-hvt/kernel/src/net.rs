@@ -1,0 +1,192 @@
+//! Net devices, with frames batched both ways: frames the unikernel writes wait in a
+//! send batch that goes out with the next exit (at the latest its next `yield`), and one
+//! exit brings in every frame waiting on a device, which `read` then hands out one by one.
+
+use crate::abi;
+use crate::block::acquire;
+use crate::hypercall::call;
+use crate::world::Kernel;
+use crate::world::ukc::net::net::{Error, Host, HostDevice, Info};
+use alloc::collections::VecDeque;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use wasmtime::component::Resource;
+
+/// Bytes of Ethernet header a frame carries besides its payload.
+const ETHERNET_HEADER: usize = 14;
+/// Room for frames to send before a batch must go out.
+const TX_CAPACITY: usize = 128 << 10;
+/// Room for received frames in one exit (at least one frame of the largest MTU).
+const RX_CAPACITY: usize = 512 << 10;
+const HEADER: usize = core::mem::size_of::<abi::FrameHeader>();
+
+/// The handle a unikernel holds: the device's index in the tender.
+pub struct NetDevice {
+    index: usize,
+}
+
+/// The net devices' state in the kernel.
+pub struct Nets {
+    names: Vec<String>,
+    info: Vec<Option<abi::NetInfo>>,
+    queues: Vec<VecDeque<Vec<u8>>>,
+    /// Devices the tender read until none was left, since the last exit that read them.
+    drained: u64,
+    tx: Vec<u8>,
+    rx: Vec<u8>,
+}
+
+impl Nets {
+    /// The devices named in `names` (one per line, in the tender's index order).
+    pub fn new(names: &str) -> Nets {
+        let names: Vec<String> = names.lines().map(ToString::to_string).collect();
+        assert!(names.len() <= abi::MAX_NETS, "the tender attached more than {} net devices", abi::MAX_NETS);
+        // Only a unikernel with net devices pays for the receive buffer.
+        let receive = if names.is_empty() { 0 } else { RX_CAPACITY };
+        Nets {
+            info: vec![None; names.len()],
+            queues: names.iter().map(|_| VecDeque::new()).collect(),
+            names,
+            drained: 0,
+            tx: Vec::new(),
+            rx: vec![0; receive],
+        }
+    }
+
+    /// The mask of every device.
+    pub fn all(&self) -> u64 {
+        if self.names.len() == abi::MAX_NETS { u64::MAX } else { (1 << self.names.len()) - 1 }
+    }
+
+    /// The mask of devices with received frames waiting in the kernel.
+    pub fn queued(&self) -> u64 {
+        self.queues.iter().enumerate().filter(|(_, q)| !q.is_empty()).fold(0, |mask, (i, _)| mask | 1 << i)
+    }
+
+    /// Whether frames wait to be sent.
+    pub fn sending(&self) -> bool {
+        !self.tx.is_empty()
+    }
+
+    /// The names of the devices in `mask`, in index order.
+    pub fn names(&self, mask: u64) -> Vec<String> {
+        self.names.iter().enumerate().filter(|(i, _)| mask & 1 << i != 0).map(|(_, n)| n.clone()).collect()
+    }
+
+    /// The batch for an exit that reads the devices in `read`.
+    pub fn io(&mut self, read: u64) -> abi::NetIo {
+        abi::NetIo {
+            tx: crate::hypercall::bytes(&self.tx),
+            rx: abi::Bytes { addr: self.rx.as_mut_ptr() as u64, len: self.rx.len() as u64 },
+            read,
+            rx_len: 0,
+            drained: 0,
+        }
+    }
+
+    /// Takes in what an exit that read the devices in `io.read` did.
+    pub fn complete(&mut self, io: &abi::NetIo) {
+        self.tx.clear();
+        self.drained = (self.drained & !io.read) | (io.drained & io.read);
+        let end = (io.rx_len as usize).min(self.rx.len());
+        let mut at = 0;
+        while at + HEADER <= end {
+            let device = u32::from_le_bytes(self.rx[at..at + 4].try_into().unwrap_or_default()) as usize;
+            let len = u32::from_le_bytes(self.rx[at + 4..at + 8].try_into().unwrap_or_default()) as usize;
+            let frame = self.rx.get(at + HEADER..at + HEADER + len).expect("the tender's frame records fit in rx");
+            self.queues.get_mut(device).expect("the tender's frame names an attached device").push_back(frame.to_vec());
+            at = abi::next_frame(at as u64, len as u64) as usize;
+        }
+    }
+
+    /// Sends the batch and reads the devices in `read`, in one exit.
+    fn exchange(&mut self, read: u64) {
+        let mut io = self.io(read);
+        call(abi::call::NET_IO, &mut io);
+        self.complete(&io);
+    }
+
+    /// Sends the frames waiting in the batch, if any (before the unikernel stops).
+    pub fn flush(&mut self) {
+        if self.sending() {
+            self.exchange(0);
+        }
+    }
+
+    fn read(&mut self, index: usize) -> Result<Vec<u8>, Error> {
+        if let Some(frame) = self.queues[index].pop_front() {
+            return Ok(frame);
+        }
+        if self.drained & 1 << index == 0 {
+            self.exchange(1 << index);
+        }
+        self.queues[index].pop_front().ok_or(Error::Again)
+    }
+
+    fn write(&mut self, index: usize, frame: &[u8]) -> Result<(), Error> {
+        let mtu = self.info[index].map_or(0, |info| info.mtu as usize);
+        if frame.len() < ETHERNET_HEADER || frame.len() > mtu + ETHERNET_HEADER {
+            return Err(Error::InvalidFrame);
+        }
+        let end = abi::next_frame(self.tx.len() as u64, frame.len() as u64) as usize;
+        if end > TX_CAPACITY {
+            self.exchange(0);
+        }
+        let start = self.tx.len();
+        self.tx.extend_from_slice(&(index as u32).to_le_bytes());
+        self.tx.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.tx.extend_from_slice(frame);
+        self.tx.resize(abi::next_frame(start as u64, frame.len() as u64) as usize, 0);
+        Ok(())
+    }
+
+    fn info(&mut self, index: usize) -> abi::NetInfo {
+        *self.info[index].get_or_insert_with(|| {
+            let mut arg = abi::NetInfo { index: index as u64, ..Default::default() };
+            call(abi::call::NET_INFO, &mut arg);
+            arg
+        })
+    }
+}
+
+impl Kernel {
+    fn net_index(&self, device: &Resource<NetDevice>) -> wasmtime::Result<usize> {
+        Ok(self.table.get(device)?.index)
+    }
+}
+
+impl Host for Kernel {
+    fn acquire(&mut self, name: String) -> wasmtime::Result<Result<Resource<NetDevice>, Error>> {
+        let index = acquire(abi::NET, &name)? as usize;
+        if index >= self.nets.names.len() {
+            return Err(wasmtime::Error::msg("the tender gave a net device index past its device list"));
+        }
+        // The MTU is needed to check frames as the tender would, before they are sent.
+        self.nets.info(index);
+        Ok(Ok(self.table.push(NetDevice { index })?))
+    }
+}
+
+impl HostDevice for Kernel {
+    fn info(&mut self, device: Resource<NetDevice>) -> wasmtime::Result<Info> {
+        let info = self.nets.info(self.net_index(&device)?);
+        let m = info.mac;
+        Ok(Info { mac: (m[0], m[1], m[2], m[3], m[4], m[5]), mtu: info.mtu as u32 })
+    }
+
+    fn read(&mut self, device: Resource<NetDevice>) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        let index = self.net_index(&device)?;
+        Ok(self.nets.read(index))
+    }
+
+    fn write(&mut self, device: Resource<NetDevice>, frame: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+        let index = self.net_index(&device)?;
+        Ok(self.nets.write(index, &frame))
+    }
+
+    fn drop(&mut self, device: Resource<NetDevice>) -> wasmtime::Result<()> {
+        self.table.delete(device)?;
+        Ok(())
+    }
+}

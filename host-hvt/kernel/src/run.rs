@@ -1,0 +1,104 @@
+//! Loading the unikernel the tender precompiled, running it, and saying how it ended,
+//! as the in-process host does (host-common's `run.rs`).
+
+use crate::abi::{self, outcome};
+use crate::basic::Exit;
+use crate::world::{self, Kernel};
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::ptr::NonNull;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, Trap, WasmBacktrace};
+
+/// The name under which a unikernel exports its entry point.
+const MAIN_EXPORT: &str = "ukc:app/main@0.1.0";
+
+/// How the run ended: an `abi::outcome`, a status, a component and a message.
+pub struct Ending {
+    pub outcome: u64,
+    pub status: u8,
+    pub component: String,
+    pub message: String,
+}
+
+impl Ending {
+    fn new(outcome: u64) -> Ending {
+        Ending { outcome, status: 0, component: String::new(), message: String::new() }
+    }
+
+    fn with_message(outcome: u64, message: String) -> Ending {
+        Ending { message, ..Ending::new(outcome) }
+    }
+}
+
+/// Loads the artifact `boot` names and runs it with `kernel` as its platform.
+pub fn run(boot: &abi::BootInfo, kernel: Kernel) -> Ending {
+    let component = match load(boot) {
+        Ok(component) => component,
+        Err(e) => return Ending::with_message(outcome::CANNOT_LOAD, format!("{e:#}")),
+    };
+    let mut linker = Linker::new(component.engine());
+    if let Err(e) = world::add_to_linker(&mut linker) {
+        return Ending::with_message(outcome::CANNOT_LINK, format!("{e:#}"));
+    }
+    let mut store = Store::new(component.engine(), kernel);
+    store.limiter(|kernel| &mut kernel.limits);
+    let ending = call_main(&component, &linker, &mut store);
+    // Frames the unikernel wrote before it stopped still go out, as in process mode.
+    store.data_mut().nets.flush();
+    ending
+}
+
+/// The engine, and the unikernel deserialized in place from the artifact.
+fn load(boot: &abi::BootInfo) -> wasmtime::Result<Component> {
+    let mut config = Config::new();
+    crate::engine_config::configure(&mut config)?;
+    let engine = Engine::new(&config)?;
+    let artifact = NonNull::slice_from_raw_parts(
+        NonNull::new(boot.artifact.addr as *mut u8).ok_or_else(|| wasmtime::Error::msg("no artifact"))?,
+        boot.artifact.len as usize,
+    );
+    // SAFETY: the tender compiled the artifact with this wasmtime version and this
+    // engine configuration (wasmtime checks both), placed it in memory reserved for it
+    // that the kernel never writes or frees, and Pulley bytecode needs no executable
+    // mapping.
+    unsafe { Component::deserialize_raw(&engine, artifact) }
+}
+
+/// Instantiates the unikernel and calls its `run`.
+fn call_main(component: &Component, linker: &Linker<Kernel>, store: &mut Store<Kernel>) -> Ending {
+    let instance = match linker.instantiate(&mut *store, component) {
+        Ok(instance) => instance,
+        Err(e) => return Ending::with_message(outcome::CANNOT_LINK, format!("{e:#}")),
+    };
+    let run = instance
+        .get_export_index(&mut *store, None, MAIN_EXPORT)
+        .and_then(|main| instance.get_export_index(&mut *store, Some(&main), "run"))
+        .and_then(|run| instance.get_typed_func::<(), (Result<(), String>,)>(&mut *store, run).ok());
+    let Some(run) = run else {
+        return Ending::new(outcome::NO_ENTRY_POINT);
+    };
+    match run.call(&mut *store, ()) {
+        Ok((Ok(()),)) => Ending::new(outcome::FINISHED),
+        Ok((Err(message),)) => Ending::with_message(outcome::FAILED, message),
+        Err(e) => stopped(&e),
+    }
+}
+
+/// The ending of an error that unwound the unikernel: an exit, a trap, or a refusal.
+fn stopped(error: &wasmtime::Error) -> Ending {
+    if let Some(Exit(status)) = error.downcast_ref::<Exit>() {
+        return Ending { status: *status, ..Ending::new(outcome::EXITED) };
+    }
+    let component = error
+        .downcast_ref::<WasmBacktrace>()
+        .and_then(|bt| bt.frames().iter().find_map(|f| f.module().name().map(str::to_string)))
+        .unwrap_or_else(|| "an unnamed component".to_string());
+    match error.downcast_ref::<Trap>() {
+        Some(trap) => Ending { component, ..Ending::with_message(outcome::TRAPPED, trap.to_string()) },
+        None => {
+            let message = error.chain().last().map(ToString::to_string).unwrap_or_else(|| error.to_string());
+            Ending { component, ..Ending::with_message(outcome::STOPPED, message) }
+        }
+    }
+}

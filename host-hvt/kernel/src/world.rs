@@ -1,0 +1,60 @@
+//! The hvt platform as the unikernel imports it (world `ukc:platform/hvt`), implemented
+//! by hypercalls to the tender, which serves them with the in-process host's device code.
+
+use crate::clock::Clock;
+use crate::net::Nets;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+
+wasmtime::component::bindgen!({
+    path: "../../wit",
+    world: "ukc:platform/hvt",
+    imports: { default: trappable },
+    with: {
+        "ukc:block/block.device": crate::block::BlockDevice,
+        "ukc:net/net.device": crate::net::NetDevice,
+    },
+});
+
+/// The store's data: what the platform's interfaces keep between calls.
+pub struct Kernel {
+    /// The unikernel's device handles.
+    pub table: ResourceTable,
+    /// The clocks.
+    pub clock: Clock,
+    /// Net devices: their frame queues and the batch of frames to send.
+    pub nets: Nets,
+    /// The memory limit, as in process mode.
+    pub limits: StoreLimits,
+}
+
+impl Kernel {
+    /// The platform state at boot.
+    pub fn new(clock: Clock, nets: Nets, memory_limit: usize) -> Kernel {
+        Kernel {
+            table: ResourceTable::new(),
+            clock,
+            nets,
+            limits: StoreLimitsBuilder::new().memory_size(memory_limit).build(),
+        }
+    }
+}
+
+/// Adds every interface of the hvt platform to `linker`.
+pub fn add_to_linker(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
+    use ukc::*;
+    fn get(kernel: &mut Kernel) -> &mut Kernel {
+        kernel
+    }
+    console::console::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    clock::monotonic::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    clock::wall::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    entropy::entropy::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    poll::poll::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    args::args::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    args::undeclared::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    exit::exit::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    block::block::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    net::net::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Compiling the unikernel for the guest kernel's engine, on the host (the guest has no
+//! compiler), with the guest's own configuration, through the shared compile cache.
+
+use super::engine_config;
+use ukc_host::engine::Cache;
+use wasmtime::{Config, Engine};
+
+/// The unikernel `wasm` precompiled for the guest engine, from the cache when it was
+/// compiled before.
+pub fn precompile(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    let engine = guest_engine().map_err(|e| format!("cannot set up the compiler for the guest engine: {e:#}"))?;
+    let (artifact, _) = Cache::from_env().precompiled(&engine, wasm).map_err(|e| format!("{e:#}"))?;
+    Ok(artifact)
+}
+
+/// An engine configured as the guest's, to compile with.
+fn guest_engine() -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    engine_config::configure(&mut config)?;
+    Engine::new(&config)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_guest_engine_configuration_compiles() {
+        let artifact = super::guest_engine().unwrap().precompile_component(b"\0asm\x0d\x00\x01\x00").unwrap();
+        assert!(!artifact.is_empty());
+    }
+}

@@ -1,0 +1,148 @@
+//! Guest memory: one anonymous mapping that KVM maps at guest-physical address 0. The
+//! tender reaches it only through these bounds-checked accessors, because every address
+//! the guest hands over is only a claim.
+
+use std::fmt;
+use std::ptr::NonNull;
+
+/// A guest address range that does not lie inside guest memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfBounds {
+    pub addr: u64,
+    pub len: u64,
+}
+
+impl fmt::Display for OutOfBounds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes at guest address {:#x} lie outside guest memory", self.len, self.addr)
+    }
+}
+
+/// Types whose every bit pattern is a valid value, so that they can be read from and
+/// written to guest memory as they are.
+///
+/// # Safety
+/// Implement only for `#[repr(C)]` types made of integers and arrays of integers, with
+/// no padding.
+pub unsafe trait Plain: Copy {}
+
+// SAFETY: integers: every bit pattern is a value, and there is no padding.
+unsafe impl Plain for u8 {}
+// SAFETY: as for u8.
+unsafe impl Plain for u16 {}
+// SAFETY: as for u8.
+unsafe impl Plain for u64 {}
+
+/// The guest's memory, `size` bytes from guest-physical address 0.
+pub struct GuestMemory {
+    base: NonNull<u8>,
+    size: usize,
+}
+
+impl GuestMemory {
+    /// Maps `size` bytes of zeroed memory, committed only as the guest touches it.
+    pub fn new(size: usize) -> std::io::Result<GuestMemory> {
+        // SAFETY: a fresh private anonymous mapping; no existing memory is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let base = NonNull::new(base.cast()).ok_or_else(|| std::io::Error::other("mmap returned null"))?;
+        Ok(GuestMemory { base, size })
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size as u64
+    }
+
+    /// The host address of guest address 0, for KVM.
+    pub fn host_address(&self) -> u64 {
+        self.base.as_ptr() as u64
+    }
+
+    /// Asks the host to back the first `len` bytes with transparent huge pages, before
+    /// anything touches them. The guest touches most of what it boots from (its image,
+    /// the unikernel, the start of its heap), and on this kind of KVM each first touch of
+    /// a 4 KiB page is a fault that costs microseconds; a 2 MiB page takes one fault.
+    /// Only a hint: without huge pages the guest runs the same, a little slower to boot.
+    pub fn prefer_huge_pages(&self, len: u64) {
+        let len = len.min(self.size as u64) as usize;
+        // SAFETY: madvise on a range of our own mapping changes only how the host backs
+        // it, not its contents (it is still untouched and reads as zeroes).
+        unsafe { libc::madvise(self.base.as_ptr().cast(), len, libc::MADV_HUGEPAGE) };
+    }
+
+    fn check(&self, addr: u64, len: u64) -> Result<usize, OutOfBounds> {
+        match addr.checked_add(len) {
+            Some(end) if end <= self.size as u64 => Ok(addr as usize),
+            _ => Err(OutOfBounds { addr, len }),
+        }
+    }
+
+    /// The `len` bytes at guest address `addr`.
+    pub fn slice(&self, addr: u64, len: u64) -> Result<&[u8], OutOfBounds> {
+        let start = self.check(addr, len)?;
+        // SAFETY: the range lies inside the mapping, which lives as long as `self`. The
+        // guest cannot change it meanwhile: its only vCPU is stopped while the tender
+        // handles an exit, on this thread.
+        Ok(unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(start), len as usize) })
+    }
+
+    /// The `len` bytes at guest address `addr`, to write.
+    pub fn slice_mut(&mut self, addr: u64, len: u64) -> Result<&mut [u8], OutOfBounds> {
+        let start = self.check(addr, len)?;
+        // SAFETY: as in `slice`; `&mut self` makes this the only reference.
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(start), len as usize) })
+    }
+
+    /// Reads a `T` at guest address `addr` (any alignment).
+    pub fn read<T: Plain>(&self, addr: u64) -> Result<T, OutOfBounds> {
+        let bytes = self.slice(addr, std::mem::size_of::<T>() as u64)?;
+        // SAFETY: `bytes` holds size_of::<T>() bytes, and any bit pattern is a valid `T`.
+        Ok(unsafe { bytes.as_ptr().cast::<T>().read_unaligned() })
+    }
+
+    /// Writes `value` at guest address `addr` (any alignment).
+    pub fn write<T: Plain>(&mut self, addr: u64, value: &T) -> Result<(), OutOfBounds> {
+        let bytes = self.slice_mut(addr, std::mem::size_of::<T>() as u64)?;
+        // SAFETY: `bytes` has room for a `T`; `T` has no padding, so every byte is set.
+        unsafe { bytes.as_mut_ptr().cast::<T>().write_unaligned(*value) };
+        Ok(())
+    }
+}
+
+impl Drop for GuestMemory {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was made in `new` with this size; nothing refers to it once
+        // `self` is dropped (the VM that used it is dropped first, see `vm::Vm`).
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.size) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accesses_stay_inside_guest_memory() {
+        let mut memory = GuestMemory::new(1 << 20).unwrap();
+        memory.write(0x100, &0x1122_3344_5566_7788u64).unwrap();
+        assert_eq!(memory.read::<u64>(0x100).unwrap(), 0x1122_3344_5566_7788);
+        assert_eq!(memory.read::<u64>(0x101).unwrap() & 0xff, 0x77, "unaligned reads work");
+        assert!(memory.slice((1 << 20) - 8, 8).is_ok());
+        assert_eq!(memory.slice((1 << 20) - 8, 9), Err(OutOfBounds { addr: (1 << 20) - 8, len: 9 }));
+        assert!(memory.slice(u64::MAX, 2).is_err(), "no wrapping around");
+        assert!(memory.read::<u64>(1 << 20).is_err());
+        assert!(memory.slice_mut(1 << 40, 1).is_err());
+    }
+}

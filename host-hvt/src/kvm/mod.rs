@@ -1,0 +1,246 @@
+//! `ukc-hvt --isolation=kvm`: the unikernel runs in a micro-VM, as Solo5's hvt tender
+//! runs a unikernel. The tender (this module) makes a KVM virtual machine whose only
+//! memory is `--mem`, loads the guest kernel (host-hvt/kernel: wasmtime with Pulley)
+//! and the unikernel precompiled for it, and serves the kernel's hypercalls with the
+//! in-process host's own device code. One file per concern: `vm` (KVM), `memory`
+//! (bounds-checked guest memory), `cpu_x86_64` (long mode at CPL3), `elf` (loading the
+//! kernel), `hypercalls` and `frames` (serving the guest), `compile` (precompiling),
+//! `watchdog` (`--timeout`).
+
+#[path = "../../kernel/src/abi.rs"]
+#[allow(dead_code, reason = "the kernel uses the parts of the shared ABI the tender does not")]
+mod abi;
+mod compile;
+mod cpu_x86_64;
+mod elf;
+#[path = "../../kernel/src/engine_config.rs"]
+mod engine_config;
+mod frames;
+mod hypercalls;
+mod memory;
+mod vm;
+mod watchdog;
+
+#[cfg(test)]
+mod tests;
+
+use hypercalls::Hypercalls;
+use memory::{GuestMemory, OutOfBounds};
+use std::fmt;
+use std::time::Duration;
+use ukc_host::Devices;
+use ukc_host::exit;
+use ukc_host::launch::{HostInfo, Unikernel};
+use ukc_host::run::Outcome;
+use vm::{Exit, Vm};
+use watchdog::Watchdog;
+
+/// The guest kernel, built for x86_64-unknown-none by build.rs.
+static KERNEL: &[u8] = include_bytes!(env!("UKC_HVT_KERNEL"));
+
+/// The smallest heap worth booting with, after the kernel and the unikernel.
+const MIN_HEAP: u64 = 2 << 20;
+const PAGE: u64 = 4096;
+/// How much of the heap the kernel typically touches while it boots a unikernel.
+const BOOT_HEAP: u64 = 16 << 20;
+
+/// Whether this machine can run VMs: `/dev/kvm` opens for reading and writing.
+pub fn available() -> bool {
+    std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+}
+
+/// How the VM stopped.
+pub enum Stop {
+    /// The unikernel's run ended: as in process mode.
+    Outcome(Outcome),
+    /// The guest kernel failed (a panic, a fault, a broken hypercall): why.
+    Kernel(String),
+    /// The guest kernel could not load the unikernel: why.
+    CannotLoad(String),
+}
+
+impl Stop {
+    /// Says how the VM stopped, as `host`, and returns the exit status.
+    fn report(&self, host: &str) -> u8 {
+        match self {
+            Stop::Outcome(outcome) => outcome.report(host),
+            Stop::Kernel(message) => {
+                eprintln!("{host}: {message}");
+                exit::TRAP
+            }
+            Stop::CannotLoad(message) => {
+                eprintln!("{host}: the guest kernel cannot load the unikernel: {message}");
+                exit::SETUP
+            }
+        }
+    }
+}
+
+/// A hypercall the tender cannot serve: the guest kernel broke the ABI.
+#[derive(Debug)]
+pub enum GuestError {
+    /// An address outside guest memory.
+    Memory(OutOfBounds),
+    /// A malformed request.
+    Batch(&'static str),
+    /// A device index past the attached devices.
+    NoDevice(&'static str, u64),
+    /// An unknown hypercall number.
+    UnknownCall(u16),
+    /// The host failed to serve it.
+    Host(String),
+}
+
+impl From<OutOfBounds> for GuestError {
+    fn from(e: OutOfBounds) -> GuestError {
+        GuestError::Memory(e)
+    }
+}
+
+impl fmt::Display for GuestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GuestError::Memory(e) => write!(f, "{e}"),
+            GuestError::Batch(what) => write!(f, "it sent {what}"),
+            GuestError::NoDevice(kind, index) => write!(f, "it named {kind} device {index}, which is not attached"),
+            GuestError::UnknownCall(number) => write!(f, "it made hypercall {number}, which does not exist"),
+            GuestError::Host(message) => write!(f, "{message}"),
+        }
+    }
+}
+
+/// Runs `unikernel` in a VM and returns the process's exit status; every failure is
+/// reported on standard error in one message.
+pub fn run(host: &HostInfo, unikernel: Unikernel, timeout: Option<Duration>) -> u8 {
+    match boot(unikernel, timeout) {
+        Ok(stop) => stop.report(host.name),
+        Err(message) => {
+            eprintln!("{}: {message}", host.name);
+            exit::SETUP
+        }
+    }
+}
+
+/// Compiles, makes the VM, loads it, and serves it until it stops.
+fn boot(mut unikernel: Unikernel, timeout: Option<Duration>) -> Result<Stop, String> {
+    let memory_size = unikernel.memory_limit as u64;
+    if memory_size > abi::MAX_MEMORY {
+        return Err(format!(
+            "--mem={}: a VM has at most {} MiB (hypercall arguments are 32-bit addresses); lower --mem or use --isolation=process",
+            memory_size >> 20,
+            abi::MAX_MEMORY >> 20
+        ));
+    }
+    if unikernel.devices.nets().len() > abi::MAX_NETS {
+        return Err(format!("a VM takes at most {} net devices; use --isolation=process", abi::MAX_NETS));
+    }
+    let artifact = compile::precompile(&unikernel.bytes).map_err(|e| format!("{}: {e}", unikernel.path))?;
+    let mut vm = Vm::new(memory_size as usize)?;
+    let tsc_khz = vm.vcpu().get_tsc_khz().map_err(|e| format!("cannot read the vCPU's clock rate: {e}"))?;
+    let entry = place(&mut vm.memory, &artifact, &mut unikernel.devices, u64::from(tsc_khz))?;
+    cpu_x86_64::write_tables(&mut vm.memory).map_err(|e| format!("guest memory too small for the VM's tables: {e}"))?;
+    cpu_x86_64::set_registers(vm.vcpu(), entry)?;
+    let watchdog = timeout.map(Watchdog::start).transpose()?;
+    Ok(serve(&mut vm, &mut unikernel.devices, watchdog.as_ref().zip(timeout)))
+}
+
+/// Lays out guest memory: the kernel at its link address, then the artifact, the net
+/// device names and the heap; writes the boot information. Returns the entry point.
+fn place(memory: &mut GuestMemory, artifact: &[u8], devices: &mut Devices, tsc_khz: u64) -> Result<u64, String> {
+    let kernel = elf::Kernel::parse(KERNEL, abi::KERNEL_BASE)?;
+    let names: String = devices.nets().iter().map(|n| format!("{}\n", n.name())).collect();
+    let artifact_at = kernel.end().next_multiple_of(PAGE);
+    let names_at = (artifact_at + artifact.len() as u64).next_multiple_of(PAGE);
+    let heap_at = (names_at + names.len() as u64).next_multiple_of(PAGE);
+    if heap_at + MIN_HEAP > memory.size() {
+        let needed = (heap_at + MIN_HEAP).div_ceil(1 << 20);
+        return Err(format!(
+            "--mem={} is too small for the guest kernel and this unikernel; use --mem={needed} or more",
+            memory.size() >> 20
+        ));
+    }
+    memory.prefer_huge_pages(heap_at + BOOT_HEAP);
+    let too_small = |e: OutOfBounds| format!("guest memory too small: {e}");
+    kernel.load(memory).map_err(too_small)?;
+    memory.slice_mut(artifact_at, artifact.len() as u64).map_err(too_small)?.copy_from_slice(artifact);
+    memory.slice_mut(names_at, names.len() as u64).map_err(too_small)?.copy_from_slice(names.as_bytes());
+    let info = abi::BootInfo {
+        magic: abi::BOOT_MAGIC,
+        memory_size: memory.size(),
+        heap: abi::Bytes { addr: heap_at, len: memory.size() - heap_at },
+        artifact: abi::Bytes { addr: artifact_at, len: artifact.len() as u64 },
+        net_names: abi::Bytes { addr: names_at, len: names.len() as u64 },
+        memory_limit: memory.size(),
+        clock: hypercalls::clock(devices, tsc_khz),
+    };
+    memory.write(abi::BOOT_INFO, &info).map_err(too_small)?;
+    Ok(kernel.entry)
+}
+
+/// Runs the vCPU and serves its exits until the VM stops.
+fn serve(vm: &mut Vm, devices: &mut Devices, watchdog: Option<(&Watchdog, Duration)>) -> Stop {
+    loop {
+        if let Some((watchdog, limit)) = watchdog
+            && watchdog.expired()
+        {
+            return Stop::Outcome(Outcome::TimedOut(limit));
+        }
+        let exit = match vm.run() {
+            Ok(exit) => exit,
+            Err(message) => return Stop::Kernel(message),
+        };
+        let (port, argument) = match exit {
+            Exit::Hypercall { port, argument } => (port, argument),
+            Exit::Interrupted => continue,
+            Exit::OutsideMemory { address } => {
+                let size = vm.memory.size() >> 20;
+                return Stop::Kernel(format!(
+                    "the guest touched address {address:#x}, outside its {size} MiB of memory"
+                ));
+            }
+            Exit::Shutdown => return Stop::Kernel(format!("the guest kernel triple-faulted{}", where_(vm))),
+            Exit::Other(what) => return Stop::Kernel(format!("the VM stopped: {what}{}", where_(vm))),
+        };
+        let number = port.wrapping_sub(abi::PORT_BASE);
+        if number == abi::call::FAULT {
+            return fault(vm, argument);
+        }
+        let mut calls = Hypercalls { devices: &mut *devices, memory: &mut vm.memory };
+        match calls.handle(number, argument) {
+            Ok(None) => {}
+            Ok(Some(stop)) => return stop,
+            Err(e) => return Stop::Kernel(format!("the guest kernel broke the hypercall ABI: {e}")),
+        }
+    }
+}
+
+/// Where the vCPU stopped, for messages.
+fn where_(vm: &Vm) -> String {
+    vm.vcpu().get_regs().map(|r| format!(" at rip {:#x}, rsp {:#x}", r.rip, r.rsp)).unwrap_or_default()
+}
+
+/// The stop for an exception the kernel's handler reported.
+fn fault(vm: &Vm, at: u64) -> Stop {
+    let Ok(frame) = vm.memory.read::<abi::Fault>(at) else {
+        return Stop::Kernel("the guest kernel faulted, and its report lies outside its memory".into());
+    };
+    let name = match frame.vector {
+        0 => "division error",
+        6 => "invalid opcode",
+        8 => "double fault",
+        13 => "general protection fault",
+        14 => "page fault",
+        _ => "exception",
+    };
+    let address = match (frame.vector, vm.vcpu().get_sregs()) {
+        (14, Ok(sregs)) if sregs.cr2 >= abi::STACK_GUARD && sregs.cr2 < abi::STACK_GUARD + PAGE => {
+            format!(" at address {:#x} (its stack overflowed)", sregs.cr2)
+        }
+        (14, Ok(sregs)) => format!(" at address {:#x}", sregs.cr2),
+        _ => String::new(),
+    };
+    Stop::Kernel(format!(
+        "the guest kernel stopped on a {name} (vector {}, error code {:#x}){address}, at rip {:#x}",
+        frame.vector, frame.error_code, frame.rip
+    ))
+}

@@ -1,0 +1,83 @@
+//! The VM's boundary, tested with guests of a few hand-assembled instructions: whatever
+//! the guest does with memory and hypercalls, the tender stops it with a message and is
+//! itself unharmed. (The guest kernel is tested end to end in tests/tests/kvm.rs.)
+
+use super::*;
+use ukc_host::args::RuntimeArgs;
+
+const MIB: usize = 1 << 20;
+
+/// Runs `code` at the kernel's address in a VM of `memory` bytes, as the tender runs the
+/// guest kernel, and returns how it stopped.
+fn run_code(code: &[u8], memory: usize) -> Stop {
+    let mut vm = Vm::new(memory).unwrap();
+    vm.memory.slice_mut(abi::KERNEL_BASE, code.len() as u64).unwrap().copy_from_slice(code);
+    cpu_x86_64::write_tables(&mut vm.memory).unwrap();
+    cpu_x86_64::set_registers(vm.vcpu(), abi::KERNEL_BASE).unwrap();
+    let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);
+    serve(&mut vm, &mut devices, None)
+}
+
+/// `mov eax, value`.
+fn mov_eax(value: u32) -> Vec<u8> {
+    [&[0xb8][..], &value.to_le_bytes()].concat()
+}
+
+/// `mov dx, PORT_BASE + number; out dx, eax`.
+fn hypercall(number: u16) -> Vec<u8> {
+    [&[0x66, 0xba][..], &(abi::PORT_BASE + number).to_le_bytes(), &[0xef]].concat()
+}
+
+fn kernel_message(stop: Stop) -> String {
+    match stop {
+        Stop::Kernel(message) => message,
+        Stop::Outcome(outcome) => panic!("expected the kernel to be stopped, got {outcome:?}"),
+        Stop::CannotLoad(message) => panic!("expected the kernel to be stopped, got: {message}"),
+    }
+}
+
+#[test]
+fn a_write_past_guest_memory_stops_the_vm() {
+    // mov dword [rax], 1 with rax just past the end of 3 MiB of memory.
+    let code = [mov_eax(3 * MIB as u32), vec![0xc7, 0x00, 1, 0, 0, 0]].concat();
+    let message = kernel_message(run_code(&code, 3 * MIB));
+    assert!(message.contains("touched address 0x300000, outside its 3 MiB"), "{message}");
+}
+
+#[test]
+fn a_hypercall_naming_memory_outside_the_guest_is_refused() {
+    // The argument itself lies outside guest memory.
+    let code = [mov_eax(0xffff_ff00), hypercall(abi::call::CONSOLE)].concat();
+    let message = kernel_message(run_code(&code, 4 * MIB));
+    assert!(message.contains("broke the hypercall ABI") && message.contains("outside guest memory"), "{message}");
+    // The argument is inside, but the buffer it names reaches past the end.
+    let argument = abi::KERNEL_BASE as u32 + 0x100;
+    let mut code = [mov_eax(argument), hypercall(abi::call::ENTROPY)].concat();
+    code.resize(0x100, 0x90);
+    code.extend_from_slice(&(4 * MIB as u64 - 16).to_le_bytes());
+    code.extend_from_slice(&64u64.to_le_bytes());
+    let message = kernel_message(run_code(&code, 4 * MIB));
+    assert!(message.contains("64 bytes at guest address 0x3ffff0 lie outside guest memory"), "{message}");
+}
+
+#[test]
+fn an_unknown_hypercall_and_a_bad_device_index_are_refused() {
+    let code = [mov_eax(abi::KERNEL_BASE as u32), hypercall(99)].concat();
+    let message = kernel_message(run_code(&code, 4 * MIB));
+    assert!(message.contains("hypercall 99, which does not exist"), "{message}");
+    // BLOCK_INFO for device 5 when none is attached; the argument is the code itself.
+    let code = [mov_eax(abi::KERNEL_BASE as u32 + 0x100), hypercall(abi::call::BLOCK_INFO)].concat();
+    let mut code = code;
+    code.resize(0x100, 0x90);
+    code.extend_from_slice(&5u64.to_le_bytes());
+    code.resize(0x120, 0);
+    let message = kernel_message(run_code(&code, 4 * MIB));
+    assert!(message.contains("block device 5, which is not attached"), "{message}");
+}
+
+#[test]
+fn an_exception_without_handlers_stops_the_vm() {
+    // ud2, with an IDT whose gates the guest never filled in.
+    let message = kernel_message(run_code(&[0x0f, 0x0b], 4 * MIB));
+    assert!(message.contains("triple-faulted"), "{message}");
+}
