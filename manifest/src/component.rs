@@ -1,7 +1,7 @@
 //! One component's own declarations.
 
 use crate::SCHEMA;
-use crate::validate::Problems;
+use crate::validate::{Problems, from_checked_json};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -197,10 +197,7 @@ impl ArgType {
 impl ComponentManifest {
     /// Parses and checks a manifest; `origin` names where it came from in errors.
     pub fn from_json(bytes: &[u8], origin: &str) -> Result<Self, String> {
-        let manifest: ComponentManifest =
-            serde_json::from_slice(bytes).map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
-        manifest.validate().map_err(|e| format!("{origin}: invalid ukc manifest: {e}"))?;
-        Ok(manifest)
+        from_checked_json(bytes, origin, "ukc manifest", ComponentManifest::validate)
     }
 
     /// The manifest as compact JSON, ready to embed.

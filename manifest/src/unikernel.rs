@@ -3,7 +3,7 @@
 use crate::UNIKERNEL_SECTION;
 use crate::component::{ArgDecl, ArgType, DeviceType};
 use crate::section::custom_section;
-use crate::validate::Problems;
+use crate::validate::{Problems, from_checked_json};
 use serde::{Deserialize, Serialize};
 
 /// Everything a host must know about a unikernel before booting it: the target it was
@@ -75,10 +75,7 @@ impl UnikernelManifest {
 
     /// Parses and checks a merged manifest.
     pub fn from_json(bytes: &[u8], origin: &str) -> Result<Self, String> {
-        let manifest: UnikernelManifest =
-            serde_json::from_slice(bytes).map_err(|e| format!("{origin}: invalid unikernel manifest: {e}"))?;
-        manifest.validate().map_err(|e| format!("{origin}: invalid unikernel manifest: {e}"))?;
-        Ok(manifest)
+        from_checked_json(bytes, origin, "unikernel manifest", UnikernelManifest::validate)
     }
 
     /// The manifest as compact JSON, ready to embed.

@@ -1,6 +1,20 @@
 //! Name and value rules shared by both manifests.
 
 use crate::{ArgDecl, SCHEMA};
+use serde::de::DeserializeOwned;
+
+/// Parses JSON into a manifest of type `T` and checks it; errors name `origin` and say
+/// which kind of manifest (`what`) was invalid.
+pub(crate) fn from_checked_json<T: DeserializeOwned>(
+    bytes: &[u8],
+    origin: &str,
+    what: &str,
+    validate: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<T, String> {
+    let manifest: T = serde_json::from_slice(bytes).map_err(|e| format!("{origin}: invalid {what}: {e}"))?;
+    validate(&manifest).map_err(|e| format!("{origin}: invalid {what}: {e}"))?;
+    Ok(manifest)
+}
 
 /// Collects problems so that one error can report all of them.
 #[derive(Default)]

@@ -184,3 +184,14 @@ pub fn world_items(path: &Path) -> Vec<String> {
         .map(|l| l.trim_end_matches(';').to_string())
         .collect()
 }
+
+/// A small tree for kv stores under `dir/files`: `a.txt`, `sub/b.txt`, and `link`, a
+/// symbolic link to `a.txt`. Returns its path.
+pub fn small_tree(dir: &Path) -> PathBuf {
+    let files = dir.join("files");
+    std::fs::create_dir_all(files.join("sub")).unwrap();
+    std::fs::write(files.join("a.txt"), "alpha\n").unwrap();
+    std::fs::write(files.join("sub/b.txt"), "beta\n").unwrap();
+    std::os::unix::fs::symlink("a.txt", files.join("link")).unwrap();
+    files
+}

@@ -70,11 +70,7 @@ fn block_example_verifies_every_sector() {
 #[test]
 fn kv_ro_serves_a_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(files.join("sub")).unwrap();
-    std::fs::write(files.join("a.txt"), "alpha\n").unwrap();
-    std::fs::write(files.join("sub/b.txt"), "beta\n").unwrap();
-    std::os::unix::fs::symlink("a.txt", files.join("link")).unwrap();
+    let files = small_tree(dir.path());
     let kv = compose(&component("kv-ro"), "unix", dir.path(), "kv.wasm", &[]);
     let flag = format!("--kv:storage={}", path_str(&files));
     let out = ukc_unix(&[path_str(&kv), &flag]).ok();

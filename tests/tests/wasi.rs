@@ -81,11 +81,7 @@ fn hello_for_wasi_runs_under_wasmtime_as_on_unix() {
 #[test]
 fn kv_ro_for_wasi_serves_a_preopened_directory_as_unix_serves_a_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(files.join("sub")).unwrap();
-    std::fs::write(files.join("a.txt"), "alpha\n").unwrap();
-    std::fs::write(files.join("sub/b.txt"), "beta\n").unwrap();
-    std::os::unix::fs::symlink("a.txt", files.join("link")).unwrap();
+    let files = small_tree(dir.path());
     let out = dir.path().join("kv.wasi.wasm");
     let composed = ukc(&["compose", path_str(&component("kv-ro")), "-t", "wasi", "-o", path_str(&out)]);
     composed.ok();
