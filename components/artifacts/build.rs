@@ -34,6 +34,8 @@ const GUESTS: &[Guest] = &[
     Guest { package: "driver-wasi-random", name: "wasi-random", driver: true },
     Guest { package: "driver-wasi-args", name: "wasi-args", driver: true },
     Guest { package: "driver-wasi-kv", name: "wasi-kv", driver: true },
+    Guest { package: "driver-wasi-block", name: "wasi-block", driver: true },
+    Guest { package: "driver-wasi-tcpip", name: "wasi-tcpip", driver: true },
     Guest { package: "driver-wasi-run", name: "wasi-run", driver: true },
     Guest { package: "driver-wasi-shim", name: "wasi-shim", driver: true },
     Guest { package: "driver-wasi-main", name: "wasi-main", driver: true },

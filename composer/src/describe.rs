@@ -38,7 +38,10 @@ pub fn text(c: &Composition) -> String {
     let chains: Vec<String> = c.manifest.devices.iter().map(|d| d.by.join(" -> ")).collect();
     let width = chains.iter().map(String::len).max().unwrap_or(0);
     for (d, chain) in c.manifest.devices.iter().zip(&chains) {
-        let flag = plan.target.device_flag(d.ty, &d.name).unwrap_or_default();
+        let mut flag = plan.target.device_flag(d.ty, &d.name).unwrap_or_default();
+        if let Some(backing) = plan.target.device_backing(d.ty, &d.name) {
+            flag.push_str(&format!(" (the device is {backing})"));
+        }
         let _ = writeln!(out, "  {:<12} {:<6} acquired by {chain:<width$}  attach with {flag}", d.name, d.ty.as_str());
     }
     let _ = writeln!(out, "\nruntime arguments:");

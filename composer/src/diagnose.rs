@@ -73,8 +73,8 @@ pub fn missing(component: &Component, want: &InterfaceName, platform: &Platform,
     if platform.target.wit == PlatformWit::Wasi && want.path.starts_with("ukc:") {
         message.push_str(
             "\n  On the wasi target, ukc bridges the console, clocks, yield, entropy, runtime arguments, \
-             exit and kv stores to WASI (the wasi-* drivers); block and net devices and TCP/IP are not \
-             bridged.",
+             exit, kv stores, block devices and TCP/IP to WASI (the wasi-* drivers); net devices are \
+             not bridged: WASI has no raw network frames (use ukc:tcpip instead).",
         );
     }
     if want.path.starts_with("wasi:") {

@@ -69,12 +69,14 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         name: "wasi",
-        about: "any WASI 0.2 runtime (wasmtime run): console on stdout, kv stores on preopened directories",
+        about: "any WASI 0.2 runtime (wasmtime run): console on stdout, kv stores on preopened directories, \
+                block devices on files, TCP/IP on wasi:sockets",
         host: "wasmtime run",
         wit: PlatformWit::Wasi,
         world: "command",
         // The wasi-* drivers bridge ukc devices to WASI; where another driver also exports
-        // the interface (the tcpip driver's `yield`), they are the default.
+        // the interface (the smoltcp `tcpip` driver: TCP/IP and `yield`), they are the
+        // default. `wasi-tcpip` interposes on `yield` above `wasi-base`.
         defaults: &[
             ("ukc:console", "wasi-base"),
             ("ukc:clock", "wasi-base"),
@@ -83,6 +85,8 @@ pub const TARGETS: &[Target] = &[
             ("ukc:args/args", "wasi-args"),
             ("ukc:exit", "wasi-args"),
             ("ukc:kv/ro", "wasi-kv"),
+            ("ukc:block", "wasi-block"),
+            ("ukc:tcpip", "wasi-tcpip"),
         ],
         command_line: CommandLine::Wasmtime,
     },
@@ -106,11 +110,15 @@ impl Target {
     }
 
     /// The host flag that attaches a device of type `ty`, with a placeholder for its
-    /// backing, or `None` when the host has no such devices.
+    /// backing, or `None` when the host has no such devices. On `wasi` the flags are
+    /// preopens: the kv store `NAME` is the directory preopened as `NAME` (`wasi-kv`), and
+    /// the block device `NAME` the file `NAME` in the one preopened as `/dev/block`
+    /// (`wasi-block`), as [`Target::device_backing`] says.
     pub fn device_flag(&self, ty: DeviceType, name: &str) -> Option<String> {
         match (self.name, ty) {
             ("wasi", DeviceType::Kv) => Some(format!("--dir DIR::{name}")),
-            ("wasi", _) => None,
+            ("wasi", DeviceType::Block) => Some("--dir DIR::/dev/block".into()),
+            ("wasi", DeviceType::Net) => None,
             (_, DeviceType::Block) => Some(format!("--block:{name}=FILE")),
             ("unix", DeviceType::Kv) => Some(format!("--kv:{name}=DIR")),
             ("hvt", DeviceType::Net) => Some(format!("--net:{name}=TAP")),
@@ -118,9 +126,36 @@ impl Target {
         }
     }
 
-    /// The command that runs `unikernel` with every device its manifest requires.
-    pub fn run_command(&self, unikernel: &str, manifest: &UnikernelManifest) -> String {
-        let flags: Vec<String> = manifest.devices.iter().filter_map(|d| self.device_flag(d.ty, &d.name)).collect();
+    /// Where the device's contents are, when its flag does not name them: one flag
+    /// preopens the directory of every block device on `wasi`, so each is a file in it.
+    pub fn device_backing(&self, ty: DeviceType, name: &str) -> Option<String> {
+        match (self.name, ty) {
+            ("wasi", DeviceType::Block) => Some(format!("DIR/{name}")),
+            _ => None,
+        }
+    }
+
+    /// Host options a unikernel importing `platform_imports` needs besides its devices:
+    /// wasmtime lets sockets reach no address without `-S inherit-network`.
+    fn host_options(&self, platform_imports: &[String]) -> Vec<String> {
+        let sockets = platform_imports.iter().any(|name| name.starts_with("wasi:sockets/"));
+        if self.command_line == CommandLine::Wasmtime && sockets {
+            vec!["-S".into(), "inherit-network".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The command that runs `unikernel`, which imports `platform_imports`, with every
+    /// device its manifest requires.
+    pub fn run_command(&self, unikernel: &str, manifest: &UnikernelManifest, platform_imports: &[String]) -> String {
+        let mut flags = self.host_options(platform_imports);
+        for flag in manifest.devices.iter().filter_map(|d| self.device_flag(d.ty, &d.name)) {
+            // Several block devices on `wasi` share one preopen.
+            if !flags.contains(&flag) {
+                flags.push(flag);
+            }
+        }
         let takes_args = !manifest.args.is_empty() || !manifest.undeclared_args.is_empty();
         let mut words = vec![self.host.to_string()];
         match self.command_line {
@@ -196,5 +231,44 @@ impl Platform {
     /// The platform's version of the interface `path`, if it provides one.
     pub fn provided(&self, path: &str) -> Option<&InterfaceName> {
         self.provides.iter().find(|p| p.path == path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ukc_manifest::{SCHEMA, UnikernelDevice};
+
+    fn manifest(devices: &[(&str, DeviceType)]) -> UnikernelManifest {
+        UnikernelManifest {
+            schema: SCHEMA,
+            target: "wasi".into(),
+            components: Vec::new(),
+            devices: devices
+                .iter()
+                .map(|(name, ty)| UnikernelDevice { name: name.to_string(), ty: *ty, by: vec!["app".into()] })
+                .collect(),
+            args: Vec::new(),
+            undeclared_args: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn wasi_run_lines_preopen_block_devices_once_and_grant_sockets() {
+        let wasi = Target::find("wasi").unwrap();
+        let devices = manifest(&[("disk", DeviceType::Block), ("site", DeviceType::Kv), ("log", DeviceType::Block)]);
+        let sockets = ["wasi:sockets/tcp@0.2.12".to_string()];
+        assert_eq!(
+            wasi.run_command("u.wasm", &devices, &sockets),
+            "wasmtime run -S inherit-network --dir DIR::/dev/block --dir DIR::site u.wasm"
+        );
+        assert_eq!(wasi.run_command("u.wasm", &manifest(&[]), &[]), "wasmtime run u.wasm");
+        assert_eq!(wasi.device_backing(DeviceType::Block, "log").as_deref(), Some("DIR/log"));
+        let unix = Target::find("unix").unwrap();
+        assert_eq!(
+            unix.run_command("u.wasm", &devices, &sockets),
+            "ukc-unix u.wasm --block:disk=FILE --kv:site=DIR --block:log=FILE"
+        );
+        assert_eq!(unix.device_backing(DeviceType::Block, "log"), None);
     }
 }

@@ -155,6 +155,35 @@ pub fn wat_component(dir: &Path, name: &str, wit: &Path, world: &str, wat: &str)
     out
 }
 
+/// Builds the Rust crate `tests/fixtures/FIXTURE` (its `files`) as an outside author
+/// would: against `ukc wit --out wit`, for `wasm32-unknown-unknown`, then `wasm-tools
+/// component new`. `core` is the crate's library name; returns `DIR/CORE.wasm`.
+pub fn fixture_crate(dir: &Path, fixture: &str, files: &[&str], core: &str) -> PathBuf {
+    let crate_dir = dir.join(fixture);
+    let source = workspace().join("tests/fixtures").join(fixture);
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    for file in files {
+        std::fs::copy(source.join(file), crate_dir.join(file)).unwrap();
+    }
+    // The same dependency versions as the project, so that the build needs no resolution.
+    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
+    ukc(&["wit", "--out", path_str(&crate_dir.join("wit"))]).ok();
+    let target_dir = workspace().join("target/plugin-test");
+    let built = Command::new(env!("CARGO"))
+        .current_dir(&crate_dir)
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--target-dir", path_str(&target_dir)])
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("cargo runs");
+    assert!(built.success(), "the {fixture} crate builds");
+    let core_module = target_dir.join(format!("wasm32-unknown-unknown/release/{core}.wasm"));
+    let component = dir.join(format!("{core}.wasm"));
+    run(peer("wasm-tools"), &["component", "new", path_str(&core_module), "-o", path_str(&component)]).ok();
+    component
+}
+
 /// `ukc wit --out DIR/wit` plus extra WIT packages under `DIR/wit/deps`; returns the
 /// WIT directory (its root package is ukc:platform).
 pub fn wit_dir(dir: &Path, extra: &[(&str, &str)]) -> PathBuf {

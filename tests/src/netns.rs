@@ -34,14 +34,21 @@ impl Netns {
 
     /// Waits (up to five seconds) until something inside the namespace listens on TCP `port`.
     pub fn wait_for_port(&self, address: &str, port: u16) {
+        self.wait_for_port_within(address, port, std::time::Duration::from_secs(5));
+    }
+
+    /// Waits up to `limit` until something inside the namespace listens on TCP `port`
+    /// (a server that compiles itself first, as `wasmtime run` does, needs longer).
+    pub fn wait_for_port_within(&self, address: &str, port: u16, limit: std::time::Duration) {
         let probe = format!("exec 3<>/dev/tcp/{address}/{port}");
-        for _ in 0..100 {
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
             if self.command("bash", &["-c", &probe]).status().is_ok_and(|s| s.success()) {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("nothing listens on {address}:{port} in {} after 5 s", self.name);
+        panic!("nothing listens on {address}:{port} in {} after {limit:?}", self.name);
     }
 
     /// A command that runs `program args...` inside the namespace.

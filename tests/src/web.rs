@@ -113,3 +113,32 @@ pub fn load(netns: &Netns, url: &str, seconds: u32) -> String {
     assert!(report.contains("Requests/sec"), "{report}");
     report
 }
+
+/// Forty conduit-server clients at once, from a small Python program inside the
+/// namespace: each stores a key, then every client reads another's key, then all quit.
+pub fn conduit_clients(netns: &Netns, address: &str, port: u16) {
+    let client = r#"
+import socket, sys
+address, port = sys.argv[1], int(sys.argv[2])
+clients = [socket.create_connection((address, port), timeout=10) for _ in range(40)]
+files = [c.makefile("rw", newline="\n") for c in clients]
+def ask(f, line):
+    f.write(line + "\n"); f.flush(); return f.readline().strip()
+for i, f in enumerate(files):
+    assert ask(f, f"SET key{i} value {i}") == "OK"
+assert ask(files[0], "CLIENTS") == "CLIENTS 40", ask(files[0], "CLIENTS")
+for i, f in enumerate(files):
+    j = (i + 1) % len(files)
+    got = ask(f, f"GET key{j}")
+    assert got == f"VALUE value {j}", got
+assert ask(files[5], "COUNT") == "COUNT 40"
+assert ask(files[5], "FLY") .startswith("ERR unknown command FLY")
+for f in files:
+    assert ask(f, "QUIT") == "BYE"
+    assert f.readline() == ""
+print("ok")
+"#;
+    let port = port.to_string();
+    let out = netns.run(&["python3", "-c", client, address, &port], Duration::from_secs(60)).ok();
+    assert_eq!(out, "ok\n");
+}

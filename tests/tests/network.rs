@@ -1,9 +1,8 @@
 //! The network unikernels against real Linux peers (curl, wrk, TCP clients), each test in
 //! its own network namespace, using addresses inside it only.
 
-use std::time::Duration;
 use ukc_tests::netns::Netns;
-use ukc_tests::web::{Background, check_site, load, make_site};
+use ukc_tests::web::{Background, check_site, conduit_clients, load, make_site};
 use ukc_tests::*;
 
 #[test]
@@ -30,30 +29,7 @@ fn conduit_server_serves_many_clients_at_once() {
     let netns = Netns::loopback("conduit");
     let server = Background::start(netns.command(path_str(&bin("ukc-unix")), &[path_str(&server_wasm), "--port=7000"]));
     netns.wait_for_port("127.0.0.1", 7000);
-    // The clients run inside the namespace too: a small Python program with 40 sockets
-    // open at once, each storing a key, then every client reading every other's key.
-    let client = r#"
-import socket
-clients = [socket.create_connection(("127.0.0.1", 7000), timeout=10) for _ in range(40)]
-files = [c.makefile("rw", newline="\n") for c in clients]
-def ask(f, line):
-    f.write(line + "\n"); f.flush(); return f.readline().strip()
-for i, f in enumerate(files):
-    assert ask(f, f"SET key{i} value {i}") == "OK"
-assert ask(files[0], "CLIENTS") == "CLIENTS 40", ask(files[0], "CLIENTS")
-for i, f in enumerate(files):
-    j = (i + 1) % len(files)
-    got = ask(f, f"GET key{j}")
-    assert got == f"VALUE value {j}", got
-assert ask(files[5], "COUNT") == "COUNT 40"
-assert ask(files[5], "FLY") .startswith("ERR unknown command FLY")
-for f in files:
-    assert ask(f, "QUIT") == "BYE"
-    assert f.readline() == ""
-print("ok")
-"#;
-    let out = netns.run(&["python3", "-c", client], Duration::from_secs(60)).ok();
-    assert_eq!(out, "ok\n");
+    conduit_clients(&netns, "127.0.0.1", 7000);
     let log = server.stop();
     assert!(log.contains("conduit-server: listening on port 7000"), "{log}");
 }

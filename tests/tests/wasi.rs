@@ -1,10 +1,13 @@
 //! The `wasi` target under the real `wasmtime` CLI, and ordinary Rust std programs built
-//! for `wasm32-wasip2` composed into unikernels for `unix` and `hvt`.
+//! for `wasm32-wasip2` composed into unikernels for `unix` and `hvt`. The network tests
+//! run wasmtime in a network namespace of their own, on its loopback only.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
+use ukc_tests::netns::Netns;
+use ukc_tests::web::{Background, check_site, conduit_clients, load, make_site};
 use ukc_tests::*;
 
 /// The `wasmtime` CLI: on PATH, else the copy a developer keeps under
@@ -194,4 +197,186 @@ fn a_wasi_import_no_driver_serves_fails_at_compose_time_naming_it() {
     // Under a WASI host, the program is fine as it is.
     let wasi = compose(cat, "wasi", dir.path(), "cat.wasi.wasm", &[]);
     assert_only_wasi(&wasi);
+}
+
+/// Whether `image` holds the block example's pattern: each 8-byte word is the run's seed
+/// (so the first word) mixed with the word's position.
+fn holds_block_pattern(image: &[u8]) -> bool {
+    let word = |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().unwrap());
+    let seed = word(0);
+    (0..image.len()).step_by(8).all(|at| word(at) == seed ^ (at as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// A directory holding the 4 MiB image file `storage`, for `--dir DIR::/dev/block`.
+fn disk_dir(dir: &Path, name: &str) -> PathBuf {
+    let disks = dir.join(name);
+    std::fs::create_dir_all(&disks).unwrap();
+    std::fs::File::create(disks.join("storage")).unwrap().set_len(4 << 20).unwrap();
+    disks
+}
+
+#[test]
+fn block_for_wasi_fills_a_file_under_wasmtime_as_unix_fills_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("block.wasi.wasm");
+    let composed = ukc(&["compose", path_str(&component("block")), "-t", "wasi", "-o", path_str(&out)]);
+    composed.ok();
+    let expected = format!("run it with: wasmtime run --dir DIR::/dev/block {} [ARGS...]", path_str(&out));
+    assert!(composed.stderr.contains(&expected), "{}", composed.stderr);
+    assert!(composed.stderr.contains("the block device 'storage' is DIR/storage"), "{}", composed.stderr);
+    assert_only_wasi(&out);
+    let described = ukc(&["describe", path_str(&component("block")), "-t", "wasi"]).ok();
+    assert!(described.contains("attach with --dir DIR::/dev/block (the device is DIR/storage)"), "{described}");
+
+    let on_unix = compose(&component("block"), "unix", dir.path(), "block.unix.wasm", &[]);
+    let unix_image = dir.path().join("unix.img");
+    std::fs::File::create(&unix_image).unwrap().set_len(4 << 20).unwrap();
+    let unix = ukc_unix(&[path_str(&on_unix), &format!("--block:storage={}", path_str(&unix_image))]).ok();
+    let disks = disk_dir(dir.path(), "disks");
+    let wasi = wasmtime(&["--dir", &format!("{}::/dev/block", path_str(&disks)), path_str(&out)]).ok();
+    assert_eq!(wasi, unix);
+    assert!(wasi.contains("block: wrote and verified 8192 sectors, 0 mismatches"), "{wasi}");
+    assert!(holds_block_pattern(&std::fs::read(disks.join("storage")).unwrap()), "the image holds the pattern");
+}
+
+#[test]
+fn block_for_wasi_explains_a_missing_or_misshapen_image_and_refuses_writes_to_a_read_only_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = compose(&component("block"), "wasi", dir.path(), "block.wasi.wasm", &[]);
+    let missing = wasmtime(&[path_str(&out)]);
+    assert_eq!(missing.status, Some(1));
+    let advice = "no directory is preopened as /dev/block; run wasmtime with --dir DIR::/dev/block";
+    assert!(missing.stderr.contains(advice), "{}", missing.stderr);
+
+    let disks = disk_dir(dir.path(), "disks");
+    let preopen = format!("{}::/dev/block", path_str(&disks));
+    std::fs::File::create(disks.join("storage")).unwrap().set_len(1000).unwrap();
+    let misshapen = wasmtime(&["--dir", &preopen, path_str(&out)]);
+    assert_eq!(misshapen.status, Some(1));
+    assert!(
+        misshapen.stderr.contains("is 1000 bytes, not a multiple of the 512-byte sector size"),
+        "{}",
+        misshapen.stderr
+    );
+    assert!(misshapen.stderr.contains("truncate -s 1024 DIR/storage"), "{}", misshapen.stderr);
+
+    // Root may write any file, so the image is made read-only by a read-only bind mount
+    // in a mount namespace of the test's own.
+    std::fs::File::create(disks.join("storage")).unwrap().set_len(4 << 20).unwrap();
+    let script = r#"mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@""#;
+    let cli = wasmtime_cli();
+    let args = ["--mount", "sh", "-c", script, path_str(&disks), path_str(&cli), "run", "--dir", &preopen];
+    let mut command = Command::new("unshare");
+    command.args(args).arg(&out);
+    let read_only = run_with_input(&mut command, b"", Duration::from_secs(120));
+    assert_eq!(read_only.status, Some(1), "{}", read_only.stderr);
+    assert!(
+        read_only.stderr.contains(r#"write of 65536 bytes at 0: Error { code: 2, name: "denied""#),
+        "{}",
+        read_only.stderr
+    );
+    assert!(std::fs::read(disks.join("storage")).unwrap().iter().all(|&b| b == 0), "nothing was written");
+}
+
+/// `wasmtime run -S inherit-network ARGS...` inside `netns`, in the background.
+fn wasmtime_server(netns: &Netns, args: &[&str]) -> Background {
+    let mut words = vec!["run", "-S", "inherit-network"];
+    words.extend(args);
+    Background::start(netns.command(path_str(&wasmtime_cli()), &words))
+}
+
+/// How long a server may take to listen: wasmtime compiles it first.
+const STARTUP: Duration = Duration::from_secs(60);
+
+#[test]
+fn static_website_for_wasi_serves_the_site_through_wasi_sockets() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("site");
+    let files = make_site(&root);
+    let out = dir.path().join("web.wasi.wasm");
+    let composed = ukc(&["compose", path_str(&component("static-website")), "-t", "wasi", "-o", path_str(&out)]);
+    composed.ok();
+    let expected =
+        format!("run it with: wasmtime run -S inherit-network --dir DIR::storage {} [ARGS...]", path_str(&out));
+    assert!(composed.stderr.contains(&expected), "{}", composed.stderr);
+    assert_only_wasi(&out);
+
+    let netns = Netns::loopback("web-wasi");
+    let preopen = format!("{}::storage", path_str(&root));
+    let server = wasmtime_server(&netns, &["--dir", &preopen, path_str(&out), "--port=8080"]);
+    netns.wait_for_port_within("127.0.0.1", 8080, STARTUP);
+    check_site(&netns, "http://127.0.0.1:8080", &root, &files, dir.path());
+    let report = load(&netns, "http://127.0.0.1:8080/index.html", 5);
+    // Still serving, and byte-identical, after the load.
+    check_site(&netns, "http://127.0.0.1:8080", &root, &files, dir.path());
+    let log = server.stop();
+    assert!(log.contains("static-website: serving on port 8080"), "{log}\n{report}");
+}
+
+#[test]
+fn echo_and_conduit_server_for_wasi_answer_clients_through_wasi_sockets() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = compose(&component("network"), "wasi", dir.path(), "echo.wasi.wasm", &[]);
+    let conduit = compose(&component("conduit-server"), "wasi", dir.path(), "conduit.wasi.wasm", &[]);
+    assert_only_wasi(&echo);
+    assert_only_wasi(&conduit);
+    let netns = Netns::loopback("echo-wasi");
+    let echo_server = wasmtime_server(&netns, &[path_str(&echo), "--port=8080"]);
+    let conduit_server = wasmtime_server(&netns, &[path_str(&conduit), "--port=7000"]);
+    netns.wait_for_port_within("127.0.0.1", 8080, STARTUP);
+    netns.wait_for_port_within("127.0.0.1", 7000, STARTUP);
+
+    // Two megabytes, more than the echo holds back and the sockets buffer: both sides
+    // wait for room to write. nc shuts its side down at the end of its input; the echo
+    // then sends the rest and closes.
+    let data: Vec<u8> = (0..(2u32 << 20)).map(|i| (i % 251) as u8).collect();
+    let nc = &mut netns.command("nc", &["-N", "127.0.0.1", "8080"]);
+    let echoed = run_with_input(nc, &data, Duration::from_secs(60));
+    assert_eq!(echoed.status, Some(0), "{}", echoed.stderr);
+    assert!(echoed.stdout == data, "the echo differs: {} bytes came back", echoed.stdout.len());
+    conduit_clients(&netns, "127.0.0.1", 7000);
+
+    let log = echo_server.stop();
+    assert!(log.contains("network: connection from 127.0.0.1:"), "{log}");
+    assert!(log.contains("closed: 2097152 bytes received, 2097152 sent"), "{log}");
+    let log = conduit_server.stop();
+    assert!(log.contains("conduit-server: listening on port 7000"), "{log}");
+}
+
+/// A TCP echo peer on 127.0.0.1:9000 and a UDP one on 127.0.0.1:9001.
+const ECHO_PEERS: &str = r#"
+import socket, threading
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("127.0.0.1", 9001))
+tcp = socket.create_server(("127.0.0.1", 9000))
+def echo_datagrams():
+    while True:
+        data, peer = udp.recvfrom(65536)
+        udp.sendto(data, peer)
+threading.Thread(target=echo_datagrams, daemon=True).start()
+while True:
+    connection, _ = tcp.accept()
+    with connection:
+        while data := connection.recv(4096):
+            connection.sendall(data)
+"#;
+
+#[test]
+fn a_tcp_and_udp_client_behaves_on_wasi_as_on_unix() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = fixture_crate(dir.path(), "net-probe", &["Cargo.toml", "ukc.json", "src/lib.rs"], "net_probe");
+    let on_wasi = compose(&probe, "wasi", dir.path(), "probe.wasi.wasm", &[]);
+    let on_unix = compose(&probe, "unix", dir.path(), "probe.unix.wasm", &[]);
+    assert_only_wasi(&on_wasi);
+    let netns = Netns::loopback("probe-wasi");
+    let _peers = Background::start(netns.command("python3", &["-c", ECHO_PEERS]));
+    netns.wait_for_port("127.0.0.1", 9000);
+    let unix = netns.run(&[path_str(&bin("ukc-unix")), path_str(&on_unix)], Duration::from_secs(60)).ok();
+    let cli = wasmtime_cli();
+    let wasi = netns.run(&[path_str(&cli), "run", "-S", "inherit-network", path_str(&on_wasi)], STARTUP).ok();
+    assert_eq!(wasi, unix);
+    assert!(wasi.contains("connecting to port 9009: Err(Error { code: 1, name: \"connection-refused\""), "{wasi}");
+    assert!(wasi.contains("connected to (127, 0, 0, 1), established: true"), "{wasi}");
+    assert!(wasi.contains(r#"tcp echo: "hello over tcp\n""#), "{wasi}");
+    assert!(wasi.contains(r#"udp echo from (127, 0, 0, 1) port 9001: "hello over udp""#), "{wasi}");
 }

@@ -86,5 +86,10 @@ fn report(c: &Composition, output: &str, size: usize) {
         plan.target.name
     );
     let shown = if output == "-" { "UNIKERNEL.wasm" } else { output };
-    eprintln!("ukc: run it with: {}", plan.target.run_command(shown, &c.manifest));
+    eprintln!("ukc: run it with: {}", plan.target.run_command(shown, &c.manifest, &c.platform_imports()));
+    for device in &c.manifest.devices {
+        if let Some(backing) = plan.target.device_backing(device.ty, &device.name) {
+            eprintln!("ukc: the {} device '{}' is {backing}", device.ty, device.name);
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! The `wasi-base` driver: what every unikernel on the `wasi` target needs, on WASI 0.2.
 //! The console is the WASI host's standard output, the clocks are `wasi:clocks`, and
-//! `yield` waits on a `wasi:clocks` pollable. No device ever has input here (devices
-//! that do would interpose on `yield`, as the `tcpip` driver does), so `yield` returns
-//! at its deadline with an empty list.
+//! `yield` waits on a `wasi:clocks` pollable. No device ever has input here (sockets do,
+//! and the `wasi-tcpip` driver interposes on `yield` to wait on them too), so `yield`
+//! returns at its deadline with an empty list.
 
 wit_bindgen::generate!({
     inline: "
