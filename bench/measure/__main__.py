@@ -1,11 +1,16 @@
 """Measures ukc next to its peers and writes BENCHMARKS.md; driven by bench/run.
 
-Four sections: sizes of components and unikernels (next to a wasm32-wasip2 hello),
-compose time (`ukc compose` next to `wac compose` of the same WAC document), boot of the
-hello unikernel under `ukc-unix` and `ukc-hvt` (next to the `wasmtime` CLI running the WASI
-hello), warm (precompiled) and cold (compiled on every boot), and block throughput of the
-block-bench guest under `ukc-hvt` and `ukc-unix` (next to a native program doing the same
-I/O).
+Sections: sizes of components and unikernels (next to a wasm32-wasip2 hello), of the guest
+kernel ukc-hvt boots in KVM, and of the WASI bridges (wasisizes.py); compose time (`ukc
+compose` next to `wac compose` of the same WAC document); boot of the hello unikernel
+under `ukc-unix`, under `ukc-hvt` in-process and in a KVM micro-VM (kvmboot.py: where the
+KVM boot goes), and composed for the wasi target under the `wasmtime` CLI, next to the
+WASI hello under the `wasmtime` CLI and on ukc-unix through the wasi-shim, warm
+(precompiled) and cold (compiled on every boot); block throughput of the block-bench guest
+under `ukc-hvt` (in-process and KVM) and `ukc-unix` (next to a native program doing the
+same I/O); and the network (network.py): a static website under wrk next to nginx, and
+TCP bulk throughput of the tcpip driver next to the kernel's stack, ukc-hvt in both
+modes. The closing bullets come from interpret.py, kvmdoc.py, wasidoc.py and netdoc.py.
 
 Every figure is a measurement in this run; ratios compare against a peer measured in the
 same run, interleaved run by run so that load from elsewhere on the machine hits both.
@@ -22,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import blocks, boot, compose, interpret, sizes
+from . import blocks, boot, compose, interpret, network, sizes
 from .common import SCRATCH, BenchError, Context, first_line, note
 
 
@@ -42,9 +47,13 @@ def main() -> int:
     ap.add_argument("--rss-runs", type=int, default=5, help="runs of each runner for peak RSS")
     ap.add_argument("--block-runs", type=int, default=5, help="runs of each block runner and request size")
     ap.add_argument("--block-warmup", type=int, default=1)
+    ap.add_argument("--wrk-seconds", type=int, default=10, help="duration of each wrk run")
+    ap.add_argument("--bulk-mb", type=int, default=50, help="MB (10^6 bytes) each TCP echo run sends")
+    ap.add_argument("--bulk-runs", type=int, default=3, help="TCP echo runs per server")
+    ap.add_argument("--bulk-seconds", type=float, default=5, help="longest a TCP echo run sends")
     args = ap.parse_args()
-    if args.runs < 2 or args.block_runs < 1:
-        ap.error("--runs must be at least 2, --block-runs at least 1")
+    if args.runs < 2 or args.block_runs < 1 or args.bulk_runs < 1 or args.wrk_seconds < 1 or args.bulk_mb < 1:
+        ap.error("--runs must be at least 2; --block-runs, --bulk-runs, --wrk-seconds and --bulk-mb at least 1")
 
     if SCRATCH.exists():
         shutil.rmtree(SCRATCH)
@@ -62,22 +71,28 @@ def main() -> int:
         compose_ = compose.measure(ctx)
         boot_ = boot.measure(ctx)
         blocks_ = blocks.measure(ctx)
+        network_ = network.measure(ctx)
         interp = interpret.interpretation(ctx)
     except (BenchError, subprocess.TimeoutExpired) as e:
         print(f"bench: {e}", file=sys.stderr)
         return 1
     intro = (
         "# Benchmarks\n\n"
-        "Sizes, compose times, boot times and block throughput of ukc next to its peers — `wac` "
-        "for composing, the `wasmtime` CLI for running, a native program for block I/O — all "
-        "measured in the same run on the same machine. These are figures, not pass/fail checks. "
-        "To reproduce: `cargo build --release`, then `./bench/run` (it installs wasmtime-cli "
-        "48.0.8 into `target/peers` when missing, builds the WASI peer in `bench/wasi-hello` and "
-        "the native block peer in `bench/native-block`, uses `target/bench` as scratch space "
-        "and overwrites this file).\n\n"
+        "Sizes, compose times, boot times, block throughput and network figures of ukc next "
+        "to its peers — `wac` for composing, the `wasmtime` CLI for running, a native program "
+        "for block I/O, nginx for serving a website, the kernel's TCP/IP stack for bulk "
+        "transfers — all measured in the same run on the same machine; `ukc-hvt` both in its "
+        "own process (`--isolation=process`) and in a KVM micro-VM (`--isolation=kvm`, where "
+        "`/dev/kvm` opens), and the wasi target under `wasmtime run`. These are figures, "
+        "not pass/fail checks. To reproduce: `cargo build --release`, then `./bench/run` as "
+        "root (it installs wasmtime-cli 48.0.8 into `target/peers` when missing, the Debian "
+        "packages of wrk, nginx-light, curl, ethtool and strace when missing, builds the WASI peer in "
+        "`bench/wasi-hello` and the native block peer in `bench/native-block`, uses "
+        "`target/bench` as scratch space, makes and deletes its own network namespaces, and "
+        "overwrites this file).\n\n"
         f"Tools: {versions}."
     )
-    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, interp]) + "\n"
+    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, interp]) + "\n"
     Path(args.out).write_text(doc)
     print(doc, end="")
     note(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import os
 import resource
 import shlex
@@ -108,22 +109,42 @@ def boot(cmd: list[str], env: dict[str, str]) -> Boot:
 GNU_TIME = "/usr/bin/time"
 
 
-def peak_rss_via_time(cmd: list[str], env: dict[str, str], scratch: Path) -> int:
-    """Peak RSS in KiB of `cmd`, as GNU time reports it (`%M`: ru_maxrss from its own
-    wait4). GNU time is a small process; the child's ru_maxrss would otherwise include the
-    address space it was spawned from (see `boot`)."""
+def usage_via_time(cmd: list[str], env: dict[str, str], scratch: Path) -> tuple[int, int]:
+    """Peak RSS in KiB and minor page faults of `cmd`, as GNU time reports them (`%M` and
+    `%R`: ru_maxrss and ru_minflt from its own wait4). GNU time is a small process; the
+    child's ru_maxrss would otherwise include the address space it was spawned from (see
+    `boot`)."""
     report = scratch / "rss.txt"
     r = subprocess.run(
-        [GNU_TIME, "-f", "%M", "-o", str(report), *cmd],
+        [GNU_TIME, "-f", "%M %R", "-o", str(report), *cmd],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, timeout=TIMEOUT,
     )
     if r.returncode != 0:
         raise BenchError(f"{shlex.join(cmd)} failed under {GNU_TIME} ({r.returncode}):\n{r.stderr.decode(errors='replace')}")
-    return int(report.read_text().split()[-1])
+    rss, faults = report.read_text().split()[-2:]
+    return int(rss), int(faults)
 
 
 def resource_self_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+@functools.cache
+def hvt_in_process(ukc_hvt: str) -> tuple[str, ...]:
+    """The flags that make ukc-hvt run a unikernel in its own process: `--isolation=process`
+    when it offers isolation modes (its default may then be a KVM VM), none otherwise."""
+    r = subprocess.run([ukc_hvt, "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=TIMEOUT)
+    return ("--isolation=process",) if b"--isolation=" in r.stdout else ()
+
+
+def hvt_modes(ukc_hvt: str) -> dict[str, list[str]]:
+    """How ukc-hvt can run a unikernel here: `ukc-hvt` in its own process and, when the
+    binary offers `--isolation` and /dev/kvm opens, `ukc-hvt-kvm` in a KVM micro-VM; the
+    flags for each."""
+    modes = {"ukc-hvt": list(hvt_in_process(ukc_hvt))}
+    if modes["ukc-hvt"] and os.access("/dev/kvm", os.R_OK | os.W_OK):
+        modes["ukc-hvt-kvm"] = ["--isolation=kvm"]
+    return modes
 
 
 def first_line(cmd: list[str]) -> str:

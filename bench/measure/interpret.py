@@ -3,6 +3,7 @@ left in `Context.facts`."""
 
 from __future__ import annotations
 
+from . import kvmdoc, netdoc, wasidoc
 from .common import Context
 from .report import ms
 
@@ -20,7 +21,7 @@ def interpretation(ctx: Context) -> str:
 
     out = []
     out.append(
-        f"- **Size: ukc is smaller.** The hello unikernel is {f['hello_unikernel']:,} bytes "
+        f"- **Size: on its own targets ukc is smaller.** The hello unikernel for unix is {f['hello_unikernel']:,} bytes "
         f"against {f['wasi_hello']:,} for the WASI peer "
         f"({f['hello_unikernel'] / f['wasi_hello']:.2f}×). The ukc app is built for "
         "`wasm32-unknown-unknown` and imports only the device interfaces it uses, so it carries "
@@ -29,6 +30,8 @@ def interpretation(ctx: Context) -> str:
         f"{f['hello_unikernel'] - f['hello_component']:,} bytes for hello (the merged manifest "
         "and the wrapping), and a driver adds its own size (kv-tar for kv-ro on hvt)."
     )
+    out += kvmdoc.size_bullets(f)
+    out += wasidoc.size_bullets(f)
     wit_note = (
         "the same WIT"
         if f["compose_kv-ro_wit"] == "identical" and f["compose_hello_wit"] == "identical"
@@ -50,7 +53,7 @@ def interpretation(ctx: Context) -> str:
         "section (the merged manifest)."
     )
     out.append(
-        f"- **Warm boot: ukc is {faster(f['ukc_warm_fb'], f['wasmtime_warm_fb'])} to first "
+        f"- **Warm boot: ukc-unix is {faster(f['ukc_warm_fb'], f['wasmtime_warm_fb'])} to first "
         f"byte** ({ms(f['ukc_warm_fb'])} vs {ms(f['wasmtime_warm_fb'])} ms). Spawning "
         f"`/bin/echo` alone takes {ms(f['floor_fb'])} ms here "
         f"({f['floor_fb'] / f['ukc_warm_fb']:.0%} of ukc's warm time); the rest is the host's "
@@ -62,7 +65,7 @@ def interpretation(ctx: Context) -> str:
         f"{f['ukc_warm_rss']:,} KiB vs {f['wasmtime_warm_rss']:,} KiB."
     )
     out.append(
-        f"- **Cold boot: ukc is {faster(f['ukc_cold_fb'], f['wasmtime_cold_fb'])}** "
+        f"- **Cold boot: ukc-unix is {faster(f['ukc_cold_fb'], f['wasmtime_cold_fb'])}** "
         f"({ms(f['ukc_cold_fb'])} vs {ms(f['wasmtime_cold_fb'])} ms to first byte). Both "
         "compile with Cranelift from the same wasmtime 48, on both cores, and compile time "
         "dominates, so the difference follows the amount of code: "
@@ -71,8 +74,13 @@ def interpretation(ctx: Context) -> str:
         "the compiled artifact in its cache, so only the first boot of a given unikernel "
         "is cold."
     )
-    out.append(hvt_boot(f))
+    out += wasidoc.boot_bullets(f)
+    out.append(kvmdoc.hvt_boot(f))
+    out += kvmdoc.boot_bullets(f)
     out += blocks(f)
+    out += kvmdoc.block_bullets(f)
+    net = netdoc.bullets(f)  # its last bullet is the network's caveats
+    out += net[:-1] + kvmdoc.net_bullets(f) + net[-1:]
     out.append(
         "- **Caveats.** Two cores shared with other work: the p10–p90 spread shows the noise, "
         "and the peers are interleaved run by run so that it hits both alike. The programs "
@@ -81,39 +89,12 @@ def interpretation(ctx: Context) -> str:
         "current build; the compose and boot times include process start of each tool. The "
         f"block figures are of the page cache, not the disk, from {f['block_runs']:.0f} runs "
         "each on a shared machine: read the range columns next to the medians."
+        + (f" The KVM figures are those of this machine's KVM, {kvmdoc.kvm_kind().split(' (')[0]}: what "
+           "creating a VM, an exit and a guest page fault cost depends on the host's virtualization"
+           + (", and would differ on bare metal with hardware virtualization (VMX or SVM)."
+              if "pvm" in kvmdoc.kvm_kind() else ".") if f.get("hvt_kvm") else "")
     )
     return "## What the numbers say\n\n" + "\n".join(out)
-
-
-def overlap(f: dict[str, float], a: str, b: str) -> bool:
-    """Whether the p10–p90 ranges of two runners' first-byte times overlap."""
-    return f[f"{a}_fb_p10"] <= f[f"{b}_fb_p90"] and f[f"{b}_fb_p10"] <= f[f"{a}_fb_p90"]
-
-
-def hvt_boot(f: dict[str, float]) -> str:
-    warm, cold = f["ukc_hvt_warm_fb"] / f["ukc_warm_fb"], f["ukc_hvt_cold_fb"] / f["ukc_cold_fb"]
-    both = overlap(f, "ukc_hvt_warm", "ukc_warm") and overlap(f, "ukc_hvt_cold", "ukc_cold")
-    verdict = (
-        "the p10–p90 ranges overlap, so the two hosts boot alike within this run's noise"
-        if both
-        else "the p10–p90 ranges do not all overlap; see the table for which"
-    )
-    return (
-        f"- **Boot under ukc-hvt{': like ukc-unix' if both else ''}.** {ms(f['ukc_hvt_warm_fb'])} ms warm and "
-        f"{ms(f['ukc_hvt_cold_fb'])} ms cold to first byte, against ukc-unix's "
-        f"{ms(f['ukc_warm_fb'])} and {ms(f['ukc_cold_fb'])} ms ({warm:.2f}× and {cold:.2f}×); "
-        f"{verdict} (p10, the fastest tenth: {ms(f['ukc_hvt_warm_fb_p10'])} vs "
-        f"{ms(f['ukc_warm_fb_p10'])} ms warm, {ms(f['ukc_hvt_cold_fb_p10'])} vs "
-        f"{ms(f['ukc_cold_fb_p10'])} ms cold). Both binaries are the same launcher over the "
-        "shared devices of `host-common`; `ukc-unix` adds kv stores on directories and TCP/IP "
-        "on the host's sockets, `ukc-hvt` has `solo5-hvt`'s command line "
-        f"({f['ukc_hvt_mb']:.0f} vs {f['ukc_unix_mb']:.0f} MB). hello needs no driver on "
-        f"either target, so the unikernels are near twins ({f['hello_hvt_unikernel']:,} vs "
-        f"{f['hello_unikernel']:,} bytes; {f['ukc_hvt_cwasm']:,} vs {f['ukc_cwasm']:,} bytes "
-        f"compiled). Peak RSS {f['ukc_hvt_warm_rss']:,} vs {f['ukc_warm_rss']:,} KiB warm. "
-        "`ukc-hvt` runs the unikernel in its own process like `ukc-unix` does, not in a "
-        "hardware VM, so there is no VM to create here."
-    )
 
 
 class BlockFacts:

@@ -1,12 +1,15 @@
-"""Section a: sizes of the components, of the unikernels composed from them, and of the
-WASI hello peer."""
+"""Section a: sizes of the components, of the unikernels composed from them, of the WASI
+hello peer, of the guest kernel ukc-hvt embeds for its KVM micro-VMs, and (wasisizes.py)
+of the WASI bridges."""
 
 from __future__ import annotations
 
 import shlex
+import shutil
 from pathlib import Path
 
-from .common import SCRATCH, Context, run
+from . import wasisizes
+from .common import SCRATCH, Context, note, run
 from .report import kib, ratio, table
 
 
@@ -50,6 +53,9 @@ def measure(ctx: Context) -> str:
             "",
         ]
     )
+    kernel = guest_kernel(ctx, out)
+    if kernel:
+        rows.append(kernel)
     ctx.facts["wasi_hello"] = wasi
     ctx.facts["hello_component"] = Path("target/components/hello.wasm").stat().st_size
     wasi_imports = run([ctx.a.wasm_tools, "component", "wit", ctx.a.wasi_hello]).stdout.decode()
@@ -60,6 +66,34 @@ def measure(ctx: Context) -> str:
         "writes to `target/components`, of the unikernels `ukc compose` makes from them, and "
         "of the peer: the same program (`Hello World!` four times) written as a plain Rust "
         "std program for `wasm32-wasip2`, as the `wasmtime` CLI runs it. "
+        "The guest kernel is the ELF file `ukc-hvt` embeds and boots in each KVM micro-VM "
+        "(`host-hvt/kernel`: wasmtime with Pulley, no_std, for `x86_64-unknown-none`), found "
+        "under `target/hvt-kernel` and checked byte for byte against the copy inside "
+        "`ukc-hvt`; its stripped size is that of `strip -o`. "
         f"One measurement (sizes do not vary); {ctx.machine}.\n\n"
     )
-    return head + table(["artifact", "made by", "bytes", "KiB", "peer bytes", "ukc / peer"], rows, right={2, 3, 4, 5})
+    return (head + table(["artifact", "made by", "bytes", "KiB", "peer bytes", "ukc / peer"], rows, right={2, 3, 4, 5})
+            + wasisizes.measure(ctx))
+
+
+def guest_kernel(ctx: Context, out: Path) -> list[str] | None:
+    """The row of the guest kernel embedded in ukc-hvt: the build script's output under
+    target/hvt-kernel (the release build for x86_64-unknown-none, else any copy), if its
+    bytes are inside the ukc-hvt binary."""
+    found = sorted(Path("target/hvt-kernel").glob("**/ukc-hvt-kernel"), key=lambda p: "release" not in p.parts)
+    host = Path(ctx.a.ukc_hvt).read_bytes()
+    kernel = next((p for p in found if p.is_file() and p.read_bytes() in host), None)
+    if kernel is None:
+        note("sizes: no guest kernel under target/hvt-kernel matches the one inside ukc-hvt; row left out")
+        return None
+    size = kernel.stat().st_size
+    ctx.facts["kernel_bytes"] = size
+    stripped = ""
+    if shutil.which("strip"):
+        run(["strip", "-o", str(out / "ukc-hvt-kernel.stripped"), str(kernel)])
+        s = (out / "ukc-hvt-kernel.stripped").stat().st_size
+        ctx.facts["kernel_stripped"] = s
+        stripped = f"; stripped: {s:,} bytes ({s / 1024:.1f} KiB)"
+    ctx.facts["kernel_share"] = size / len(host)
+    return [f"guest kernel `{kernel}`", f"`host-hvt/build.rs`, embedded in `ukc-hvt` "
+            f"({size / len(host):.1%} of its {len(host):,} bytes){stripped}", f"{size:,}", kib(size), "", ""]

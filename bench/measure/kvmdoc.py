@@ -1,0 +1,189 @@
+"""The bullets of "What the numbers say" about ukc-hvt: in its own process next to
+ukc-unix, and in a KVM micro-VM (its guest kernel's size, boot, block I/O, network), from
+the figures the sections left in `Context.facts`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .netdoc import times
+from .report import ms
+
+GOAL = 0.003  # seconds: the goal for a warm boot to first byte in KVM
+
+
+def kvm_kind() -> str:
+    """Which KVM this machine has, as far as sysfs and /proc/cpuinfo tell."""
+    try:
+        flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "").split()
+    except OSError:
+        flags = []
+    if Path("/sys/module/kvm_pvm").exists():
+        hw = "vmx" in flags or "svm" in flags
+        return ("kvm_pvm (the `kvm_pvm` module is loaded"
+                + ("" if hw else " and /proc/cpuinfo lists neither vmx nor svm: the machine is itself a VM, and "
+                   "PVM runs guests without hardware virtualization, switching address spaces in software")
+                + ")")
+    for mod in ("kvm_intel", "kvm_amd"):
+        if Path(f"/sys/module/{mod}").exists():
+            return mod
+    return "KVM"
+
+
+def overlap(f: dict, a: str, b: str) -> bool:
+    """Whether the p10–p90 ranges of two runners' first-byte times overlap."""
+    return f[f"{a}_fb_p10"] <= f[f"{b}_fb_p90"] and f[f"{b}_fb_p10"] <= f[f"{a}_fb_p90"]
+
+
+def size_bullets(f: dict) -> list[str]:
+    if "kernel_bytes" not in f:
+        return []
+    stripped = (f", {f['kernel_stripped']:,} stripped ({f['kernel_stripped'] / f['kernel_bytes']:.0%}: the "
+                "rest is what strip removes: symbols and any debug sections)" if "kernel_stripped" in f else "")
+    return [
+        f"- **The guest kernel is {f['kernel_bytes']:,} bytes**{stripped}, {f['kernel_share']:.1%} of the "
+        f"{f['ukc_hvt_mb']:.0f} MB `ukc-hvt` that embeds it: wasmtime's runtime with the component "
+        "model and the Pulley interpreter, no compiler (the tender compiles the unikernel to "
+        "Pulley bytecode on the host), no_std for `x86_64-unknown-none`. Every KVM boot copies "
+        "it into the VM's memory."
+    ]
+
+
+def hvt_boot(f: dict) -> str:
+    warm, cold = f["ukc_hvt_warm_fb"] / f["ukc_warm_fb"], f["ukc_hvt_cold_fb"] / f["ukc_cold_fb"]
+    both = overlap(f, "ukc_hvt_warm", "ukc_warm") and overlap(f, "ukc_hvt_cold", "ukc_cold")
+    verdict = (
+        "the p10–p90 ranges overlap, so the two hosts boot alike within this run's noise"
+        if both
+        else "the p10–p90 ranges do not all overlap; see the table for which"
+    )
+    return (
+        f"- **Boot under ukc-hvt in-process{': like ukc-unix' if both else ''}.** {ms(f['ukc_hvt_warm_fb'])} ms "
+        f"warm and {ms(f['ukc_hvt_cold_fb'])} ms cold to first byte, against ukc-unix's "
+        f"{ms(f['ukc_warm_fb'])} and {ms(f['ukc_cold_fb'])} ms ({warm:.2f}× and {cold:.2f}×); "
+        f"{verdict} (p10, the fastest tenth: {ms(f['ukc_hvt_warm_fb_p10'])} vs "
+        f"{ms(f['ukc_warm_fb_p10'])} ms warm, {ms(f['ukc_hvt_cold_fb_p10'])} vs "
+        f"{ms(f['ukc_cold_fb_p10'])} ms cold). Both binaries are the same launcher over the "
+        "shared devices of `host-common`; `ukc-unix` adds kv stores on directories and TCP/IP "
+        "on the host's sockets, `ukc-hvt` has `solo5-hvt`'s command line and the guest kernel "
+        f"({f['ukc_hvt_mb']:.0f} vs {f['ukc_unix_mb']:.0f} MB). hello needs no driver on "
+        f"either target, so the unikernels are near twins ({f['hello_hvt_unikernel']:,} vs "
+        f"{f['hello_unikernel']:,} bytes; {f['ukc_hvt_cwasm']:,} vs {f['ukc_cwasm']:,} bytes "
+        f"compiled). Peak RSS {f['ukc_hvt_warm_rss']:,} vs {f['ukc_warm_rss']:,} KiB warm. "
+        + ("With `--isolation=process` ukc-hvt runs the unikernel in its own process like "
+           "ukc-unix does: there is no VM to create (the KVM rows are the next bullet)."
+           if f.get("hvt_isolation") else "This ukc-hvt has no KVM mode.")
+    )
+
+
+def boot_bullets(f: dict) -> list[str]:
+    if not f.get("hvt_kvm"):
+        return []
+    fb, p10, p90 = f["ukc_hvt_kvm_warm_fb"], f["ukc_hvt_kvm_warm_fb_p10"], f["ukc_hvt_kvm_warm_fb_p90"]
+    met = ("met: the median is within it" if fb <= GOAL else
+           "met only by the fastest boots (p10)" if p10 <= GOAL else "not met: even the fastest tenth (p10) is above it")
+    out = [
+        f"- **Boot in a KVM micro-VM: {ms(fb)} ms warm to first byte; the goal of ≤ 3 ms is {met}** "
+        f"(p10 {ms(p10)}, p90 {ms(p90)} ms; {times(fb / f['ukc_hvt_warm_fb'])} the in-process boot's "
+        f"{ms(f['ukc_hvt_warm_fb'])} ms, {ms(fb - f['ukc_hvt_warm_fb'])} ms more; spawning `/bin/echo` alone "
+        f"takes {ms(f['floor_fb'])} ms here). KVM here is "
+        f"{kvm_kind()}. Cold, {ms(f['ukc_hvt_kvm_cold_fb'])} ms against {ms(f['ukc_hvt_cold_fb'])} in-process: "
+        "the host compiles with Cranelift either way, to Pulley bytecode for the VM "
+        f"({f['ukc_hvt_kvm_cwasm']:,} bytes of artifact against {f['ukc_hvt_cwasm']:,} of x86-64). "
+        f"Peak RSS {f['ukc_hvt_kvm_warm_rss']:,} KiB against {f['ukc_hvt_warm_rss']:,}: the guest memory "
+        "the VM touched is the tender's own, in huge pages (below)."
+    ]
+    p = f.get("kvm_phases")
+    if p:
+        added_ms = f["ukc_hvt_kvm_warm_fb"] - f["ukc_hvt_warm_fb"]
+        thp = (f" Page faults: {p['thp']:.1f} transparent huge pages are faulted in per boot (2 MiB each, "
+               "zeroed on first touch), and the tender's minor page faults are about the in-process "
+               f"boot's ({f['ukc_hvt_kvm_warm_faults']:,} vs {f['ukc_hvt_warm_faults']:,}): the tender asks for "
+               "huge pages for the kernel, the artifact and the start of the heap, so that the first "
+               "touches of guest memory take a few 2 MiB faults instead of thousands of 4 KiB ones "
+               "(each a fault the host has to serve before the guest goes on)."
+               + (f" At the {p['huge'] * 1e6:,.0f} µs a huge-page fault costs a process here, the "
+                  f"{p['thp']:.0f} huge pages are about {p['thp'] * p['huge'] * 1e3:.2f} ms of the boot, "
+                  + (f"{p['thp'] * p['huge'] / added_ms:.0%} of what KVM adds untraced " if added_ms > 0 else "")
+                  + f"(in 4 KiB pages the same memory would cost "
+                  f"{p['thp'] * 512 * p['small'] * 1e3:.1f} ms; the slowest of the 8 huge-page faults "
+                  f"measured took {p['huge_max'] * 1e3:.2f} ms)." if "huge" in p else "")
+               + " What the guest's own page faults cost inside the VM, this run cannot split out "
+               "of the set-up and guest phases." if p["thp"] >= 0 else "")
+        added = {"creating the VM and laying out its memory": p["vm"], "the guest's run to its first greeting": p["guest"],
+                 "the tender's start": p["pre"] - p["proc_total"]}
+        largest = max(added, key=added.get)
+        out.append(
+            "- **Where the KVM boot goes** (traced boots, table under the boot section): the tender's "
+            f"start and the artifact from the cache {ms(p['pre'])} ms; creating the VM and laying out its "
+            f"memory {ms(p['vm'])} ms, {ms(p['setup_ioctls'])} of it inside KVM's ioctls (creating the VM "
+            "and the vCPU); the guest from its first instruction to the first greeting "
+            f"{ms(p['guest'])} ms ({ms(p['in_vm'])} ms in the VM, {p['exits']:.0f} exits); teardown "
+            f"{ms(p['teardown'])} ms against {ms(p['proc_teardown'])} in-process. Under the same tracing the "
+            f"in-process boot reaches its first byte in {ms(p['proc_total'])} ms, the KVM boot in "
+            f"{ms(p['total'])}; of what KVM adds, {largest} is the largest part. The guest phase "
+            "covers the kernel's start, loading the artifact and instantiating hello (the "
+            "kernel's compiled code) and hello itself up to its first greeting (Pulley)." + thp
+        )
+    return out
+
+
+def block_bullets(f: dict) -> list[str]:
+    if "block_kvm_call_4096" not in f:
+        return []
+    mb = lambda r, q, p: f[f"block_{r}_{q}_512_{p}_mbps"]  # noqa: E731
+    pr = ", ".join(f"{label}: {mb('ukc-hvt-kvm', q, 'write') / mb('ukc-hvt', q, 'write'):.2f}× write, "
+                   f"{mb('ukc-hvt-kvm', q, 'read') / mb('ukc-hvt', q, 'read'):.2f}× read"
+                   for label, q in (("4 KiB", 4096), ("64 KiB", 65536), ("1 MiB", 1048576)))
+    call, kcall = f["block_call_4096"], f["block_kvm_call_4096"]
+    xw = f["block_kvm_write_1048576"] - f["block_hvt_write_1048576"]
+    xr = f["block_kvm_read_1048576"] - f["block_hvt_read_1048576"]
+    return [
+        f"- **Block I/O in the KVM VM pays an exit per call** (throughput as a fraction of in-process "
+        f"ukc-hvt's: {pr}). A bare `info` call costs {kcall * 1e6:.1f} µs in the VM against "
+        f"{call * 1e6:.2f} µs in-process ({kcall / call:.0f}×): each call leaves the VM (a port write), "
+        "returns from `KVM_RUN` to the tender, which serves it and re-enters the VM. At 4 KiB that "
+        f"exit is most of a request ({f['block_kvm_write_4096'] * 1e6:.1f} µs per write, "
+        f"{f['block_kvm_read_4096'] * 1e6:.1f} µs per read; native {f['block_native_write_4096'] * 1e6:.2f} and "
+        f"{f['block_native_read_4096'] * 1e6:.2f}), so the VM moves {mb('ukc-hvt-kvm', 4096, 'write'):,.0f} and "
+        f"{mb('ukc-hvt-kvm', 4096, 'read'):,.0f} MB/s; at 1 MiB one exit carries 256 times the bytes and "
+        f"the VM reaches {mb('ukc-hvt-kvm', 1048576, 'write'):,.0f} and {mb('ukc-hvt-kvm', 1048576, 'read'):,.0f} "
+        f"MB/s, {xw * 1e6:,.0f} µs per write and {xr * 1e6:,.0f} µs per read more than in-process "
+        f"(fastest runs) against one exit's {kcall * 1e6:.0f} µs"
+        + (": the rest is the data's way through the VM, which this run does not split"
+           if max(xw, xr) > 2 * kcall else "") + ". The tender reads and writes the file straight from and "
+        "into guest memory, but the lists are still copied inside the VM between the "
+        "unikernel's memory and the guest kernel's heap by wasmtime's lifting and lowering."
+    ]
+
+
+def net_bullets(f: dict) -> list[str]:
+    if "net_web" not in f or ("ukc-hvt-kvm", "index.html") not in f["net_web"]:
+        return []
+    w, b = f["net_web"], f["net_bulk"]
+    m, uk, u = b["median"], b["usage"]["ukc-hvt-kvm"], b["usage"]["ukc-hvt"]
+    pk = b["profiles"].get("ukc-hvt-kvm")
+    frames_k, frames = uk["frames_read"] + uk["frames_written"], u["frames_read"] + u["frames_written"]
+    ck, c = uk["cpu_user"] + uk["cpu_sys"], u["cpu_user"] + u["cpu_sys"]
+    per_k, per = ck / frames_k, c / frames
+    web = lambda s, pg, k: w[(s, pg)][k]  # noqa: E731
+    exit_ = f.get("block_kvm_call_4096")
+    exits = (f" Were every frame an exit of its own, at the {exit_ * 1e6:.0f} µs a bare block call costs in the "
+             f"VM that would be {exit_ / per_k:.0%} of it; frames are batched through queues both ways, so "
+             "less: most of the time is the guest's own work, smoltcp, kv-tar and the website run "
+             "instruction by instruction by Pulley instead of as machine code." if exit_ else "")
+    in_vm = f"; {pk.vm:.0%} of the process's perf samples fall inside the VM" if pk else ""
+    return [
+        "- **Network in the KVM VM: an order of magnitude slower than in-process.** "
+        f"{web('ukc-hvt-kvm', 'index.html', 'rps'):,.0f} requests/s for the 1 KiB page "
+        f"({times(web('ukc-hvt-kvm', 'index.html', 'rps') / web('ukc-hvt', 'index.html', 'rps'))} of in-process "
+        f"ukc-hvt's {web('ukc-hvt', 'index.html', 'rps'):,.0f}) and "
+        f"{web('ukc-hvt-kvm', 'img/photo.bin', 'mibps'):,.1f} MiB/s for the 64 KiB file "
+        f"({times(web('ukc-hvt-kvm', 'img/photo.bin', 'mibps') / web('ukc-hvt', 'img/photo.bin', 'mibps'))}; "
+        f"p50 {web('ukc-hvt-kvm', 'img/photo.bin', 'p50') * 1e3:,.0f} ms; wrk socket errors "
+        f"{w[('ukc-hvt-kvm', 'index.html')]['errors_detail']} and {w[('ukc-hvt-kvm', 'img/photo.bin')]['errors_detail']}), "
+        f"TCP echo {m['ukc-hvt-kvm']:,.1f} MB/s ({times(m['ukc-hvt-kvm'] / m['ukc-hvt'])}). Each frame costs "
+        f"{per_k * 1e6:,.0f} µs of CPU against {per * 1e6:.1f} in-process, "
+        f"{uk['cpu_user'] / ck:.0%} of it user time (time in the guest counts as the process's user "
+        f"time){in_vm}." + exits
+    ]

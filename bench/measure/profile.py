@@ -1,0 +1,169 @@
+"""Where a running unikernel host spends its CPU, and the paragraph that says so: `perf
+record` of its process while a load runs, split into the kernel, the host (the ukc binary
+and libc), the guest's own code, and the adapters wasmtime generates between the
+components of a composition (the code that copies lists from one component's memory to
+another's).
+
+The guest's compiled code is the ukc cache's `.cwasm`, an ELF file perf can read: its
+functions are named `wasm[M]::function[F]`, M counting the composition's core modules in
+order and going on past them with wasmtime's adapter modules."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import BenchError
+
+LINE = re.compile(r"^\s*([\d.]+)%\s+(\d+)\s+(\S+)\s+\[(.)\]\s+(.+?)\s*$")
+WASM = re.compile(r"^wasm\[(\d+)\]::(\w+)")
+
+
+def available() -> bool:
+    return shutil.which("perf") is not None
+
+
+@dataclass
+class Profile:
+    samples: int
+    # shares of the samples, 0..1
+    kernel: float
+    host: float
+    guest: float
+    adapters: float
+    top: list[tuple[float, str, str]]  # (share, symbol, part) of the busiest symbols
+    event: str  # what perf sampled on: `cpu-clock` is a timer, `cycles` the CPU's counter
+    # samples perf took while the process ran a KVM guest, which its report of the host
+    # leaves out: what the listed shares do not add up to
+    vm: float = 0.0
+
+    def share(self, part: str) -> float:
+        return getattr(self, part)
+
+
+class Recording:
+    """`perf record` of `pid` from construction until `finish()`."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.out = out
+        self.p = subprocess.Popen(
+            ["perf", "record", "-F", "999", "-p", str(pid), "-o", str(out), "--", "sleep", "60"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        time.sleep(1)  # perf attaches to the process some hundred ms after it starts
+
+
+    def finish(self, user_modules: int) -> Profile | None:
+        """The profile, or None when perf took no sample (a load too short to catch)."""
+        self.p.send_signal(signal.SIGINT)
+        try:
+            _, err = self.p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise BenchError("perf record did not stop within 30 s")
+        if not self.out.exists():
+            raise BenchError(f"perf record wrote nothing:\n{err.decode(errors='replace')}")
+        return report(self.out, user_modules)
+
+
+def report(data: Path, user_modules: int) -> Profile | None:
+    r = subprocess.run(
+        ["perf", "report", "-i", str(data), "--no-children", "--sort", "dso,sym", "-g", "none", "--stdio", "-n", "--percent-limit", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60,
+    )
+    text = r.stdout.decode(errors="replace")
+    samples = 0
+    parts = {"kernel": 0.0, "host": 0.0, "guest": 0.0, "adapters": 0.0}
+    top = []
+    for line in text.splitlines():
+        hit = LINE.match(line)
+        if not hit:
+            continue
+        pct, dso, kind, sym = float(hit.group(1)) / 100, hit.group(3), hit.group(4), hit.group(5)
+        samples += int(hit.group(2))
+        wasm = WASM.match(sym)
+        if kind == "k" or dso.startswith("[kernel"):
+            part = "kernel"
+        elif dso.endswith(".cwasm") and wasm and int(wasm.group(1)) >= user_modules:
+            part = "adapters"
+        elif dso.endswith(".cwasm"):
+            part = "guest"
+        else:
+            part = "host"
+        parts[part] += pct
+        top.append((pct, sym if not dso.endswith(".cwasm") or wasm else f"{dso}:{sym}", part))
+    if not top:
+        return None
+    top.sort(reverse=True)
+    m = re.search(r"^# Samples: \S+\s+of event '([^':]+)", text, re.M)
+    event = m.group(1) if m else "unknown"
+    listed = sum(parts.values())
+    samples = round(samples / listed) if 0 < listed < 1 else samples
+    vm = max(0.0, 1 - listed)
+    vm = vm if vm > 0.02 else 0.0  # rounding of the listed percentages, not a guest
+    return Profile(samples, parts["kernel"], parts["host"], parts["guest"], parts["adapters"], top[:5], event, vm)
+
+
+def core_modules(component: Path) -> int:
+    """How many core modules a component binary holds, nested components included: the
+    module index at which wasmtime's adapter modules start."""
+    return _count(component.read_bytes(), 8)
+
+
+def _leb(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def _count(data: bytes, i: int) -> int:
+    """Core modules in the sections of the component starting at `i` (after its header)."""
+    n = 0
+    while i < len(data):
+        section = data[i]
+        size, i = _leb(data, i + 1)
+        if section == 1:  # core module
+            n += 1
+        elif section == 4:  # nested component: its own header, then its sections
+            n += _count(data[i:i + size], 8)
+        i += size
+    return n
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def profile_text(prof: Profile | None, what: str, components: str) -> str:
+    if prof is None:
+        return f"\n\nNo profile of {what}: `perf` is not installed, or took no sample."
+    top = ", ".join(f"`{sym}` ({part}) {share * 100:.1f}%" for share, sym, part in prof.top)
+    timer = (
+        " perf samples on a timer here (event `cpu-clock`: the machine offers no hardware "
+        "counter), so kernel time spent with interrupts off is counted where they are turned "
+        "back on, in functions such as `_raw_spin_unlock_irqrestore` and `finish_task_switch`."
+        if prof.event == "cpu-clock" else ""
+    )
+    return (
+        f"\n\nWhere in-process ukc-hvt's CPU time goes, {what} (`perf record -F 999` of the ukc-hvt "
+        f"process in a separate run, {prof.samples:,} samples): kernel {pct(prof.kernel)}, "
+        f"host {pct(prof.host)} (the ukc-hvt binary and libc: wasmtime's calls into the host, "
+        f"lifting and lowering, `memcpy`, `malloc`), guest {pct(prof.guest)} (the components' "
+        f"compiled code: {components}), adapters {pct(prof.adapters)} (the "
+        "code wasmtime generates between two components of a composition, which copies every "
+        "`list<u8>` from one component's memory to the other's one byte per loop iteration: "
+        "`translate_list` in wasmtime-environ 48's `src/fact/trampoline.rs`; they are the "
+        "`wasm[M]` modules numbered past the composition's own core modules). Busiest "
+        f"symbols: {top}.{timer}"
+    )
