@@ -27,17 +27,26 @@ const INTERFACE: &str = "ukc:args/declarations@0.1.0";
 /// string's pointer and length, as the canonical ABI returns a `string`.
 const JSON_AT: u32 = 16;
 
+/// What resolution needs to know of the component before the merged manifest exists:
+/// its name, manifest, imports and exports, without its bytes. Most unikernels do not
+/// link it (only the `wasi` target's drivers read it), so it is encoded by [`component`]
+/// only once resolution has picked it and the manifest is merged.
+pub fn placeholder() -> Component {
+    Component {
+        name: NAME.into(),
+        origin: Origin::Generated,
+        bytes: Vec::new(),
+        manifest: own_manifest(),
+        has_manifest: true,
+        imports: Vec::new(),
+        exports: vec![INTERFACE.into()],
+    }
+}
+
 /// The component whose `manifest` returns `manifest_json`.
 pub fn component(manifest_json: &[u8]) -> Result<Component> {
     let mut module = core_module(manifest_json)?;
-    let own = ComponentManifest {
-        schema: ukc_manifest::SCHEMA,
-        name: NAME.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        description: "The unikernel's merged manifest, for drivers that parse the command line themselves".into(),
-        ..Default::default()
-    };
-    module.extend(encode_custom_section(COMPONENT_SECTION, &own.to_json()));
+    module.extend(encode_custom_section(COMPONENT_SECTION, &own_manifest().to_json()));
     let (mut resolve, _) = platform_resolve()?;
     let world_source = format!("package ukc-generated:declarations;\nworld declarations {{ export {INTERFACE}; }}\n");
     let package = resolve.push_str("declarations.wit", &world_source)?;
@@ -49,6 +58,16 @@ pub fn component(manifest_json: &[u8]) -> Result<Component> {
         .encode()
         .context("encoding the generated args-declarations component")?;
     Component::from_bytes(bytes, Origin::Generated, NAME)
+}
+
+fn own_manifest() -> ComponentManifest {
+    ComponentManifest {
+        schema: ukc_manifest::SCHEMA,
+        name: NAME.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        description: "The unikernel's merged manifest, for drivers that parse the command line themselves".into(),
+        ..Default::default()
+    }
 }
 
 /// A module exporting `memory` and `INTERFACE#manifest`, which returns the return area.
@@ -83,4 +102,20 @@ fn core_module(json: &[u8]) -> Result<Vec<u8>> {
     let mut module = Module::new();
     module.section(&types).section(&functions).section(&memories).section(&exports).section(&code).section(&data);
     Ok(module.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_placeholder_resolves_as_the_component_does() {
+        let real = component(b"{}").unwrap();
+        let placeholder = placeholder();
+        assert_eq!(placeholder.name, real.name);
+        assert_eq!(placeholder.imports, real.imports);
+        assert_eq!(placeholder.exports, real.exports);
+        assert_eq!(placeholder.manifest, real.manifest);
+        assert_eq!(placeholder.has_manifest, real.has_manifest);
+    }
 }

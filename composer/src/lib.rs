@@ -66,9 +66,9 @@ impl Composition {
         let target = Target::find(&options.target)?;
         let platform = Platform::load(target)?;
         let mut catalogue = Catalogue::load(&options.drivers)?;
-        // The declarations' contents do not change how anything resolves: resolve with an
-        // empty placeholder, then fill it with the merged manifest.
-        catalogue.drivers.push(declarations::component(b"{}")?);
+        // The declarations' contents do not change how anything resolves: resolve with a
+        // placeholder, then encode it with the merged manifest where it is linked.
+        catalogue.drivers.push(declarations::placeholder());
         let mut plan = resolve::resolve(app, &platform, &catalogue, &options.uses)?;
         let manifest = merge::merge(&plan)?;
         for node in plan.nodes.iter_mut().filter(|n| n.origin == component::Origin::Generated) {
