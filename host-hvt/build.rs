@@ -24,7 +24,8 @@ fn main() {
     }
     // The kernel is optimised whatever the outer profile, with whole-program LTO: Pulley
     // interprets the unikernel, so the interpreter's speed is the unikernel's (LTO makes
-    // it ~15% faster and the kernel a fifth smaller, for about the same build time).
+    // it ~15% faster and the kernel a fifth smaller: 1.14 MB against 1.45 MB, built in
+    // 125 s against 115 s on 2 idle cores).
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&workspace)
         .args(["build", "--release", "-p", PACKAGE, "--target", TARGET, "--target-dir"])
@@ -35,6 +36,8 @@ fn main() {
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("CARGO_PRIMARY_PACKAGE")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env("CARGO_PROFILE_RELEASE_LTO", "true")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .env(
             "CARGO_ENCODED_RUSTFLAGS",
             ["-Crelocation-model=static", &format!("-Clink-arg=--image-base={KERNEL_BASE}")].join("\x1f"),
