@@ -28,10 +28,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), String> {
+const USAGE: &str = "usage: native-block FILE [--request-bytes=N] [--total-mb=M]";
+
+/// What to run: the file, the request size and how many bytes of the file.
+struct Options {
+    path: String,
+    request: u64,
+    total_mb: Option<u64>,
+}
+
+fn options() -> Result<Options, String> {
     let mut path = None;
     let mut request: u64 = 65536;
-    let mut total_mb: Option<u64> = None;
+    let mut total_mb = None;
     for arg in std::env::args().skip(1) {
         if let Some(v) = arg.strip_prefix("--request-bytes=") {
             request = v.parse().map_err(|_| format!("bad --request-bytes {v:?}"))?;
@@ -40,38 +49,37 @@ fn run() -> Result<(), String> {
         } else if path.is_none() && !arg.starts_with("--") {
             path = Some(arg);
         } else {
-            return Err(format!(
-                "unexpected argument {arg:?}; usage: native-block FILE [--request-bytes=N] [--total-mb=M]"
-            ));
+            return Err(format!("unexpected argument {arg:?}; {USAGE}"));
         }
     }
-    let path = path.ok_or("usage: native-block FILE [--request-bytes=N] [--total-mb=M]")?;
+    if !(8..=16 << 20).contains(&request) {
+        return Err("--request-bytes must be between 8 and 16 MiB".into());
+    }
+    Ok(Options { path: path.ok_or(USAGE)?, request, total_mb })
+}
+
+fn run() -> Result<(), String> {
+    let Options { path, request, total_mb } = options()?;
     let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| format!("{path}: {e}"))?;
     let capacity = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
     let total = match total_mb {
         None => capacity,
         Some(mb) => mb.checked_mul(1 << 20).filter(|&t| t > 0 && t <= capacity).ok_or("--total-mb out of range")?,
     };
-    if !(8..=16 << 20).contains(&request) {
-        return Err("--request-bytes must be between 8 and 16 MiB".into());
-    }
     println!("block-bench: {path}: {capacity} bytes; {total} bytes in {request}-byte requests");
 
-    let request_len = request as usize;
-    let mut storage = vec![0u8; request_len + PAGE];
-    let buffer = page_aligned(&mut storage, request_len);
+    let mut storage = vec![0u8; request as usize + PAGE];
+    let buffer = page_aligned(&mut storage, request as usize);
     for (i, b) in buffer.iter_mut().enumerate() {
         *b = i as u8;
     }
+    let requests = Requests { request, total };
 
     let start = Instant::now();
-    let mut offset = 0;
-    while offset < total {
-        let len = request.min(total - offset) as usize;
+    requests.each(|offset, len| {
         buffer[..8].copy_from_slice(&offset.to_le_bytes());
-        file.write_all_at(&buffer[..len], offset).map_err(|e| format!("write at {offset}: {e}"))?;
-        offset += len as u64;
-    }
+        file.write_all_at(&buffer[..len], offset).map_err(|e| format!("write at {offset}: {e}"))
+    })?;
     report("write", total, start);
 
     let start = Instant::now();
@@ -79,34 +87,48 @@ fn run() -> Result<(), String> {
     report("flush", total, start);
 
     let start = Instant::now();
-    let mut offset = 0;
     let mut wrong = 0u64;
-    while offset < total {
-        let len = request.min(total - offset) as usize;
+    requests.each(|offset, len| {
         file.read_exact_at(&mut buffer[..len], offset).map_err(|e| format!("read at {offset}: {e}"))?;
-        if buffer[..8] != offset.to_le_bytes() {
-            wrong += 1;
-        }
-        offset += len as u64;
-    }
+        wrong += u64::from(buffer[..8] != offset.to_le_bytes());
+        Ok(())
+    })?;
     report("read", total, start);
     if wrong > 0 {
         return Err(format!("{wrong} reads did not return what was written"));
     }
 
-    let mut storage2 = vec![0u8; request_len + PAGE];
-    let copy = page_aligned(&mut storage2, request_len);
+    let mut storage2 = vec![0u8; request as usize + PAGE];
+    let copy = page_aligned(&mut storage2, request as usize);
     let start = Instant::now();
-    let mut offset = 0;
-    while offset < total {
-        let len = request.min(total - offset) as usize;
+    requests.each(|offset, len| {
         buffer[..8].copy_from_slice(&offset.to_le_bytes());
         copy[..len].copy_from_slice(&buffer[..len]);
         std::hint::black_box(&mut *copy);
-        offset += len as u64;
-    }
+        Ok(())
+    })?;
     report("memcpy", total, start);
     Ok(())
+}
+
+/// The sequential requests over the first `total` bytes: `request` bytes each, the last
+/// one shorter when `request` does not divide `total`.
+struct Requests {
+    request: u64,
+    total: u64,
+}
+
+impl Requests {
+    /// Calls `f(offset, length)` for each request in order; stops at the first error.
+    fn each(&self, mut f: impl FnMut(u64, usize) -> Result<(), String>) -> Result<(), String> {
+        let mut offset = 0;
+        while offset < self.total {
+            let len = self.request.min(self.total - offset) as usize;
+            f(offset, len)?;
+            offset += len as u64;
+        }
+        Ok(())
+    }
 }
 
 const PAGE: usize = 4096;

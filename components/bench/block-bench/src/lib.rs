@@ -43,23 +43,7 @@ impl exports::ukc::app::main::Guest for BlockBench {
         let device = block::acquire("storage").map_err(|e| format!("block device 'storage': {e:?}"))?;
         let info = device.info();
         let sector = u64::from(info.sector_size);
-        let request: u64 = args::get("request-bytes")
-            .and_then(|v| v.parse().ok())
-            .filter(|n: &u64| (1..=MAX_REQUEST).contains(n) && n.is_multiple_of(sector))
-            .ok_or_else(|| {
-                format!("--request-bytes must be a multiple of the {sector}-byte sector size, at most 16 MiB")
-            })?;
-        let total = match args::get("total-mb") {
-            None => info.capacity,
-            Some(mb) => mb
-                .parse::<u64>()
-                .ok()
-                .and_then(|mb| mb.checked_mul(1 << 20))
-                .filter(|&t| t > 0 && t <= info.capacity && t.is_multiple_of(sector))
-                .ok_or_else(|| {
-                    format!("--total-mb must be at least 1 and at most the device's {} bytes", info.capacity)
-                })?,
-        };
+        let (request, total) = request_and_total(&info)?;
         say(&format!(
             "block-bench: storage: {} bytes, {sector}-byte sectors; {total} bytes in {request}-byte requests",
             info.capacity
@@ -107,6 +91,28 @@ impl exports::ukc::app::main::Guest for BlockBench {
         say(&format!("block-bench: info {calls} calls in {ns} ns"));
         Ok(())
     }
+}
+
+/// The request size and the bytes to cover, from `--request-bytes` and `--total-mb`:
+/// whole sectors, within the device and the interface's largest request.
+fn request_and_total(info: &block::Info) -> Result<(u64, u64), String> {
+    let sector = u64::from(info.sector_size);
+    let request: u64 = args::get("request-bytes")
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &u64| (1..=MAX_REQUEST).contains(n) && n.is_multiple_of(sector))
+        .ok_or_else(|| {
+            format!("--request-bytes must be a multiple of the {sector}-byte sector size, at most 16 MiB")
+        })?;
+    let total = match args::get("total-mb") {
+        None => info.capacity,
+        Some(mb) => mb
+            .parse::<u64>()
+            .ok()
+            .and_then(|mb| mb.checked_mul(1 << 20))
+            .filter(|&t| t > 0 && t <= info.capacity && t.is_multiple_of(sector))
+            .ok_or_else(|| format!("--total-mb must be at least 1 and at most the device's {} bytes", info.capacity))?,
+    };
+    Ok((request, total))
 }
 
 /// Prints the phase's line: its bytes and the nanoseconds since `start`.
