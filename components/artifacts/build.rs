@@ -82,23 +82,61 @@ fn main() -> Result<()> {
     drivers.push_str("];\n");
     std::fs::write(out_dir.join("drivers.rs"), drivers)?;
     std::fs::write(out_dir.join("wit.rs"), wit_table(&workspace.join("wit"))?)?;
-    std::fs::write(out_dir.join("wasi_wit.rs"), wasi_wit_table()?)?;
+    std::fs::write(out_dir.join("platforms.rs"), platforms_table(&workspace.join("wit"), &out_dir)?)?;
     Ok(())
 }
 
-/// Generates `WASI_WIT_FILES`: the WASI 0.2 packages of the `wasi:cli/command` world, as
-/// the wasip2 crate ships them (ukc keeps no copy), each dependency before its users.
-fn wasi_wit_table() -> Result<String> {
-    let wit = ukc_wasi_wit::locate().map_err(anyhow::Error::msg)?;
-    println!("cargo:rerun-if-changed={}", wit.display());
-    let mut table = String::from(
-        "/// The WASI 0.2 WIT packages of the `wasi` target's platform, from the wasip2 crate, as\n\
-         /// (package name, contents), each after the packages it uses.\n\
-         pub const WASI_WIT_FILES: &[(&str, &str)] = &[\n",
-    );
+/// Generates `PLATFORM_WORLDS`: every world of `ukc:platform` and of `wasi:cli`, with what
+/// `ukc compose` needs of each, so that it does not parse the WIT on every run.
+fn platforms_table(wit: &Path, out_dir: &Path) -> Result<String> {
+    let mut ukc = wit_parser::Resolve::default();
+    let mut files = Vec::new();
+    collect_wit(wit, wit, &mut files)?;
+    // Each device package before the platform package, which uses them.
+    files.sort_by_key(|(relative, _)| (!relative.starts_with("deps/"), relative.clone()));
+    let mut ukc_platform = None;
+    for (relative, absolute) in &files {
+        let source = std::fs::read_to_string(absolute)?;
+        ukc_platform = Some(ukc.push_str(relative, &source).with_context(|| format!("parsing wit/{relative}"))?);
+    }
+    let wasi_dir = ukc_wasi_wit::locate().map_err(anyhow::Error::msg)?;
+    println!("cargo:rerun-if-changed={}", wasi_dir.display());
+    let mut wasi = wit_parser::Resolve::default();
+    let mut wasi_cli = None;
     for package in ukc_wasi_wit::PACKAGES {
-        let file = wit.join("deps").join(format!("{package}.wit"));
-        table.push_str(&format!("    ({package:?}, include_str!({:?})),\n", file.display().to_string()));
+        let file = wasi_dir.join("deps").join(format!("{package}.wit"));
+        let source = std::fs::read_to_string(&file)?;
+        wasi_cli = Some(wasi.push_str(&file, &source).with_context(|| format!("parsing {}", file.display()))?);
+    }
+    let mut table = String::from(
+        "/// Every world of the platform packages (`ukc:platform`, `wasi:cli`), parsed when ukc was built.
+         pub const PLATFORM_WORLDS: &[PlatformWorld] = &[
+",
+    );
+    for (resolve, package) in
+        [(&ukc, ukc_platform.context("wit/ is empty")?), (&wasi, wasi_cli.context("no WASI WIT")?)]
+    {
+        let name = &resolve.packages[package].name;
+        let package_name = format!("{}:{}", name.namespace, name.name);
+        let encoded = out_dir.join(format!("{}-{}.wit.wasm", name.namespace, name.name));
+        std::fs::write(&encoded, wit_component::encode(resolve, package)?)?;
+        for (world_name, &world) in &resolve.packages[package].worlds {
+            let world = &resolve.worlds[world];
+            let key_names = |keys: Vec<&wit_parser::WorldKey>| -> Result<Vec<String>> {
+                keys.into_iter()
+                    .map(|key| match key {
+                        wit_parser::WorldKey::Interface(id) => resolve.id_of(*id).context("an unnamed interface"),
+                        wit_parser::WorldKey::Name(name) => Ok(name.clone()),
+                    })
+                    .collect()
+            };
+            table.push_str(&format!(
+                "    PlatformWorld {{ package: {package_name:?}, world: {world_name:?}, imports: &{:?}, exports: &{:?}, wit_package: include_bytes!({:?}) }},\n",
+                key_names(world.imports.keys().collect())?,
+                key_names(world.exports.keys().collect())?,
+                encoded.display().to_string()
+            ));
+        }
     }
     table.push_str("];\n");
     Ok(table)

@@ -2,10 +2,8 @@
 //! host runs a unikernel.
 
 use crate::names::InterfaceName;
-use crate::wit::{platform_resolve, wasi_resolve};
 use anyhow::{Result, anyhow, bail};
 use ukc_manifest::{DeviceType, UnikernelManifest};
-use wit_parser::WorldKey;
 
 /// A target a unikernel can be composed for.
 #[derive(Debug)]
@@ -199,33 +197,26 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Reads the platform of `target` from the embedded WIT.
+    /// The platform of `target`, from the platform worlds parsed when ukc was built.
     pub fn load(target: &'static Target) -> Result<Platform> {
-        let (resolve, package) = match target.wit {
-            PlatformWit::Ukc => platform_resolve()?,
-            PlatformWit::Wasi => wasi_resolve()?,
+        let package = match target.wit {
+            PlatformWit::Ukc => "ukc:platform",
+            PlatformWit::Wasi => "wasi:cli",
         };
-        let world = resolve.select_world(&[package], Some(target.world))?;
-        let world = &resolve.worlds[world];
-        let key_name = |key: &WorldKey| match key {
-            WorldKey::Interface(id) => resolve.id_of(*id),
-            WorldKey::Name(name) => Some(name.clone()),
-        };
+        let world = ukc_components::PLATFORM_WORLDS
+            .iter()
+            .find(|w| w.package == package && w.world == target.world)
+            .ok_or_else(|| anyhow!("the built-in WIT has no world {package}/{}", target.world))?;
         let mut provides = Vec::new();
-        for key in world.imports.keys() {
-            let name = key_name(key).ok_or_else(|| anyhow!("platform import without a name"))?;
-            provides.push(
-                InterfaceName::parse(&name).ok_or_else(|| anyhow!("platform import {name} is not an interface"))?,
-            );
+        for name in world.imports {
+            provides
+                .push(InterfaceName::parse(name).ok_or_else(|| anyhow!("platform import {name} is not an interface"))?);
         }
-        let main = match world.exports.keys().map(key_name).collect::<Vec<_>>().as_slice() {
-            [Some(name)] => InterfaceName::parse(name).ok_or_else(|| anyhow!("bad platform export {name}"))?,
+        let main = match world.exports {
+            [name] => InterfaceName::parse(name).ok_or_else(|| anyhow!("bad platform export {name}"))?,
             _ => bail!("the {} platform world must export exactly one interface", target.name),
         };
-        let name = &resolve.packages[package].name;
-        let package_name = format!("{}:{}", name.namespace, name.name);
-        let wit_package = wit_component::encode(&resolve, package)?;
-        Ok(Platform { target, provides, main, package: package_name, wit_package })
+        Ok(Platform { target, provides, main, package: package.to_string(), wit_package: world.wit_package.to_vec() })
     }
 
     /// The platform's version of the interface `path`, if it provides one.

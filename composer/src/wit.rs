@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use std::path::Path;
-use ukc_components::{WASI_WIT_FILES, WIT_FILES};
+use ukc_components::WIT_FILES;
 use wit_parser::{PackageId, Resolve};
 
 /// Parses the embedded WIT: every device package, then `ukc:platform`, which uses them.
@@ -19,18 +19,6 @@ pub fn platform_resolve() -> Result<(Resolve, PackageId)> {
     }
     let platform = platform.context("the built-in WIT has no platform package")?;
     Ok((resolve, platform))
-}
-
-/// Parses the embedded WASI 0.2 WIT (from the wasip2 crate, see `ukc-wasi-wit`): every
-/// package of the `wasi:cli/command` world. Returns the resolve and `wasi:cli`'s id.
-pub fn wasi_resolve() -> Result<(Resolve, PackageId)> {
-    let mut resolve = Resolve::default();
-    let mut last = None;
-    for (package, source) in WASI_WIT_FILES {
-        let path = format!("wasi/{package}.wit");
-        last = Some(resolve.push_str(&path, source).map_err(|e| anyhow!("built-in WASI WIT {path}: {e:#}"))?);
-    }
-    last.context("the built-in WASI WIT is empty").map(|cli| (resolve, cli))
 }
 
 /// Writes the WIT packages under `dir` in the layout wit-bindgen and wasm-tools read:
