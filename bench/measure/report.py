@@ -32,6 +32,14 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
 
+def faster(a: float, b: float) -> str:
+    """How the time `a` compares with the time `b`: `1.9× faster`, `1.2× slower`, or
+    `about as fast` within 5%."""
+    if abs(a / b - 1) < 0.05:
+        return "about as fast"
+    return f"{b / a:.1f}× faster" if a < b else f"{a / b:.1f}× slower"
+
+
 def kib(n: int) -> str:
     return f"{n / 1024:.1f}"
 

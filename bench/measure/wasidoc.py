@@ -4,11 +4,7 @@ plain std program composed for unix, next to the same file under `wasmtime run`)
 
 from __future__ import annotations
 
-from .report import ms
-
-
-def faster(a: float, b: float) -> str:
-    return f"{b / a:.1f}× faster" if a < b else f"{a / b:.1f}× slower"
+from .report import faster, ms
 
 
 def size_bullets(f: dict) -> list[str]:
@@ -60,7 +56,7 @@ def boot_bullets(f: dict) -> list[str]:
         f"Cold, ukc-unix is ahead even though it compiles the whole composition ({f['wasi_peer_unix']:,} "
         f"bytes against the {f['wasi_hello']:,}-byte file). ")
     return [
-        f"- **The wasi target under `wasmtime run`: {faster(tw, uw)} than ukc-unix with the unix hello "
+        f"- **The wasi target under `wasmtime run`, against ukc-unix with the unix hello: {faster(tw, uw)} "
         f"warm** ({ms(tw)} vs {ms(uw)} ms to first byte), {faster(tc, uc)} cold ({ms(tc)} vs {ms(uc)} ms)."
         + why_warm + why_cold
         + f" Against the WASI peer on the same CLI ({ms(ww)} ms warm, {ms(wc)} ms cold) the bridged hello "
