@@ -109,9 +109,8 @@ fn platforms_table(wit: &Path, out_dir: &Path) -> Result<String> {
         wasi_cli = Some(wasi.push_str(&file, &source).with_context(|| format!("parsing {}", file.display()))?);
     }
     let mut table = String::from(
-        "/// Every world of the platform packages (`ukc:platform`, `wasi:cli`), parsed when ukc was built.
-         pub const PLATFORM_WORLDS: &[PlatformWorld] = &[
-",
+        "/// Every world of the platform packages (`ukc:platform`, `wasi:cli`), parsed when ukc was built.\n\
+         pub const PLATFORM_WORLDS: &[PlatformWorld] = &[\n",
     );
     for (resolve, package) in
         [(&ukc, ukc_platform.context("wit/ is empty")?), (&wasi, wasi_cli.context("no WASI WIT")?)]
