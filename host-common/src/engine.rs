@@ -73,13 +73,7 @@ impl Cache {
             }
         }
         let component = compile(engine, wasm)?;
-        let outcome = match store(dir, &path, &component) {
-            Ok(()) => CacheOutcome::Stored,
-            Err(e) => {
-                eprintln!("ukc: note: not caching the compiled unikernel in {}: {e:#}", dir.display());
-                CacheOutcome::Compiled
-            }
-        };
+        let outcome = keep(dir, || write_artifact(dir, &path, &component.serialize()?));
         Ok((component, outcome))
     }
 
@@ -101,13 +95,7 @@ impl Cache {
             return Ok((bytes, CacheOutcome::Hit));
         }
         let bytes = precompile()?;
-        let outcome = match write_artifact(dir, &path, &bytes) {
-            Ok(()) => CacheOutcome::Stored,
-            Err(e) => {
-                eprintln!("ukc: note: not caching the compiled unikernel in {}: {e:#}", dir.display());
-                CacheOutcome::Compiled
-            }
-        };
+        let outcome = keep(dir, || write_artifact(dir, &path, &bytes));
         Ok((bytes, outcome))
     }
 }
@@ -134,9 +122,16 @@ fn key(engine: &Engine, wasm: &[u8]) -> String {
     hasher.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Stores a compiled component's artifact.
-fn store(dir: &Path, path: &Path, component: &Component) -> Result<()> {
-    write_artifact(dir, path, &component.serialize()?)
+/// Stores an artifact in the cache with `store`. A cache that cannot be written costs
+/// the next boot a compilation, not this one its run: it is only noted.
+fn keep(dir: &Path, store: impl FnOnce() -> Result<()>) -> CacheOutcome {
+    match store() {
+        Ok(()) => CacheOutcome::Stored,
+        Err(e) => {
+            eprintln!("ukc: note: not caching the compiled unikernel in {}: {e:#}", dir.display());
+            CacheOutcome::Compiled
+        }
+    }
 }
 
 /// Writes the artifact under a temporary name and renames it into place, so that a

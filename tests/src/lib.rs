@@ -121,10 +121,41 @@ pub fn ukc(args: &[&str]) -> Run {
     run(bin("ukc"), args)
 }
 
-/// `ukc-unix ARGS...`, with the compile cache in a scratch directory.
+/// The compile cache the hosts use under test: a scratch directory, not the user's.
+pub fn test_cache() -> PathBuf {
+    std::env::temp_dir().join("ukc-tests-cache")
+}
+
+/// `ukc-unix ARGS...`, with the compile cache in [`test_cache`].
 pub fn ukc_unix(args: &[&str]) -> Run {
-    let cache = std::env::temp_dir().join("ukc-tests-cache");
-    run_with_input(Command::new(bin("ukc-unix")).args(args).env("UKC_CACHE_DIR", cache), b"", Duration::from_secs(120))
+    run_with_input(
+        Command::new(bin("ukc-unix")).args(args).env("UKC_CACHE_DIR", test_cache()),
+        b"",
+        Duration::from_secs(120),
+    )
+}
+
+/// `ukc-hvt ARGS...`, with the compile cache in [`test_cache`].
+pub fn ukc_hvt(args: &[&str]) -> Run {
+    run_with_input(
+        Command::new(bin("ukc-hvt")).args(args).env("UKC_CACHE_DIR", test_cache()),
+        b"",
+        Duration::from_secs(120),
+    )
+}
+
+/// Builds the crate in `dir` with `cargo build --release --target TARGET` into
+/// `target_dir`, free of the outer build's flags; panics naming `what` if it fails.
+pub fn cargo_build(dir: &Path, target: &str, target_dir: &Path, what: &str) {
+    let built = Command::new(env!("CARGO"))
+        .current_dir(dir)
+        .args(["build", "--release", "--target", target, "--target-dir", path_str(target_dir)])
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("cargo runs");
+    assert!(built.success(), "{what} builds for {target}");
 }
 
 /// Composes `app` for `target` into `dir/name` and returns the path.
@@ -169,15 +200,7 @@ pub fn fixture_crate(dir: &Path, fixture: &str, files: &[&str], core: &str) -> P
     std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
     ukc(&["wit", "--out", path_str(&crate_dir.join("wit"))]).ok();
     let target_dir = workspace().join("target/plugin-test");
-    let built = Command::new(env!("CARGO"))
-        .current_dir(&crate_dir)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--target-dir", path_str(&target_dir)])
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(built.success(), "the {fixture} crate builds");
+    cargo_build(&crate_dir, "wasm32-unknown-unknown", &target_dir, &format!("the {fixture} crate"));
     let core_module = target_dir.join(format!("wasm32-unknown-unknown/release/{core}.wasm"));
     let component = dir.join(format!("{core}.wasm"));
     run(peer("wasm-tools"), &["component", "new", path_str(&core_module), "-o", path_str(&component)]).ok();

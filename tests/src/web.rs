@@ -2,7 +2,7 @@
 //! checks a browser user and a load generator would make of it.
 
 use crate::netns::Netns;
-use crate::path_str;
+use crate::{path_str, test_cache};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -13,7 +13,7 @@ pub struct Background(Child);
 impl Background {
     /// Starts `cmd` with the tests' compile cache, capturing its output.
     pub fn start(mut cmd: Command) -> Background {
-        cmd.env("UKC_CACHE_DIR", std::env::temp_dir().join("ukc-tests-cache"));
+        cmd.env("UKC_CACHE_DIR", test_cache());
         Background(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the host starts"))
     }
 

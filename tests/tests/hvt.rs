@@ -6,11 +6,6 @@ use std::time::{Duration, Instant};
 use ukc_tests::netns::Netns;
 use ukc_tests::*;
 
-fn ukc_hvt(args: &[&str]) -> Run {
-    let cache = std::env::temp_dir().join("ukc-tests-cache");
-    run_with_input(Command::new(bin("ukc-hvt")).args(args).env("UKC_CACHE_DIR", cache), b"", Duration::from_secs(120))
-}
-
 #[test]
 fn hello_prints_the_same_on_hvt_as_on_unix() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,7 +68,7 @@ fn frames_flow_both_ways_through_a_tap_device() {
 fn ping_pong(tag: &str, host: &str, args: &[&str]) {
     let netns = Netns::with_tap(tag);
     let mut unikernel = netns.command(path_str(&bin(host)), args);
-    unikernel.env("UKC_CACHE_DIR", std::env::temp_dir().join("ukc-tests-cache"));
+    unikernel.env("UKC_CACHE_DIR", test_cache());
     let unikernel = std::thread::spawn(move || run_with_input(&mut unikernel, b"", Duration::from_secs(30)));
     std::thread::sleep(Duration::from_millis(300));
     let ping = netns.command("ping", &["-c", "3", "-i", "0.2", "-W", "2", "10.0.0.2"]).output().unwrap();
@@ -99,7 +94,7 @@ fn yield_sleeps_without_spinning() {
     let (out, cpu) = run_measuring_cpu(
         Command::new(bin("ukc-hvt"))
             .args(["--", path_str(&hello), "--sleep-ms=1000"])
-            .env("UKC_CACHE_DIR", std::env::temp_dir().join("ukc-tests-cache")),
+            .env("UKC_CACHE_DIR", test_cache()),
     );
     let wall = start.elapsed();
     assert_eq!(out, "Hello World!\n".repeat(4));

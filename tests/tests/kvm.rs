@@ -20,7 +20,7 @@ fn hvt(isolation: &str, args: &[&str]) -> Run {
         "these tests need /dev/kvm (read and write)"
     );
     let mut cmd = Command::new(bin("ukc-hvt"));
-    cmd.arg(isolation).args(args).env("UKC_CACHE_DIR", std::env::temp_dir().join("ukc-tests-cache"));
+    cmd.arg(isolation).args(args).env("UKC_CACHE_DIR", test_cache());
     run_with_input(&mut cmd, b"", Duration::from_secs(120))
 }
 
@@ -185,8 +185,7 @@ fn without_a_choice_ukc_hvt_isolates_in_kvm() {
     let dir = tempfile::tempdir().unwrap();
     let hello = compose(&component("hello"), "hvt", dir.path(), "h.hvt.wasm", &[]);
     let mut cmd = Command::new(bin("ukc-hvt"));
-    cmd.args(["--", path_str(&hello), "--sleep-ms=0"])
-        .env("UKC_CACHE_DIR", std::env::temp_dir().join("ukc-tests-cache"));
+    cmd.args(["--", path_str(&hello), "--sleep-ms=0"]).env("UKC_CACHE_DIR", test_cache());
     let quiet = run_with_input(&mut cmd, b"", Duration::from_secs(60));
     assert_eq!((quiet.status, quiet.stderr.as_str()), (Some(0), ""));
 }

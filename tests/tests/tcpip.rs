@@ -97,7 +97,7 @@ fn dhcp_example_gets_a_lease_from_dnsmasq() {
     // dnsmasq needs a moment to bind before the first DISCOVER is worth sending.
     std::thread::sleep(Duration::from_millis(500));
     let mut unikernel = boot(&netns, "ukc-hvt", path_str(&dhcp), &["--net:service=tap0"], &["--timeout-ms=30000"]);
-    unikernel.env("UKC_CACHE_DIR", std::env::temp_dir().join("ukc-tests-cache"));
+    unikernel.env("UKC_CACHE_DIR", test_cache());
     let leased = run_with_input(&mut unikernel, b"", Duration::from_secs(60));
     let dnsmasq_log = server.stop();
     assert_eq!(leased.status, Some(0), "{}{}\ndnsmasq: {dnsmasq_log}", leased.stdout_text(), leased.stderr);

@@ -26,11 +26,6 @@ fn wasmtime(args: &[&str]) -> Run {
     run_with_input(&mut command, b"", Duration::from_secs(120))
 }
 
-fn ukc_hvt(args: &[&str]) -> Run {
-    let cache = std::env::temp_dir().join("ukc-tests-cache");
-    run_with_input(Command::new(bin("ukc-hvt")).args(args).env("UKC_CACHE_DIR", cache), b"", Duration::from_secs(120))
-}
-
 /// The fixture program built for `wasm32-wasip2`, once per test run: `(main, cat)`.
 fn std_programs() -> &'static (PathBuf, PathBuf) {
     static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
@@ -43,15 +38,7 @@ fn std_programs() -> &'static (PathBuf, PathBuf) {
         for file in ["Cargo.toml", "src/main.rs", "src/bin/cat.rs"] {
             std::fs::copy(source.join(file), copy.join(file)).unwrap();
         }
-        let built = Command::new(env!("CARGO"))
-            .current_dir(&copy)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir", path_str(&target_dir)])
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .status()
-            .expect("cargo runs");
-        assert!(built.success(), "the wasi-std-app fixture builds for wasm32-wasip2");
+        cargo_build(&copy, "wasm32-wasip2", &target_dir, "the wasi-std-app fixture");
         let out = target_dir.join("wasm32-wasip2/release");
         (out.join("wasi-std-app.wasm"), out.join("cat.wasm"))
     })
