@@ -20,13 +20,7 @@ wit_bindgen::generate!({
         package ukc-driver:wasi-tcpip;
         world wasi-tcpip {
             import ukc:poll/poll@0.1.0;
-            // The types the other three use: exported too, or the component would
-            // import them and leave the application's import of them unfilled.
-            export ukc:tcpip/types@0.1.0;
-            export ukc:tcpip/ipv4@0.1.0;
-            export ukc:tcpip/tcp@0.1.0;
-            export ukc:tcpip/udp@0.1.0;
-            export ukc:poll/poll@0.1.0;
+            include ukc:tcpip/stack@0.1.0;
         }
     ",
     path: "../../../wit",
