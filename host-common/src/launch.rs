@@ -4,7 +4,8 @@
 
 use crate::args::{Parsed, RuntimeArgs};
 use crate::block::BlockBackend;
-use crate::engine::{self, Cache};
+use crate::cache::Cache;
+use crate::engine;
 use crate::exit::TimedOut;
 use crate::flags::Attachments;
 use crate::net::NetBackend;

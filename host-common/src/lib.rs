@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod block;
+pub mod cache;
 mod clock;
 mod console;
 pub mod engine;

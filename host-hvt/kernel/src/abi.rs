@@ -11,30 +11,39 @@
 //! Net frames cross in batches (see [`NetIo`]), block transfers in one exit each (up to
 //! the device model's 16 MiB), so that neither is bound by one exit per frame or sector.
 
-// Guest-physical layout. The first 2 MiB are mapped with 4 KiB pages so that page 0 and
-// the page under the stack can stay unmapped; the rest with 2 MiB pages.
+// Guest-physical layout. The tender maps it with W^X page tables that the kernel cannot
+// write (they are supervisor-only, and the kernel runs at CPL3): code read+execute, data
+// and stacks not executable, nothing both writable and executable, the descriptor tables
+// and the exception stack out of the kernel's reach, and an unmapped guard page under
+// each stack. The first 2 MiB and the kernel and unikernel images are mapped with 4 KiB
+// pages; the rest of the heap with 2 MiB pages.
 
 /// Global descriptor table: null, kernel code and data, user code and data, the TSS.
 pub const GDT: u64 = 0x1000;
-/// Interrupt descriptor table (the kernel fills in its 32 exception gates).
+/// Interrupt descriptor table: the 32 exception gates, which the tender fills in from
+/// the kernel's `ukc_exception_table`.
 pub const IDT: u64 = 0x2000;
 /// Number of IDT entries: the CPU's exception vectors.
 pub const IDT_ENTRIES: u64 = 32;
-/// Task state segment: RSP0 for exceptions, then the I/O permission bitmap.
+/// Task state segment: RSP0 for exceptions, then the I/O permission bitmap (3 pages).
 pub const TSS: u64 = 0x3000;
-/// The [`BootInfo`].
+/// The [`BootInfo`] (read-only to the kernel).
 pub const BOOT_INFO: u64 = 0x6000;
 /// Where the tender writes the message of a refused call (see [`REFUSED`]).
 pub const SCRATCH: u64 = 0x6800;
 /// Size of [`SCRATCH`].
 pub const SCRATCH_LEN: u64 = 0x800;
+/// The unmapped page under the exception stack.
+pub const EXCEPTION_STACK_GUARD: u64 = 0x7000;
 /// Top of the stack exception handlers run on (its page is the one below).
-pub const EXCEPTION_STACK_TOP: u64 = 0x8000;
-/// PML4, PDPT, four page directories (4 GiB) and the page table of the first 2 MiB.
-pub const PAGE_TABLES: u64 = 0x8000;
+pub const EXCEPTION_STACK_TOP: u64 = 0x9000;
+/// PML4, PDPT, four page directories (4 GiB) and the page table of the first 2 MiB;
+/// the page tables of the images follow them (see the tender's `paging.rs`).
+pub const PAGE_TABLES: u64 = 0x9000;
 /// The unmapped page under the kernel's stack: an overflow faults instead of corrupting.
-pub const STACK_GUARD: u64 = 0xf000;
-/// Top of the kernel's stack, which grows down to [`STACK_GUARD`].
+pub const STACK_GUARD: u64 = 0x10000;
+/// Top of the kernel's stack, which grows down to [`STACK_GUARD`]; the unikernel's code
+/// runs on it too.
 pub const STACK_TOP: u64 = 0x20_0000;
 /// Where the kernel is linked and loaded (host-hvt/build.rs passes it to the linker).
 pub const KERNEL_BASE: u64 = 0x20_0000;
@@ -52,7 +61,7 @@ pub const KERNEL_CODE: u16 = 0x08;
 /// of the same build.
 pub const BOOT_MAGIC: u64 = 0x756b_632d_6876_7401 ^ ABI_VERSION;
 /// Bumped whenever this file changes meaning.
-pub const ABI_VERSION: u64 = 1;
+pub const ABI_VERSION: u64 = 2;
 
 /// The first hypercall port; a call's port is `PORT_BASE + number`.
 pub const PORT_BASE: u16 = 0x500;
@@ -122,8 +131,11 @@ pub struct BootInfo {
     pub memory_size: u64,
     /// Free memory for the kernel's allocator.
     pub heap: Bytes,
-    /// The unikernel, precompiled by the tender for the kernel's engine.
+    /// The unikernel, compiled by the tender to machine code for the kernel's engine.
     pub artifact: Bytes,
+    /// The part of `artifact` the tender mapped read+execute: its code (`.text`),
+    /// rounded out to whole pages. Everything else in guest memory is not executable.
+    pub code: Bytes,
     /// The names of the net devices in index order, each followed by `\n`.
     pub net_names: Bytes,
     /// The largest linear memory the unikernel may have (`--mem`), as in process mode.

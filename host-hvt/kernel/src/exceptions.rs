@@ -3,6 +3,11 @@
 //! happened. The kernel runs at CPL3, so an exception switches to CPL0 and to the
 //! stack the TSS names; the handlers are a few integer instructions, because ring 0 is
 //! emulated one instruction at a time on this kind of KVM and has no SSE.
+//!
+//! The IDT is out of the kernel's reach (a kernel that could write it could give itself
+//! ring 0, and with it the page tables): the tender fills it in before boot from
+//! `ukc_exception_table`, which host-hvt/build.rs keeps through the linker's garbage
+//! collection.
 
 use crate::abi;
 
@@ -42,27 +47,3 @@ core::arch::global_asm!(
     ".popsection",
     port = const abi::PORT_BASE + abi::call::FAULT,
 );
-
-unsafe extern "C" {
-    /// The handlers' addresses, by vector.
-    static ukc_exception_table: [u64; abi::IDT_ENTRIES as usize];
-}
-
-/// Fills the IDT the tender points the CPU at with a gate to each handler.
-pub fn install() {
-    // SAFETY: the table is the 32 addresses emitted above, never written.
-    let handlers = unsafe { &ukc_exception_table };
-    for (vector, &handler) in handlers.iter().enumerate() {
-        // A 64-bit interrupt gate: present, DPL 0, the kernel's code segment, no IST.
-        let low =
-            (handler & 0xffff) | (u64::from(abi::KERNEL_CODE) << 16) | (0x8e << 40) | ((handler >> 16) & 0xffff) << 48;
-        let high = handler >> 32;
-        let gate = (abi::IDT + 16 * vector as u64) as *mut u64;
-        // SAFETY: the IDT page is reserved guest memory, identity-mapped and writable,
-        // that nothing else in the kernel touches; each gate is 16 aligned bytes.
-        unsafe {
-            gate.write_volatile(low);
-            gate.add(1).write_volatile(high);
-        }
-    }
-}

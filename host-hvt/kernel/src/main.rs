@@ -1,8 +1,9 @@
 //! The guest kernel of `ukc-hvt --isolation=kvm`: a bare x86_64 program that the tender
 //! loads into a fresh VM, already in long mode and running at CPL3 (on this kind of KVM
 //! ring 0 is emulated one instruction at a time; ring 3 runs natively). It runs the
-//! unikernel the tender precompiled on wasmtime's Pulley interpreter, serves the hvt
-//! platform's imports by hypercalls, and reports how the run ended.
+//! unikernel as machine code that the tender compiled with Cranelift and mapped
+//! executable, serves the hvt platform's imports by hypercalls, and reports how the run
+//! ended.
 //!
 //! The tender (host-hvt/src/kvm) owns the VM's layout and the hypercall ABI with this
 //! kernel; both compile `abi.rs`.
@@ -17,7 +18,14 @@ mod abi;
 mod basic;
 mod block;
 mod clock;
+mod code;
+mod cpu;
+#[allow(
+    dead_code,
+    reason = "the tender compiles with the CPU feature list; the kernel checks features through wasmtime"
+)]
 mod engine_config;
+// The CPU's exception handlers; the tender points the IDT at them.
 mod exceptions;
 mod heap;
 mod hypercall;
@@ -32,7 +40,6 @@ use core::fmt::Write;
 /// The entry point: the tender starts the vCPU here, with the stack set up.
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
-    exceptions::install();
     // SAFETY: the tender wrote the boot information at BOOT_INFO before starting the
     // vCPU, and nothing writes it afterwards.
     let boot = unsafe { core::ptr::read_volatile(abi::BOOT_INFO as *const abi::BootInfo) };

@@ -6,6 +6,7 @@ use crate::basic::Exit;
 use crate::world::{self, Kernel};
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use core::ptr::NonNull;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, Trap, WasmBacktrace};
@@ -53,15 +54,22 @@ pub fn run(boot: &abi::BootInfo, kernel: Kernel) -> Ending {
 fn load(boot: &abi::BootInfo) -> wasmtime::Result<Component> {
     let mut config = Config::new();
     crate::engine_config::configure(&mut config)?;
+    config.with_custom_code_memory(Some(Arc::new(crate::code::TenderMapped::new(boot.code))));
+    // SAFETY: `has_feature` answers from CPUID, which describes the vCPU the code runs on.
+    unsafe { config.detect_host_feature(crate::cpu::has_feature) };
+    // SAFETY: the kernel passes floats in integer registers, Cranelift in vector ones;
+    // they meet only in the runtime's float helpers, which code compiled with SSE4.1 and
+    // SSSE3 never calls (engine_config::CPU_FEATURES, checked by wasmtime at load).
+    unsafe { config.x86_float_abi_ok(true) };
     let engine = Engine::new(&config)?;
     let artifact = NonNull::slice_from_raw_parts(
         NonNull::new(boot.artifact.addr as *mut u8).ok_or_else(|| wasmtime::Error::msg("no artifact"))?,
         boot.artifact.len as usize,
     );
     // SAFETY: the tender compiled the artifact with this wasmtime version and this
-    // engine configuration (wasmtime checks both), placed it in memory reserved for it
-    // that the kernel never writes or frees, and Pulley bytecode needs no executable
-    // mapping.
+    // engine configuration (wasmtime checks both), checked that it is its own (the
+    // compile cache authenticates every entry), placed it in memory reserved for it that
+    // the kernel cannot write, and mapped its code executable (`code::TenderMapped`).
     unsafe { Component::deserialize_raw(&engine, artifact) }
 }
 

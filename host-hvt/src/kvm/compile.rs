@@ -1,8 +1,9 @@
-//! Compiling the unikernel for the guest kernel's engine, on the host (the guest has no
-//! compiler), with the guest's own configuration, through the shared compile cache.
+//! Compiling the unikernel to machine code for the guest kernel's engine, on the host
+//! (the guest has no compiler), with the guest's own configuration and CPU features,
+//! through the shared compile cache.
 
 use super::engine_config;
-use ukc_host::engine::Cache;
+use ukc_host::cache::Cache;
 use wasmtime::{Config, Engine};
 
 /// The unikernel `wasm` precompiled for the guest engine, from the cache when it was
@@ -18,6 +19,12 @@ fn guest_engine() -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
     engine_config::configure(&mut config)?;
+    for feature in engine_config::CPU_FEATURES {
+        // SAFETY: the code runs only in a VM whose vCPU has these features: the tender
+        // checks before it boots one (`cpu_x86_64::set_cpuid`), and the kernel again
+        // (through wasmtime) before it loads the code.
+        unsafe { config.cranelift_flag_enable(feature.flag) };
+    }
     Engine::new(&config)
 }
 

@@ -1,13 +1,15 @@
-//! The x86_64 state the guest kernel starts in: long mode, identity-mapped memory, and
-//! CPL3. On this kind of KVM (`kvm_pvm`) ring 0 is emulated one instruction at a time
-//! while ring 3 runs natively, so the kernel runs at CPL3 and only its exception
-//! handlers run at CPL0. `out` from CPL3 needs IOPL 3 and, here, also a TSS whose I/O
-//! permission bitmap allows every port.
+//! The x86_64 state the guest kernel starts in: long mode, identity-mapped memory (see
+//! `paging.rs`), and CPL3. On this kind of KVM (`kvm_pvm`) ring 0 is emulated one
+//! instruction at a time while ring 3 runs natively, so the kernel runs at CPL3 and only
+//! its exception handlers run at CPL0. `out` from CPL3 needs IOPL 3 and, here, also a TSS
+//! whose I/O permission bitmap allows every port. The vCPU reports the host CPU's
+//! features, as the unikernel's machine code was compiled for them.
 
 use super::abi;
+use super::engine_config::CPU_FEATURES;
 use super::memory::{GuestMemory, OutOfBounds};
-use kvm_bindings::{kvm_regs, kvm_segment};
-use kvm_ioctls::VcpuFd;
+use kvm_bindings::{KVM_MAX_CPUID_ENTRIES, kvm_regs, kvm_segment};
+use kvm_ioctls::{Kvm, VcpuFd};
 
 /// GDT: null, kernel code and data (DPL 0), user code and data (DPL 3), then the TSS
 /// descriptor's two words.
@@ -19,16 +21,6 @@ const TSS_SELECTOR: u16 = 0x28;
 const TSS_SIZE: u64 = 104;
 const IO_BITMAP_SIZE: u64 = 8192;
 const TSS_LIMIT: u64 = TSS_SIZE + IO_BITMAP_SIZE;
-
-// Page-table entry bits.
-const PRESENT: u64 = 1;
-const WRITABLE: u64 = 1 << 1;
-const USER: u64 = 1 << 2;
-const HUGE: u64 = 1 << 7;
-const TABLE: u64 = PRESENT | WRITABLE | USER;
-
-const PAGE: u64 = 4096;
-const LARGE_PAGE: u64 = 2 << 20;
 
 /// Sets the vCPU's registers so that it starts at `entry` on the kernel's stack, with
 /// the tables [`write_tables`] wrote.
@@ -50,9 +42,10 @@ pub fn set_registers(vcpu: &VcpuFd, entry: u64) -> Result<(), String> {
     sregs.idt.base = abi::IDT;
     sregs.idt.limit = (abi::IDT_ENTRIES * 16 - 1) as u16;
     sregs.cr3 = abi::PAGE_TABLES;
+    // SSE on (the unikernel's code uses it), x87 emulation off.
     sregs.cr4 = (1 << 5) | (1 << 9) | (1 << 10); // PAE, OSFXSR, OSXMMEXCPT
     sregs.cr0 = (1 << 31) | (1 << 5) | (1 << 4) | (1 << 1) | 1; // PG, NE, ET, MP, PE
-    sregs.efer = (1 << 10) | (1 << 8); // LMA, LME
+    sregs.efer = (1 << 11) | (1 << 10) | (1 << 8); // NXE (for W^X), LMA, LME
     vcpu.set_sregs(&sregs).map_err(|e| format!("cannot set the vCPU's registers: {e}"))?;
     let regs = kvm_regs {
         rip: entry,
@@ -81,8 +74,9 @@ fn segment(selector: u16, type_: u8, long: u8, db: u8) -> kvm_segment {
     }
 }
 
-/// Writes the descriptor tables and the page tables into guest memory.
-pub fn write_tables(memory: &mut GuestMemory) -> Result<(), OutOfBounds> {
+/// Writes the descriptor tables into guest memory, with a gate in the IDT to each of
+/// the kernel's exception handlers, whose addresses are `handlers` (by vector).
+pub fn write_tables(memory: &mut GuestMemory, handlers: &[u64; abi::IDT_ENTRIES as usize]) -> Result<(), OutOfBounds> {
     for (i, descriptor) in SEGMENTS.iter().enumerate() {
         memory.write(abi::GDT + 8 * i as u64, descriptor)?;
     }
@@ -96,32 +90,42 @@ pub fn write_tables(memory: &mut GuestMemory) -> Result<(), OutOfBounds> {
     memory.write(abi::TSS + 4, &abi::EXCEPTION_STACK_TOP)?;
     memory.write(abi::TSS + 0x66, &(TSS_SIZE as u16))?;
     memory.write(abi::TSS + TSS_LIMIT, &0xffu8)?;
-    write_page_tables(memory)
-}
-
-/// Identity-maps guest memory, user-accessible (the kernel runs at CPL3): the first
-/// 2 MiB with 4 KiB pages, leaving page 0 and the stack's guard page unmapped, and the
-/// rest with 2 MiB pages. An access past the end of memory reaches no memory: KVM
-/// hands it to the tender, which stops the VM.
-fn write_page_tables(memory: &mut GuestMemory) -> Result<(), OutOfBounds> {
-    let pml4 = abi::PAGE_TABLES;
-    let pdpt = pml4 + PAGE;
-    let directories = pdpt + PAGE;
-    let first_table = directories + 4 * PAGE;
-    memory.write(pml4, &(pdpt | TABLE))?;
-    let size = memory.size();
-    for gib in 0..size.div_ceil(1 << 30) {
-        memory.write(pdpt + 8 * gib, &((directories + gib * PAGE) | TABLE))?;
-    }
-    memory.write(directories, &(first_table | TABLE))?;
-    for page in 1..LARGE_PAGE / PAGE {
-        let address = page * PAGE;
-        if address != abi::STACK_GUARD {
-            memory.write(first_table + 8 * page, &(address | TABLE))?;
-        }
-    }
-    for large in 1..size.div_ceil(LARGE_PAGE) {
-        memory.write(directories + 8 * large, &((large * LARGE_PAGE) | TABLE | HUGE))?;
+    for (vector, &handler) in handlers.iter().enumerate() {
+        // A 64-bit interrupt gate: present, DPL 0, the kernel's code segment, no IST.
+        let low =
+            (handler & 0xffff) | (u64::from(abi::KERNEL_CODE) << 16) | (0x8e << 40) | ((handler >> 16) & 0xffff) << 48;
+        memory.write(abi::IDT + 16 * vector as u64, &low)?;
+        memory.write(abi::IDT + 16 * vector as u64 + 8, &(handler >> 32))?;
     }
     Ok(())
+}
+
+/// Gives the vCPU the CPU features KVM supports (without this its CPUID is empty, and
+/// KVM refuses no-execute pages), plus those of [`CPU_FEATURES`] that this CPU has, after
+/// checking that it has them all. `kvm_pvm` leaves them out of what it supports, yet the
+/// guest's ring 3 runs on this very CPU, and they need no state or control beyond SSE's
+/// (which every x86-64 vCPU has): the guest is told what the CPU gives it.
+pub fn set_cpuid(kvm: &Kvm, vcpu: &VcpuFd) -> Result<(), String> {
+    let mut cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(|e| format!("cannot read the CPU features KVM supports: {e}"))?;
+    let host_ecx = std::arch::x86_64::__cpuid(1).ecx;
+    let missing: Vec<&str> =
+        CPU_FEATURES.iter().filter(|f| host_ecx & (1 << f.leaf1_ecx_bit) == 0).map(|f| f.name).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "this CPU lacks {}, which KVM isolation compiles the unikernel for; use --isolation=process",
+            missing.join(", ")
+        ));
+    }
+    let entries = cpuid.as_mut_slice();
+    let leaf1 = entries.iter_mut().find(|e| e.function == 1).ok_or("KVM supports no CPUID leaf 1")?;
+    leaf1.ecx |= CPU_FEATURES.iter().fold(0, |bits, f| bits | 1 << f.leaf1_ecx_bit);
+    let extended = entries.iter().find(|e| e.function == 0x8000_0001);
+    if extended.is_none_or(|e| e.edx & (1 << 20) == 0) {
+        return Err(
+            "this CPU lacks no-execute pages, which KVM isolation needs for W^X; use --isolation=process".into()
+        );
+    }
+    vcpu.set_cpuid2(&cpuid).map_err(|e| format!("cannot give the vCPU its CPU features: {e}"))
 }

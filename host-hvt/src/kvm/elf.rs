@@ -1,7 +1,11 @@
-//! Loading the guest kernel: a static x86_64 ELF executable, linked at its load address
-//! (so it needs no relocation), whose loadable segments are copied into guest memory.
+//! Reading ELF files: the guest kernel, a static x86_64 executable linked at its load
+//! address (so it needs no relocation), whose loadable segments are copied into guest
+//! memory; and the sections of the unikernel's compiled artifact, which wasmtime writes
+//! as an ELF object.
 
 use super::memory::{GuestMemory, OutOfBounds};
+use super::paging::{Access, Region};
+use std::ops::Range;
 
 /// A parsed kernel: its entry point and its loadable segments.
 pub struct Kernel<'a> {
@@ -10,14 +14,19 @@ pub struct Kernel<'a> {
     segments: Vec<Segment<'a>>,
 }
 
-/// A loadable segment: bytes to copy to `address`, then zeroes up to `size`.
+/// A loadable segment: bytes to copy to `address`, then zeroes up to `size`, with the
+/// `PF_*` permissions in `flags`.
 struct Segment<'a> {
     address: u64,
     data: &'a [u8],
     size: u64,
+    flags: u32,
 }
 
 const PT_LOAD: u32 = 1;
+const PF_X: u32 = 1;
+const PF_W: u32 = 2;
+const SHT_SYMTAB: u32 = 2;
 const ET_EXEC: u16 = 2;
 const EM_X86_64: u16 = 62;
 
@@ -43,6 +52,7 @@ impl<'a> Kernel<'a> {
             }
             let field = |offset: usize| u64_at(elf, at + offset).ok_or_else(|| bad("truncated program header"));
             let (offset, address, file_size, size) = (field(8)?, field(24)?, field(32)?, field(40)?);
+            let flags = u32_at(elf, at + 4).ok_or_else(|| bad("truncated program header"))?;
             if address < lowest || file_size > size || address.checked_add(size).is_none() {
                 return Err(bad("a segment lies below the kernel's load address"));
             }
@@ -50,9 +60,46 @@ impl<'a> Kernel<'a> {
                 .get(offset as usize..)
                 .and_then(|rest| rest.get(..file_size as usize))
                 .ok_or_else(|| bad("a segment lies past the end of the file"))?;
-            segments.push(Segment { address, data, size });
+            segments.push(Segment { address, data, size, flags });
         }
         Ok(Kernel { entry, segments })
+    }
+
+    /// The regions the segments occupy, page by page, each with the access its flags
+    /// give: code read+execute, the rest readable and, where the segment says so,
+    /// writable. A page that two segments share gets both accesses, and so must not
+    /// need to be writable and executable at once.
+    pub fn regions(&self) -> Result<Vec<Region>, String> {
+        const PAGE: u64 = 4096;
+        let mut pages: Vec<(u64, u32)> = Vec::new();
+        for segment in &self.segments {
+            let first = segment.address / PAGE * PAGE;
+            for page in (first..segment.address + segment.size).step_by(PAGE as usize) {
+                match pages.iter_mut().find(|(at, _)| *at == page) {
+                    Some((_, flags)) => *flags |= segment.flags,
+                    None => pages.push((page, segment.flags)),
+                }
+            }
+        }
+        pages.sort_unstable();
+        let mut regions: Vec<Region> = Vec::new();
+        for (page, flags) in pages {
+            let access = match (flags & PF_W != 0, flags & PF_X != 0) {
+                (true, true) => {
+                    return Err(format!(
+                        "the embedded guest kernel has a page at {page:#x} that is both writable and executable; rebuild ukc-hvt"
+                    ));
+                }
+                (false, true) => Access::Execute,
+                (true, false) => Access::ReadWrite,
+                (false, false) => Access::Read,
+            };
+            match regions.last_mut() {
+                Some(last) if last.range.end == page && last.access == access => last.range.end += PAGE,
+                _ => regions.push(Region::new(page..page + PAGE, access)),
+            }
+        }
+        Ok(regions)
     }
 
     /// The first byte after the highest segment.
@@ -68,6 +115,66 @@ impl<'a> Kernel<'a> {
         }
         Ok(())
     }
+}
+
+/// A section of an ELF64 file: its name, type, place in the file and linked section.
+pub struct Section<'a> {
+    pub name: &'a [u8],
+    kind: u32,
+    pub offset: u64,
+    pub size: u64,
+    link: u32,
+}
+
+/// The sections of `elf`, or `None` when its section headers are not readable.
+pub fn sections(elf: &[u8]) -> Option<Vec<Section<'_>>> {
+    let (table, entry_size) = (u64_at(elf, 40)? as usize, usize::from(u16_at(elf, 58)?));
+    let (count, names_index) = (usize::from(u16_at(elf, 60)?), usize::from(u16_at(elf, 62)?));
+    let header = |i: usize| -> Option<(u32, u32, u64, u64, u32)> {
+        let at = table.checked_add(i.checked_mul(entry_size)?)?;
+        Some((
+            u32_at(elf, at)?,
+            u32_at(elf, at + 4)?,
+            u64_at(elf, at + 24)?,
+            u64_at(elf, at + 32)?,
+            u32_at(elf, at + 40)?,
+        ))
+    };
+    let (_, _, names_offset, names_size, _) = header(names_index)?;
+    let names = bytes_at(elf, names_offset, names_size)?;
+    (0..count)
+        .map(|i| {
+            let (name, kind, offset, size, link) = header(i)?;
+            let name = names.get(name as usize..)?;
+            let name = &name[..name.iter().position(|&b| b == 0)?];
+            Some(Section { name, kind, offset, size, link })
+        })
+        .collect()
+}
+
+/// Where `name`'s section lies in `elf`.
+pub fn section_range(elf: &[u8], name: &str) -> Option<Range<u64>> {
+    let section = sections(elf)?.into_iter().find(|s| s.name == name.as_bytes())?;
+    Some(section.offset..section.offset.checked_add(section.size)?)
+}
+
+/// The value of the symbol `name` in `elf`'s symbol table.
+pub fn symbol(elf: &[u8], name: &str) -> Option<u64> {
+    const SYMBOL_SIZE: u64 = 24;
+    let sections = sections(elf)?;
+    let table = sections.iter().find(|s| s.kind == SHT_SYMTAB)?;
+    let strings = sections.get(table.link as usize)?;
+    let strings = bytes_at(elf, strings.offset, strings.size)?;
+    let symbols = bytes_at(elf, table.offset, table.size)?;
+    symbols.chunks_exact(SYMBOL_SIZE as usize).find_map(|symbol| {
+        let at = u32_at(symbol, 0)? as usize;
+        let candidate = strings.get(at..at + name.len() + 1)?;
+        (candidate[..name.len()] == *name.as_bytes() && candidate[name.len()] == 0).then(|| u64_at(symbol, 8))?
+    })
+}
+
+fn bytes_at(bytes: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
+    bytes.get(usize::try_from(offset).ok()?..)?.get(..usize::try_from(len).ok()?)
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {

@@ -1,10 +1,11 @@
 //! `ukc-hvt --isolation=kvm`: the unikernel runs in a micro-VM, as Solo5's hvt tender
 //! runs a unikernel. The tender (this module) makes a KVM virtual machine whose only
-//! memory is `--mem`, loads the guest kernel (host-hvt/kernel: wasmtime with Pulley)
-//! and the unikernel precompiled for it, and serves the kernel's hypercalls with the
-//! in-process host's own device code. One file per concern: `vm` (KVM), `memory`
-//! (bounds-checked guest memory), `cpu_x86_64` (long mode at CPL3), `elf` (loading the
-//! kernel), `hypercalls` and `frames` (serving the guest), `compile` (precompiling),
+//! memory is `--mem`, loads the guest kernel (host-hvt/kernel: wasmtime's runtime) and
+//! the unikernel compiled to machine code for it, and serves the kernel's hypercalls
+//! with the in-process host's own device code. One file per concern: `vm` (KVM),
+//! `memory` (bounds-checked guest memory), `cpu_x86_64` (long mode at CPL3), `layout`
+//! and `paging` (where things go, mapped W^X), `elf` (reading the kernel and the
+//! artifact), `hypercalls` and `frames` (serving the guest), `compile` (compiling),
 //! `watchdog` (`--timeout`).
 
 #[path = "../../kernel/src/abi.rs"]
@@ -17,7 +18,9 @@ mod elf;
 mod engine_config;
 mod frames;
 mod hypercalls;
+mod layout;
 mod memory;
+mod paging;
 mod vm;
 mod watchdog;
 
@@ -138,43 +141,64 @@ fn boot(mut unikernel: Unikernel, timeout: Option<Duration>) -> Result<Stop, Str
     let mut vm = Vm::new(memory_size as usize)?;
     let tsc_khz = vm.vcpu().get_tsc_khz().map_err(|e| format!("cannot read the vCPU's clock rate: {e}"))?;
     let entry = place(&mut vm.memory, &artifact, &mut unikernel.devices, u64::from(tsc_khz))?;
-    cpu_x86_64::write_tables(&mut vm.memory).map_err(|e| format!("guest memory too small for the VM's tables: {e}"))?;
     cpu_x86_64::set_registers(vm.vcpu(), entry)?;
     let watchdog = timeout.map(Watchdog::start).transpose()?;
     Ok(serve(&mut vm, &mut unikernel.devices, watchdog.as_ref().zip(timeout)))
 }
 
-/// Lays out guest memory: the kernel at its link address, then the artifact, the net
-/// device names and the heap; writes the boot information. Returns the entry point.
+/// Lays out guest memory (see `layout.rs`), copies the kernel, the artifact and the net
+/// device names in, writes the descriptor and page tables and the boot information.
+/// Returns the entry point.
 fn place(memory: &mut GuestMemory, artifact: &[u8], devices: &mut Devices, tsc_khz: u64) -> Result<u64, String> {
     let kernel = elf::Kernel::parse(KERNEL, abi::KERNEL_BASE)?;
     let names: String = devices.nets().iter().map(|n| format!("{}\n", n.name())).collect();
-    let artifact_at = kernel.end().next_multiple_of(PAGE);
-    let names_at = (artifact_at + artifact.len() as u64).next_multiple_of(PAGE);
-    let heap_at = (names_at + names.len() as u64).next_multiple_of(PAGE);
-    if heap_at + MIN_HEAP > memory.size() {
-        let needed = (heap_at + MIN_HEAP).div_ceil(1 << 20);
+    let layout = layout::lay_out(&kernel, artifact, names.len() as u64, memory.size())?;
+    if layout.heap_at + MIN_HEAP > memory.size() {
+        let needed = (layout.heap_at + MIN_HEAP).div_ceil(1 << 20);
         return Err(format!(
             "--mem={} is too small for the guest kernel and this unikernel; use --mem={needed} or more",
             memory.size() >> 20
         ));
     }
-    memory.prefer_huge_pages(heap_at + BOOT_HEAP);
+    memory.prefer_huge_pages(layout.heap_at + BOOT_HEAP);
     let too_small = |e: OutOfBounds| format!("guest memory too small: {e}");
     kernel.load(memory).map_err(too_small)?;
-    memory.slice_mut(artifact_at, artifact.len() as u64).map_err(too_small)?.copy_from_slice(artifact);
-    memory.slice_mut(names_at, names.len() as u64).map_err(too_small)?.copy_from_slice(names.as_bytes());
+    let handlers = exception_handlers(memory, &layout)?;
+    cpu_x86_64::write_tables(memory, &handlers).map_err(too_small)?;
+    paging::write(memory, &layout.regions, layout.tables_at).map_err(too_small)?;
+    memory.slice_mut(layout.artifact_at, artifact.len() as u64).map_err(too_small)?.copy_from_slice(artifact);
+    memory.slice_mut(layout.names_at, names.len() as u64).map_err(too_small)?.copy_from_slice(names.as_bytes());
     let info = abi::BootInfo {
         magic: abi::BOOT_MAGIC,
         memory_size: memory.size(),
-        heap: abi::Bytes { addr: heap_at, len: memory.size() - heap_at },
-        artifact: abi::Bytes { addr: artifact_at, len: artifact.len() as u64 },
-        net_names: abi::Bytes { addr: names_at, len: names.len() as u64 },
+        heap: abi::Bytes { addr: layout.heap_at, len: memory.size() - layout.heap_at },
+        artifact: abi::Bytes { addr: layout.artifact_at, len: artifact.len() as u64 },
+        code: abi::Bytes { addr: layout.code.start, len: layout.code.end - layout.code.start },
+        net_names: abi::Bytes { addr: layout.names_at, len: names.len() as u64 },
         memory_limit: memory.size(),
         clock: hypercalls::clock(devices, tsc_khz),
     };
     memory.write(abi::BOOT_INFO, &info).map_err(too_small)?;
     Ok(kernel.entry)
+}
+
+/// The kernel's exception handlers, from its `ukc_exception_table` (see the kernel's
+/// `exceptions.rs`), each checked to be kernel code.
+fn exception_handlers(
+    memory: &GuestMemory,
+    layout: &layout::Layout,
+) -> Result<[u64; abi::IDT_ENTRIES as usize], String> {
+    let bad = |what: &str| format!("the embedded guest kernel's exception handlers {what}; rebuild ukc-hvt");
+    let table = elf::symbol(KERNEL, "ukc_exception_table").ok_or_else(|| bad("are missing"))?;
+    let mut handlers = [0u64; abi::IDT_ENTRIES as usize];
+    for (vector, handler) in handlers.iter_mut().enumerate() {
+        *handler = memory.read(table + 8 * vector as u64).map_err(|_| bad("lie outside guest memory"))?;
+        let is_code = |r: &paging::Region| r.access == paging::Access::Execute && r.range.contains(handler);
+        if *handler < abi::KERNEL_BASE || *handler >= layout.artifact_at || !layout.regions.iter().any(is_code) {
+            return Err(bad("are not kernel code"));
+        }
+    }
+    Ok(handlers)
 }
 
 /// Runs the vCPU and serves its exits until the VM stops.

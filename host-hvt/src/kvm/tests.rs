@@ -12,7 +12,14 @@ const MIB: usize = 1 << 20;
 fn run_code(code: &[u8], memory: usize) -> Stop {
     let mut vm = Vm::new(memory).unwrap();
     vm.memory.slice_mut(abi::KERNEL_BASE, code.len() as u64).unwrap().copy_from_slice(code);
-    cpu_x86_64::write_tables(&mut vm.memory).unwrap();
+    // The code's page is code, then come the page table of its stretch, and data.
+    let mut regions = layout::low_regions();
+    let (tables, data) = (abi::KERNEL_BASE + 4096, abi::KERNEL_BASE + 2 * 4096);
+    regions.push(paging::Region::new(abi::KERNEL_BASE..tables, paging::Access::Execute));
+    regions.push(paging::Region::new(tables..data, paging::Access::Supervisor));
+    regions.push(paging::Region::new(data..layout::mapped_end(memory as u64), paging::Access::ReadWrite));
+    paging::write(&mut vm.memory, &regions, tables).unwrap();
+    cpu_x86_64::write_tables(&mut vm.memory, &[0; abi::IDT_ENTRIES as usize]).unwrap();
     cpu_x86_64::set_registers(vm.vcpu(), abi::KERNEL_BASE).unwrap();
     let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);
     serve(&mut vm, &mut devices, None)

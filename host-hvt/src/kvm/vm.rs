@@ -49,6 +49,7 @@ impl Vm {
         // field order of `Vm`); KVM only accesses it on behalf of this VM's vCPU.
         unsafe { vm.set_user_memory_region(region) }.map_err(|e| format!("cannot give the VM its memory: {e}"))?;
         let vcpu = vm.create_vcpu(0).map_err(|e| format!("cannot create the VM's vCPU: {e}"))?;
+        super::cpu_x86_64::set_cpuid(&kvm, &vcpu)?;
         Ok(Vm { vcpu, _vm: vm, _kvm: kvm, memory })
     }
 
