@@ -96,6 +96,16 @@ fn source(name: &str) -> (&'static str, String) {
         ),
         // Loops forever without calling the host: only a time limit stops it.
         "loop-app" => ("plain-app", run("(loop $forever (br $forever))")),
+        // Recurses without end: the call stack runs out.
+        "deep-app" => (
+            "plain-app",
+            format!(
+                r#"(func $deeper (param i64) (result i64) (i64.add (call $deeper (i64.add (local.get 0) (i64.const 1))) (local.get 0))) {}"#,
+                run("(drop (call $deeper (i64.const 0)))")
+            ),
+        ),
+        // Grows its memory by 16 MiB until the host refuses, then traps.
+        "hog-app" => ("plain-app", run("(loop $more (br_if $more (i32.ne (memory.grow (i32.const 256)) (i32.const -1)))) unreachable")),
         // Stores far past the end of its one-page memory: a trap, whatever the host.
         "oob-app" => ("plain-app", run("(i32.store (i32.const 0x7ffffff0) (i32.const 1))")),
         other => panic!("no fixture called {other}"),

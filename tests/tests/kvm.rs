@@ -175,6 +175,33 @@ fn a_guest_writing_past_its_memory_cannot_reach_the_tender() {
 }
 
 #[test]
+fn a_guest_that_overflows_its_stack_or_exhausts_its_memory_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = fixtures::build(dir.path(), "deep-app");
+    let deep = compose(&deep, "hvt", dir.path(), "deep.hvt.wasm", &[]);
+    let overflowed = same_in_both(&["--", path_str(&deep)]);
+    assert_eq!(overflowed.status, Some(255));
+    assert!(
+        overflowed.stderr.contains("trapped in deep-app: ") && overflowed.stderr.contains("call stack exhausted"),
+        "{}",
+        overflowed.stderr
+    );
+    // Memory runs out in the VM before the limit does (the kernel and the unikernel's
+    // code take their share): growing fails in both, and the guest's own check traps.
+    let hog = fixtures::build(dir.path(), "hog-app");
+    let hog = compose(&hog, "hvt", dir.path(), "hog.hvt.wasm", &[]);
+    for mem in ["--mem=64", "--mem=512"] {
+        let exhausted = same_in_both(&[mem, "--", path_str(&hog)]);
+        assert_eq!(exhausted.status, Some(255), "{mem}");
+        assert!(
+            exhausted.stderr.contains("trapped in hog-app: ") && exhausted.stderr.contains("unreachable"),
+            "{mem}: {}",
+            exhausted.stderr
+        );
+    }
+}
+
+#[test]
 fn without_a_choice_ukc_hvt_isolates_in_kvm() {
     let help = run(bin("ukc-hvt"), &["--help"]).ok();
     assert!(help.contains("--isolation=kvm|process") && help.contains("--timeout=SECONDS"), "{help}");

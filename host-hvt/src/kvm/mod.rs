@@ -25,6 +25,8 @@ mod vm;
 mod watchdog;
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod tests;
 
 use hypercalls::Hypercalls;
