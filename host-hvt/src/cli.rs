@@ -98,16 +98,20 @@ The device model is Solo5's: console, monotonic and wall clocks, yield, named bl
 devices, exit; plus entropy (a WebAssembly guest cannot execute rdrand, so the host gives
 it random bytes) and runtime arguments.
 
-In a VM the unikernel runs on a guest kernel (wasmtime's Pulley interpreter) that
-reaches the devices only through the tender's hypercalls; the device behaviour, the
-output and the exit statuses are the same in both isolations.
+In a VM the unikernel runs as machine code (compiled on the host with Cranelift, mapped
+read+execute, never writable) on a small guest kernel that reaches the devices only
+through the tender's hypercalls; the device behaviour, the output and the exit statuses
+are the same in both isolations. The CPU needs x86-64-v2 (SSE4.2, POPCNT) and no-execute
+pages for it.
 
 Exit status: the unikernel's own; 1 when it fails or cannot boot (a device missing, say),
 64 for a bad command line or runtime argument, 124 when it runs past --timeout, 255 when
 it traps (or its guest kernel fails).
 
 Environment:
-  UKC_CACHE_DIR   where compiled unikernels are kept (default ~/.cache/ukc; empty: no cache)
+  UKC_CACHE_DIR   where compiled unikernels are kept (default ~/.cache/ukc; empty: no cache).
+                  Entries carry a MAC under a per-user key; a directory other users
+                  may write is not used.
 
 Examples:
   ukc compose target/components/kv-ro.wasm -t hvt -o kv.hvt.wasm

@@ -71,7 +71,9 @@ Exit status: the unikernel's own; 1 when it fails or cannot boot (a device missi
 64 for a bad command line or runtime argument, 255 when it traps.
 
 Environment:
-  UKC_CACHE_DIR   where compiled unikernels are kept (default ~/.cache/ukc; empty: no cache)
+  UKC_CACHE_DIR   where compiled unikernels are kept (default ~/.cache/ukc; empty: no cache).
+                  Entries carry a MAC under a per-user key; a directory other users
+                  may write is not used.
 
 Examples:
   ukc compose target/components/hello.wasm -t unix -o hello.wasm

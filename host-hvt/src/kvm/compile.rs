@@ -16,6 +16,12 @@ pub fn precompile(wasm: &[u8]) -> Result<Vec<u8>, String> {
 
 /// An engine configured as the guest's, to compile with.
 fn guest_engine() -> wasmtime::Result<Engine> {
+    guest_engine_with(|_| {})
+}
+
+/// An engine configured as the guest's, then changed by `tweak` (tests use it to make
+/// artifacts the guest must refuse).
+pub(super) fn guest_engine_with(tweak: impl FnOnce(&mut Config)) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
     engine_config::configure(&mut config)?;
@@ -25,6 +31,7 @@ fn guest_engine() -> wasmtime::Result<Engine> {
         // (through wasmtime) before it loads the code.
         unsafe { config.cranelift_flag_enable(feature.flag) };
     }
+    tweak(&mut config);
     Engine::new(&config)
 }
 

@@ -88,3 +88,60 @@ fn an_exception_without_handlers_stops_the_vm() {
     let message = kernel_message(run_code(&[0x0f, 0x0b], 4 * MIB));
     assert!(message.contains("triple-faulted"), "{message}");
 }
+
+/// Boots the real guest kernel with `artifact` as the unikernel, as `boot` does.
+fn boot_artifact(artifact: &[u8]) -> Stop {
+    let mut vm = Vm::new(64 * MIB).unwrap();
+    let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);
+    let tsc_khz = u64::from(vm.vcpu().get_tsc_khz().unwrap());
+    let entry = place(&mut vm.memory, artifact, &mut devices, tsc_khz).unwrap();
+    cpu_x86_64::set_registers(vm.vcpu(), entry).unwrap();
+    serve(&mut vm, &mut devices, None)
+}
+
+#[test]
+fn the_guest_runs_only_artifacts_compiled_for_its_settings() {
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00";
+    let compile = |tweak: fn(&mut wasmtime::Config)| {
+        compile::guest_engine_with(tweak).unwrap().precompile_component(EMPTY_COMPONENT).unwrap()
+    };
+    // Compiled as the tender compiles: it loads, and has no entry point.
+    let stop = boot_artifact(&compile(|_| {}));
+    assert!(matches!(stop, Stop::Outcome(ukc_host::run::Outcome::NoEntryPoint)), "{:?}", describe(&stop));
+    // A CPU feature the guest is not promised, traps that rely on signals, guard pages:
+    // each is refused by the guest with a message, before any of it runs.
+    let others: [(fn(&mut wasmtime::Config), &str); 3] = [
+        (
+            |c| {
+                unsafe { c.cranelift_flag_enable("has_avx") };
+            },
+            "avx",
+        ),
+        (
+            |c| {
+                c.signals_based_traps(true);
+            },
+            "signals",
+        ),
+        (
+            |c| {
+                c.memory_guard_size(1 << 16);
+            },
+            "guard",
+        ),
+    ];
+    for (tweak, what) in others {
+        let message = match boot_artifact(&compile(tweak)) {
+            Stop::CannotLoad(message) => message,
+            other => panic!("{what}: expected a refusal, got {}", describe(&other)),
+        };
+        assert!(message.to_lowercase().contains(what), "{what}: {message}");
+    }
+}
+
+fn describe(stop: &Stop) -> String {
+    match stop {
+        Stop::Outcome(outcome) => format!("{outcome:?}"),
+        Stop::Kernel(message) | Stop::CannotLoad(message) => message.clone(),
+    }
+}
