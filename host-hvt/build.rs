@@ -11,8 +11,13 @@ use std::process::Command;
 
 const TARGET: &str = "x86_64-unknown-none";
 const PACKAGE: &str = "ukc-hvt-kernel";
-/// The kernel's link address: `abi::KERNEL_BASE`.
-const KERNEL_BASE: &str = "0x200000";
+/// The kernel's link address (`abi::KERNEL_BASE`): its ELF headers take the page below
+/// 2 MiB. Its code starts at 2 MiB and has those 2 MiB to itself, so that the tender maps
+/// it with one 2 MiB page (see kvm/layout.rs); its data starts at 4 MiB. The linker
+/// refuses to link a kernel whose code outgrows its 2 MiB.
+const KERNEL_BASE: &str = "0x1ff000";
+const KERNEL_CODE: &str = "0x200000";
+const KERNEL_DATA: &str = "0x400000";
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -41,6 +46,11 @@ fn main() {
             [
                 "-Crelocation-model=static",
                 &format!("-Clink-arg=--image-base={KERNEL_BASE}"),
+                &format!("-Clink-arg=--section-start=.text={KERNEL_CODE}"),
+                // `.got` is the first of the data sections the linker places; the others
+                // follow it, and with `norelro` none is made read-only after start-up.
+                &format!("-Clink-arg=--section-start=.got={KERNEL_DATA}"),
+                "-Clink-arg=-znorelro",
                 // Nothing in the kernel refers to its exception handlers' table: the
                 // tender reads it from the ELF file to fill in the IDT.
                 "-Clink-arg=--undefined=ukc_exception_table",

@@ -15,8 +15,8 @@
 // write (they are supervisor-only, and the kernel runs at CPL3): code read+execute, data
 // and stacks not executable, nothing both writable and executable, the descriptor tables
 // and the exception stack out of the kernel's reach, and an unmapped guard page under
-// each stack. The first 2 MiB and the kernel and unikernel images are mapped with 4 KiB
-// pages; the rest of the heap with 2 MiB pages.
+// each stack. The first 2 MiB and the unikernel's image are mapped with 4 KiB pages; the
+// kernel's code and the heap with 2 MiB pages.
 
 /// Global descriptor table: null, kernel code and data, user code and data, the TSS.
 pub const GDT: u64 = 0x1000;
@@ -44,9 +44,11 @@ pub const PAGE_TABLES: u64 = 0x9000;
 pub const STACK_GUARD: u64 = 0x10000;
 /// Top of the kernel's stack, which grows down to [`STACK_GUARD`]; the unikernel's code
 /// runs on it too.
-pub const STACK_TOP: u64 = 0x20_0000;
-/// Where the kernel is linked and loaded (host-hvt/build.rs passes it to the linker).
-pub const KERNEL_BASE: u64 = 0x20_0000;
+pub const STACK_TOP: u64 = KERNEL_BASE;
+/// Where the kernel is linked and loaded (host-hvt/build.rs passes it to the linker):
+/// its ELF headers in the page below 2 MiB, its code from 2 MiB (that stretch to itself),
+/// its data from 4 MiB.
+pub const KERNEL_BASE: u64 = 0x1f_f000;
 /// Guest memory ends below 4 GiB: hypercall arguments are 32-bit addresses.
 pub const MAX_MEMORY: u64 = 4 << 30;
 

@@ -64,22 +64,47 @@ pub fn lay_out(kernel: &elf::Kernel, artifact: &[u8], names_len: u64, memory_siz
             regions.push(Region::new(range, access));
         }
     }
-    // The tables map the stretch they lie in too: find how many fit with themselves.
+    // The heap starts on a 2 MiB boundary, so that it is mapped with 2 MiB pages only:
+    // the guest touches it most (the unikernel's linear memories are zeroed in it), and
+    // on this kind of KVM each 4 KiB page the guest touches first costs an exit. What is
+    // left of the images' last 2 MiB stays unmapped. The tables map the stretches they
+    // lie in too: find how many fit with themselves.
     let end = mapped_end(memory_size);
     let mut tables = 0;
     let with_tables = |tables: u64| {
-        let heap_at = tables_at + tables * PAGE;
+        let tables_end = tables_at + tables * PAGE;
+        let heap_at = tables_end.next_multiple_of(LARGE_PAGE);
         let mut all = regions.clone();
-        all.push(Region::new(tables_at..heap_at, Access::Supervisor));
+        all.push(Region::new(tables_at..tables_end, Access::Supervisor));
         all.push(Region::new(heap_at..end.max(heap_at), Access::ReadWrite));
         all.retain(|r| !r.range.is_empty());
-        all
+        (all, heap_at)
     };
-    while paging::tables_needed(&with_tables(tables)) > tables {
+    while paging::tables_needed(&with_tables(tables).0) > tables {
         tables += 1;
     }
-    let heap_at = tables_at + tables * PAGE;
-    Ok(Layout { artifact_at, code, names_at, tables_at, heap_at, regions: with_tables(tables) })
+    let (mut regions, heap_at) = with_tables(tables);
+    widen_lone_code(&mut regions);
+    Ok(Layout { artifact_at, code, names_at, tables_at, heap_at, regions })
+}
+
+/// Stretches a code region to the 2 MiB boundaries around it where nothing else lies
+/// between them, so that it takes 2 MiB pages: on this kind of KVM each 4 KiB page the
+/// guest touches first costs an exit, and the kernel's code is touched all over (about
+/// 1.2 ms of every boot). What it takes in is memory nothing uses, still not writable.
+fn widen_lone_code(regions: &mut [Region]) {
+    for i in 0..regions.len() {
+        if regions[i].access != Access::Execute {
+            continue;
+        }
+        let range = &regions[i].range;
+        let wide = range.start / LARGE_PAGE * LARGE_PAGE..range.end.next_multiple_of(LARGE_PAGE);
+        let alone =
+            regions.iter().enumerate().all(|(j, r)| j == i || r.range.end <= wide.start || r.range.start >= wide.end);
+        if alone {
+            regions[i].range = wide;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -99,5 +124,9 @@ mod tests {
         let last = layout.regions.last().unwrap();
         assert_eq!((last.range.clone(), last.access), (layout.heap_at..64 << 20, Access::ReadWrite));
         assert!(layout.heap_at > layout.tables_at, "room for the images' page tables");
+        assert_eq!(layout.heap_at % LARGE_PAGE, 0, "the heap takes 2 MiB pages");
+        // The kernel's code has its 2 MiB to itself, and takes one page.
+        let kernel_code = layout.regions.iter().find(|r| r.access == Access::Execute).unwrap();
+        assert_eq!((kernel_code.range.start % LARGE_PAGE, kernel_code.range.end % LARGE_PAGE), (0, 0));
     }
 }
