@@ -258,7 +258,7 @@ fn trim(dir: &Path) {
         match path.extension() {
             Some(x) if x == EARLIER => drop(fs::remove_file(&path)),
             Some(x) if x == ENTRY => {
-                if let Some(modified) = fs::symlink_metadata(&path).and_then(|m| m.modified()).ok() {
+                if let Ok(modified) = fs::symlink_metadata(&path).and_then(|m| m.modified()) {
                     artifacts.push((modified, path));
                 }
             }

@@ -119,14 +119,14 @@ mod tests {
         for pair in layout.regions.windows(2) {
             assert!(pair[0].range.end <= pair[1].range.start, "{pair:?}");
         }
-        assert!(layout.code.start >= layout.artifact_at && layout.code.start % PAGE == 0);
+        assert!(layout.code.start >= layout.artifact_at && layout.code.start.is_multiple_of(PAGE));
         assert!(layout.regions.iter().any(|r| r.range == layout.code && r.access == Access::Execute));
         let last = layout.regions.last().unwrap();
         assert_eq!((last.range.clone(), last.access), (layout.heap_at..64 << 20, Access::ReadWrite));
         assert!(layout.heap_at > layout.tables_at, "room for the images' page tables");
-        assert_eq!(layout.heap_at % LARGE_PAGE, 0, "the heap takes 2 MiB pages");
+        assert!(layout.heap_at.is_multiple_of(LARGE_PAGE), "the heap takes 2 MiB pages");
         // The kernel's code has its 2 MiB to itself, and takes one page.
         let kernel_code = layout.regions.iter().find(|r| r.access == Access::Execute).unwrap();
-        assert_eq!((kernel_code.range.start % LARGE_PAGE, kernel_code.range.end % LARGE_PAGE), (0, 0));
+        assert!(kernel_code.range.start.is_multiple_of(LARGE_PAGE) && kernel_code.range.end.is_multiple_of(LARGE_PAGE));
     }
 }

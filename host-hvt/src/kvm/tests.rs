@@ -110,7 +110,8 @@ fn the_guest_runs_only_artifacts_compiled_for_its_settings() {
     assert!(matches!(stop, Stop::Outcome(ukc_host::run::Outcome::NoEntryPoint)), "{:?}", describe(&stop));
     // A CPU feature the guest is not promised, traps that rely on signals, guard pages:
     // each is refused by the guest with a message, before any of it runs.
-    let others: [(fn(&mut wasmtime::Config), &str); 3] = [
+    type Tweak = fn(&mut wasmtime::Config);
+    let others: [(Tweak, &str); 3] = [
         (
             |c| {
                 unsafe { c.cranelift_flag_enable("has_avx") };
