@@ -112,12 +112,19 @@ fn warm_boots_use_the_compile_cache() {
         )
     };
     boot().ok();
-    let artifacts: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    let artifacts: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "entry"))
+        .collect();
     assert_eq!(artifacts.len(), 1, "the first boot stores one compiled artifact");
-    let artifact = artifacts[0].as_ref().unwrap().path();
+    assert!(cache.join("key").is_file(), "next to the secret that authenticates it");
+    let artifact = &artifacts[0];
     let stored = std::fs::metadata(&artifact).unwrap().modified().unwrap();
     assert_eq!(boot().ok(), "Hello World!\n".repeat(4));
     assert_eq!(std::fs::metadata(&artifact).unwrap().modified().unwrap(), stored, "a warm boot reuses the artifact");
-    std::fs::write(&artifact, b"damaged").unwrap();
-    assert_eq!(boot().ok(), "Hello World!\n".repeat(4), "a damaged artifact is recompiled");
+    std::fs::write(artifact, b"damaged").unwrap();
+    let recompiled = boot();
+    assert!(recompiled.stderr.contains("fails its integrity check"), "{}", recompiled.stderr);
+    assert_eq!(recompiled.ok(), "Hello World!\n".repeat(4), "a damaged artifact is recompiled");
 }
