@@ -39,10 +39,6 @@ pub struct GuestMemory {
     size: usize,
 }
 
-// SAFETY: the mapping is owned by this value alone; moving it to another thread (the
-// VM is made on one while the artifact is read on another) moves that ownership.
-unsafe impl Send for GuestMemory {}
-
 impl GuestMemory {
     /// Maps `size` bytes of zeroed memory, committed only as the guest touches it.
     pub fn new(size: usize) -> std::io::Result<GuestMemory> {

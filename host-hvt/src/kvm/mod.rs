@@ -19,6 +19,7 @@ mod engine_config;
 mod frames;
 mod hypercalls;
 mod layout;
+mod load;
 mod memory;
 mod paging;
 mod vm;
@@ -43,11 +44,7 @@ use watchdog::Watchdog;
 /// The guest kernel, built for x86_64-unknown-none by build.rs.
 static KERNEL: &[u8] = include_bytes!(env!("UKC_HVT_KERNEL"));
 
-/// The smallest heap worth booting with, after the kernel and the unikernel.
-const MIN_HEAP: u64 = 2 << 20;
 const PAGE: u64 = 4096;
-/// How much of the heap the kernel typically touches while it boots a unikernel.
-const BOOT_HEAP: u64 = 16 << 20;
 
 /// Whether this machine can run VMs: `/dev/kvm` opens for reading and writing.
 pub fn available() -> bool {
@@ -139,75 +136,20 @@ fn boot(mut unikernel: Unikernel, timeout: Option<Duration>) -> Result<Stop, Str
     if unikernel.devices.nets().len() > abi::MAX_NETS {
         return Err(format!("a VM takes at most {} net devices; use --isolation=process", abi::MAX_NETS));
     }
-    // Making the VM costs about as much as reading and checking the artifact (a
-    // millisecond or two each, here): on two cores, they overlap.
-    let (artifact, vm) = std::thread::scope(|scope| {
-        let vm = scope.spawn(|| Vm::new(memory_size as usize));
-        let artifact = compile::precompile(&unikernel.bytes);
-        (artifact, vm.join().unwrap_or_else(|_| Err("making the VM failed".into())))
-    });
-    let artifact = artifact.map_err(|e| format!("{}: {e}", unikernel.path))?;
-    let mut vm = vm?;
+    let memory = GuestMemory::new(memory_size as usize)
+        .map_err(|e| format!("cannot map {} MiB of guest memory: {e}; lower --mem", memory_size >> 20))?;
+    let nets = unikernel.devices.nets();
+    let (mut vm, placed) = Vm::new(memory, |memory| {
+        let artifact = compile::precompile(&unikernel.bytes).map_err(|e| format!("{}: {e}", unikernel.path))?;
+        load::place(memory, &artifact, nets)
+    })?;
+    let (entry, mut info) = placed?;
     let tsc_khz = vm.vcpu().get_tsc_khz().map_err(|e| format!("cannot read the vCPU's clock rate: {e}"))?;
-    let entry = place(&mut vm.memory, &artifact, &mut unikernel.devices, u64::from(tsc_khz))?;
+    info.clock = hypercalls::clock(&mut unikernel.devices, u64::from(tsc_khz));
+    vm.memory.write(abi::BOOT_INFO, &info).map_err(|e| format!("guest memory too small: {e}"))?;
     cpu_x86_64::set_registers(vm.vcpu(), entry)?;
     let watchdog = timeout.map(Watchdog::start).transpose()?;
     Ok(serve(&mut vm, &mut unikernel.devices, watchdog.as_ref().zip(timeout)))
-}
-
-/// Lays out guest memory (see `layout.rs`), copies the kernel, the artifact and the net
-/// device names in, writes the descriptor and page tables and the boot information.
-/// Returns the entry point.
-fn place(memory: &mut GuestMemory, artifact: &[u8], devices: &mut Devices, tsc_khz: u64) -> Result<u64, String> {
-    let kernel = elf::Kernel::parse(KERNEL, abi::KERNEL_BASE)?;
-    let names: String = devices.nets().iter().map(|n| format!("{}\n", n.name())).collect();
-    let layout = layout::lay_out(&kernel, artifact, names.len() as u64, memory.size())?;
-    if layout.heap_at + MIN_HEAP > memory.size() {
-        let needed = (layout.heap_at + MIN_HEAP).div_ceil(1 << 20);
-        return Err(format!(
-            "--mem={} is too small for the guest kernel and this unikernel; use --mem={needed} or more",
-            memory.size() >> 20
-        ));
-    }
-    memory.prefer_huge_pages(layout.heap_at + BOOT_HEAP);
-    let too_small = |e: OutOfBounds| format!("guest memory too small: {e}");
-    kernel.load(memory).map_err(too_small)?;
-    let handlers = exception_handlers(memory, &layout)?;
-    cpu_x86_64::write_tables(memory, &handlers).map_err(too_small)?;
-    paging::write(memory, &layout.regions, layout.tables_at).map_err(too_small)?;
-    memory.slice_mut(layout.artifact_at, artifact.len() as u64).map_err(too_small)?.copy_from_slice(artifact);
-    memory.slice_mut(layout.names_at, names.len() as u64).map_err(too_small)?.copy_from_slice(names.as_bytes());
-    let info = abi::BootInfo {
-        magic: abi::BOOT_MAGIC,
-        memory_size: memory.size(),
-        heap: abi::Bytes { addr: layout.heap_at, len: memory.size() - layout.heap_at },
-        artifact: abi::Bytes { addr: layout.artifact_at, len: artifact.len() as u64 },
-        code: abi::Bytes { addr: layout.code.start, len: layout.code.end - layout.code.start },
-        net_names: abi::Bytes { addr: layout.names_at, len: names.len() as u64 },
-        memory_limit: memory.size(),
-        clock: hypercalls::clock(devices, tsc_khz),
-    };
-    memory.write(abi::BOOT_INFO, &info).map_err(too_small)?;
-    Ok(kernel.entry)
-}
-
-/// The kernel's exception handlers, from its `ukc_exception_table` (see the kernel's
-/// `exceptions.rs`), each checked to be kernel code.
-fn exception_handlers(
-    memory: &GuestMemory,
-    layout: &layout::Layout,
-) -> Result<[u64; abi::IDT_ENTRIES as usize], String> {
-    let bad = |what: &str| format!("the embedded guest kernel's exception handlers {what}; rebuild ukc-hvt");
-    let table = elf::symbol(KERNEL, "ukc_exception_table").ok_or_else(|| bad("are missing"))?;
-    let mut handlers = [0u64; abi::IDT_ENTRIES as usize];
-    for (vector, handler) in handlers.iter_mut().enumerate() {
-        *handler = memory.read(table + 8 * vector as u64).map_err(|_| bad("lie outside guest memory"))?;
-        let is_code = |r: &paging::Region| r.access == paging::Access::Execute && r.range.contains(handler);
-        if *handler < abi::KERNEL_BASE || *handler >= layout.artifact_at || !layout.regions.iter().any(is_code) {
-            return Err(bad("are not kernel code"));
-        }
-    }
-    Ok(handlers)
 }
 
 /// Runs the vCPU and serves its exits until the VM stops.

@@ -10,7 +10,7 @@ const MIB: usize = 1 << 20;
 /// Runs `code` at the kernel's address in a VM of `memory` bytes, as the tender runs the
 /// guest kernel, and returns how it stopped.
 fn run_code(code: &[u8], memory: usize) -> Stop {
-    let mut vm = Vm::new(memory).unwrap();
+    let (mut vm, ()) = Vm::new(GuestMemory::new(memory).unwrap(), |_| ()).unwrap();
     vm.memory.slice_mut(abi::KERNEL_BASE, code.len() as u64).unwrap().copy_from_slice(code);
     // The code's page is code, then come the page table of its stretch, and data.
     let mut regions = layout::low_regions();
@@ -91,10 +91,12 @@ fn an_exception_without_handlers_stops_the_vm() {
 
 /// Boots the real guest kernel with `artifact` as the unikernel, as `boot` does.
 fn boot_artifact(artifact: &[u8]) -> Stop {
-    let mut vm = Vm::new(64 * MIB).unwrap();
+    let (mut vm, placed) =
+        Vm::new(GuestMemory::new(64 * MIB).unwrap(), |memory| load::place(memory, artifact, &[])).unwrap();
     let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);
-    let tsc_khz = u64::from(vm.vcpu().get_tsc_khz().unwrap());
-    let entry = place(&mut vm.memory, artifact, &mut devices, tsc_khz).unwrap();
+    let (entry, mut info) = placed.unwrap();
+    info.clock = hypercalls::clock(&mut devices, u64::from(vm.vcpu().get_tsc_khz().unwrap()));
+    vm.memory.write(abi::BOOT_INFO, &info).unwrap();
     cpu_x86_64::set_registers(vm.vcpu(), entry).unwrap();
     serve(&mut vm, &mut devices, None)
 }

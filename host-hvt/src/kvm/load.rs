@@ -1,0 +1,65 @@
+//! Placing the guest kernel and the unikernel in guest memory, as `layout.rs` lays them
+//! out, with the descriptor and page tables and the boot information.
+
+use super::memory::{GuestMemory, OutOfBounds};
+use super::{KERNEL, abi, cpu_x86_64, elf, layout, paging};
+use ukc_host::net::NetBackend;
+
+/// The smallest heap worth booting with, after the kernel and the unikernel.
+const MIN_HEAP: u64 = 2 << 20;
+/// How much of the heap the kernel typically touches while it boots a unikernel.
+const BOOT_HEAP: u64 = 16 << 20;
+
+/// Lays out guest memory (see `layout.rs`), copies the kernel, the artifact and the names
+/// of `nets` in, and writes the descriptor and page tables. Returns the entry point and
+/// the boot information, whose clock the caller fills in and writes last.
+pub fn place(memory: &mut GuestMemory, artifact: &[u8], nets: &[NetBackend]) -> Result<(u64, abi::BootInfo), String> {
+    let kernel = elf::Kernel::parse(KERNEL, abi::KERNEL_BASE)?;
+    let names: String = nets.iter().map(|n| format!("{}\n", n.name())).collect();
+    let layout = layout::lay_out(&kernel, artifact, names.len() as u64, memory.size())?;
+    if layout.heap_at + MIN_HEAP > memory.size() {
+        let needed = (layout.heap_at + MIN_HEAP).div_ceil(1 << 20);
+        return Err(format!(
+            "--mem={} is too small for the guest kernel and this unikernel; use --mem={needed} or more",
+            memory.size() >> 20
+        ));
+    }
+    memory.prefer_huge_pages(layout.heap_at + BOOT_HEAP);
+    let too_small = |e: OutOfBounds| format!("guest memory too small: {e}");
+    kernel.load(memory).map_err(too_small)?;
+    let handlers = exception_handlers(memory, &layout)?;
+    cpu_x86_64::write_tables(memory, &handlers).map_err(too_small)?;
+    paging::write(memory, &layout.regions, layout.tables_at).map_err(too_small)?;
+    memory.slice_mut(layout.artifact_at, artifact.len() as u64).map_err(too_small)?.copy_from_slice(artifact);
+    memory.slice_mut(layout.names_at, names.len() as u64).map_err(too_small)?.copy_from_slice(names.as_bytes());
+    let info = abi::BootInfo {
+        magic: abi::BOOT_MAGIC,
+        memory_size: memory.size(),
+        heap: abi::Bytes { addr: layout.heap_at, len: memory.size() - layout.heap_at },
+        artifact: abi::Bytes { addr: layout.artifact_at, len: artifact.len() as u64 },
+        code: abi::Bytes { addr: layout.code.start, len: layout.code.end - layout.code.start },
+        net_names: abi::Bytes { addr: layout.names_at, len: names.len() as u64 },
+        memory_limit: memory.size(),
+        clock: abi::Clock::default(),
+    };
+    Ok((kernel.entry, info))
+}
+
+/// The kernel's exception handlers, from its `ukc_exception_table` (see the kernel's
+/// `exceptions.rs`), each checked to be kernel code.
+fn exception_handlers(
+    memory: &GuestMemory,
+    layout: &layout::Layout,
+) -> Result<[u64; abi::IDT_ENTRIES as usize], String> {
+    let bad = |what: &str| format!("the embedded guest kernel's exception handlers {what}; rebuild ukc-hvt");
+    let table = elf::symbol(KERNEL, "ukc_exception_table").ok_or_else(|| bad("are missing"))?;
+    let mut handlers = [0u64; abi::IDT_ENTRIES as usize];
+    for (vector, handler) in handlers.iter_mut().enumerate() {
+        *handler = memory.read(table + 8 * vector as u64).map_err(|_| bad("lie outside guest memory"))?;
+        let is_code = |r: &paging::Region| r.access == paging::Access::Execute && r.range.contains(handler);
+        if *handler < abi::KERNEL_BASE || *handler >= layout.artifact_at || !layout.regions.iter().any(is_code) {
+            return Err(bad("are not kernel code"));
+        }
+    }
+    Ok(handlers)
+}
