@@ -120,9 +120,9 @@ fn warm_boots_use_the_compile_cache() {
     assert_eq!(artifacts.len(), 1, "the first boot stores one compiled artifact");
     assert!(cache.join("key").is_file(), "next to the secret that authenticates it");
     let artifact = &artifacts[0];
-    let stored = std::fs::metadata(&artifact).unwrap().modified().unwrap();
+    let stored = std::fs::metadata(artifact).unwrap().modified().unwrap();
     assert_eq!(boot().ok(), "Hello World!\n".repeat(4));
-    assert_eq!(std::fs::metadata(&artifact).unwrap().modified().unwrap(), stored, "a warm boot reuses the artifact");
+    assert_eq!(std::fs::metadata(artifact).unwrap().modified().unwrap(), stored, "a warm boot reuses the artifact");
     std::fs::write(artifact, b"damaged").unwrap();
     let recompiled = boot();
     assert!(recompiled.stderr.contains("fails its integrity check"), "{}", recompiled.stderr);
