@@ -7,18 +7,28 @@ use ukc_host::args::RuntimeArgs;
 
 const MIB: usize = 1 << 20;
 
+/// Where `run_code` puts the page table of the code's stretch, and where data begins.
+const TABLES: u64 = abi::KERNEL_BASE + 4096;
+const DATA: u64 = abi::KERNEL_BASE + 2 * 4096;
+
 /// Runs `code` at the kernel's address in a VM of `memory` bytes, as the tender runs the
 /// guest kernel, and returns how it stopped.
 fn run_code(code: &[u8], memory: usize) -> Stop {
+    run_code_with_data(code, &[], memory)
+}
+
+/// Runs `code` as `run_code` does, with `data` at [`DATA`].
+fn run_code_with_data(code: &[u8], data: &[u8], memory: usize) -> Stop {
     let (mut vm, ()) = Vm::new(GuestMemory::new(memory).unwrap(), |_| ()).unwrap();
     vm.memory.slice_mut(abi::KERNEL_BASE, code.len() as u64).unwrap().copy_from_slice(code);
-    // The code's page is code, then come the page table of its stretch, and data.
+    vm.memory.slice_mut(DATA, data.len() as u64).unwrap().copy_from_slice(data);
+    // The code's page is code (read+execute), then come the page table of its stretch
+    // (supervisor-only), and data (read+write, not executable).
     let mut regions = layout::low_regions();
-    let (tables, data) = (abi::KERNEL_BASE + 4096, abi::KERNEL_BASE + 2 * 4096);
-    regions.push(paging::Region::new(abi::KERNEL_BASE..tables, paging::Access::Execute));
-    regions.push(paging::Region::new(tables..data, paging::Access::Supervisor));
-    regions.push(paging::Region::new(data..layout::mapped_end(memory as u64), paging::Access::ReadWrite));
-    paging::write(&mut vm.memory, &regions, tables).unwrap();
+    regions.push(paging::Region::new(abi::KERNEL_BASE..TABLES, paging::Access::Execute));
+    regions.push(paging::Region::new(TABLES..DATA, paging::Access::Supervisor));
+    regions.push(paging::Region::new(DATA..layout::mapped_end(memory as u64), paging::Access::ReadWrite));
+    paging::write(&mut vm.memory, &regions, TABLES).unwrap();
     cpu_x86_64::write_tables(&mut vm.memory, &[0; abi::IDT_ENTRIES as usize]).unwrap();
     cpu_x86_64::set_registers(vm.vcpu(), abi::KERNEL_BASE).unwrap();
     let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);
@@ -80,6 +90,29 @@ fn an_unknown_hypercall_and_a_bad_device_index_are_refused() {
     code.resize(0x120, 0);
     let message = kernel_message(run_code(&code, 4 * MIB));
     assert!(message.contains("block device 5, which is not attached"), "{message}");
+}
+
+/// `mov dword [rax], 1`.
+const STORE_AT_RAX: [u8; 6] = [0xc7, 0x00, 1, 0, 0, 0];
+
+#[test]
+fn the_cpu_holds_the_guest_to_w_xor_x() {
+    // Without handlers, a page fault ends in a triple fault; a write that goes through
+    // reaches the unknown hypercall after it instead.
+    let store_then_call = |at: u64| [mov_eax(at as u32), STORE_AT_RAX.to_vec(), hypercall(99)].concat();
+    let message = kernel_message(run_code(&store_then_call(DATA), 4 * MIB));
+    assert!(message.contains("hypercall 99"), "data is writable: {message}");
+    for (at, what) in [(abi::KERNEL_BASE, "its own code"), (TABLES, "the page tables"), (abi::GDT, "the GDT")] {
+        let message = kernel_message(run_code(&store_then_call(at), 4 * MIB));
+        assert!(message.contains("triple-faulted"), "a write to {what} faults: {message}");
+    }
+    // Jumping to the same instructions in data faults; at the code page they run.
+    let call = hypercall(99);
+    let jump_to_data = [mov_eax(DATA as u32), vec![0xff, 0xe0]].concat(); // jmp rax
+    let message = kernel_message(run_code_with_data(&jump_to_data, &call, 4 * MIB));
+    assert!(message.contains("triple-faulted"), "data is not executable: {message}");
+    let message = kernel_message(run_code(&call, 4 * MIB));
+    assert!(message.contains("hypercall 99"), "code is: {message}");
 }
 
 #[test]
