@@ -6,6 +6,9 @@ use ukc_manifest::{DeviceType, UnikernelManifest};
 
 /// Default guest memory limit in MiB, as `solo5-hvt`.
 pub const DEFAULT_MEM_MB: u64 = 512;
+/// The largest `--mem` in MiB (16 TiB): far above any machine, and small enough that the
+/// size in bytes never wraps.
+pub const MAX_MEM_MB: u64 = 1 << 24;
 
 /// The devices and limits given on a host's command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +45,15 @@ impl Attachments {
             return Ok(false);
         };
         if let Some(value) = body.strip_prefix("mem=") {
-            self.mem_mb = value
+            let mb: u64 = value
                 .parse()
                 .ok()
                 .filter(|&mb| mb > 0)
                 .ok_or_else(|| format!("--mem={value}: expected a size in MiB, such as --mem=64"))?;
+            if mb > MAX_MEM_MB {
+                return Err(format!("--mem={value}: at most {MAX_MEM_MB} MiB (16 TiB)"));
+            }
+            self.mem_mb = mb;
             return Ok(true);
         }
         let Some((kind, rest)) = body.split_once(':') else {
@@ -184,6 +191,15 @@ mod tests {
     #[test]
     fn rejects_bad_flags() {
         assert!(attach(&["--mem=0"]).unwrap_err().contains("size in MiB"));
+        // Sizes whose bytes would wrap are refused, naming what was typed.
+        for huge in ["17592186044416", "16777217", "18446744073709551615"] {
+            assert_eq!(
+                attach(&[&format!("--mem={huge}")]).unwrap_err(),
+                format!("--mem={huge}: at most 16777216 MiB (16 TiB)")
+            );
+        }
+        assert!(attach(&["--mem=18446744073709551616"]).unwrap_err().contains("size in MiB"));
+        assert_eq!(attach(&["--mem=16777216"]).unwrap().mem_mb, MAX_MEM_MB);
         assert!(attach(&["--block-sector-size:s=1000"]).unwrap_err().contains("power of two"));
         assert!(attach(&["--block-sector-size:s=256"]).unwrap_err().contains("at least 512"));
         assert!(attach(&["--block:s"]).unwrap_err().contains("NAME=VALUE"));

@@ -181,6 +181,7 @@ pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel
     if let Some(limit) = attachments.timeout {
         devices.limit_time(limit);
     }
+    // At most 16 TiB (flags::MAX_MEM_MB): the bytes fit a u64 without wrapping.
     let memory_limit = usize::try_from(attachments.mem_mb << 20).unwrap_or(usize::MAX);
     Ok(Some(Unikernel { path: path.clone(), bytes, devices, memory_limit }))
 }
