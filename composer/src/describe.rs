@@ -2,8 +2,10 @@
 
 use crate::Composition;
 use crate::resolve::Provider;
+use crate::target::Target;
 use serde_json::{Value, json};
 use std::fmt::Write;
+use ukc_manifest::{UnikernelDevice, UnikernelManifest};
 
 /// The graph as text for people.
 pub fn text(c: &Composition) -> String {
@@ -31,31 +33,77 @@ pub fn text(c: &Composition) -> String {
     for name in c.platform_imports() {
         let _ = writeln!(out, "  {name}");
     }
+    devices_and_args(&mut out, &c.manifest, plan.target);
+    out
+}
+
+/// The devices and runtime arguments of a merged manifest, as `text` prints them.
+fn devices_and_args(out: &mut String, manifest: &UnikernelManifest, target: &Target) {
     let _ = writeln!(out, "\ndevices:");
-    if c.manifest.devices.is_empty() {
+    if manifest.devices.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
-    let chains: Vec<String> = c.manifest.devices.iter().map(|d| d.by.join(" -> ")).collect();
+    let chains: Vec<String> = manifest.devices.iter().map(|d| d.by.join(" -> ")).collect();
     let width = chains.iter().map(String::len).max().unwrap_or(0);
-    for (d, chain) in c.manifest.devices.iter().zip(&chains) {
-        let mut flag = plan.target.device_flag(d.ty, &d.name).unwrap_or_default();
-        if let Some(backing) = plan.target.device_backing(d.ty, &d.name) {
-            flag.push_str(&format!(" (the device is {backing})"));
-        }
+    for (d, chain) in manifest.devices.iter().zip(&chains) {
+        let flag = attach_flag(target, d);
         let _ = writeln!(out, "  {:<12} {:<6} acquired by {chain:<width$}  attach with {flag}", d.name, d.ty.as_str());
     }
     let _ = writeln!(out, "\nruntime arguments:");
-    if c.manifest.args.is_empty() && c.manifest.undeclared_args.is_empty() {
+    if manifest.args.is_empty() && manifest.undeclared_args.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
-    for a in &c.manifest.args {
+    for a in &manifest.args {
         let default = a.decl.default.as_ref().map(|d| format!(" (default {d:?})")).unwrap_or_default();
         let _ = writeln!(out, "  {:<22} {}{default} [{}]", a.usage(), a.decl.doc, a.by.join(", "));
     }
-    if !c.manifest.undeclared_args.is_empty() {
-        let _ = writeln!(out, "  undeclared arguments pass through to {}", c.manifest.undeclared_args.join(", "));
+    if !manifest.undeclared_args.is_empty() {
+        let _ = writeln!(out, "  undeclared arguments pass through to {}", manifest.undeclared_args.join(", "));
     }
+}
+
+/// How a host attaches `device` on `target`.
+fn attach_flag(target: &Target, device: &UnikernelDevice) -> String {
+    let mut flag = target.device_flag(device.ty, &device.name).unwrap_or_default();
+    if let Some(backing) = target.device_backing(device.ty, &device.name) {
+        flag.push_str(&format!(" (the device is {backing})"));
+    }
+    flag
+}
+
+/// An already composed unikernel, from the merged manifest `ukc compose` wrote into it
+/// (its components, devices and runtime arguments), as text for people.
+pub fn unikernel_text(manifest: &UnikernelManifest, target: &Target, origin: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "unikernel {} ({origin}), composed for target {} (runs on {})",
+        manifest.app_name(),
+        target.name,
+        target.host
+    );
+    let _ = writeln!(out, "\ncomponents, in instantiation order:");
+    for (index, component) in manifest.components.iter().enumerate() {
+        let version = if component.version.is_empty() { String::new() } else { format!(" {}", component.version) };
+        let role = if component.app { "application" } else { "driver" };
+        let _ = writeln!(out, "  {}. {}{version} ({role})", index + 1, component.name);
+    }
+    devices_and_args(&mut out, manifest, target);
     out
+}
+
+/// An already composed unikernel as JSON for tools: its merged manifest, with the flag
+/// that attaches each device.
+pub fn unikernel_json(manifest: &UnikernelManifest, target: &Target) -> Value {
+    let attach: Vec<Value> =
+        manifest.devices.iter().map(|d| json!({ "device": d.name, "flag": attach_flag(target, d) })).collect();
+    json!({
+        "target": target.name,
+        "host": target.host,
+        "composed": true,
+        "attach": attach,
+        "manifest": serde_json::to_value(manifest).expect("manifests serialize"),
+    })
 }
 
 /// The graph in Graphviz dot, as `mirage describe --dot`: one box per component, the

@@ -43,6 +43,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A reader that stops reading (`ukc describe ... | head`) ends ukc quietly, as it
+    // ends any Unix filter, instead of making a print panic.
+    // SAFETY: called before any other thread exists; SIG_DFL is always a valid action.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compose(args) => commands::compose::run(args),

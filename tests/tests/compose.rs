@@ -67,6 +67,22 @@ fn hvt_fills_kv_from_the_tar_driver_over_a_block_device() {
     assert!(described.contains("2. kv-ro"), "{described}");
     assert!(described.contains("storage      block  acquired by kv-ro -> kv-tar"), "{described}");
     assert!(described.contains("--block:storage=FILE"), "{described}");
+    // The composed unikernel describes itself from its merged manifest, whatever -t says.
+    for args in [vec!["describe", path_str(&out)], vec!["describe", path_str(&out), "-t", "unix"]] {
+        let again = ukc(&args).ok();
+        assert!(again.starts_with("unikernel kv-ro ("), "{again}");
+        assert!(again.contains("composed for target hvt (runs on ukc-hvt)"), "{again}");
+        assert!(again.contains("1. kv-tar 0.1.0 (driver)\n  2. kv-ro 0.1.0 (application)"), "{again}");
+        assert!(
+            again.contains("storage      block  acquired by kv-ro -> kv-tar  attach with --block:storage=FILE"),
+            "{again}"
+        );
+    }
+    let json = ukc(&["describe", path_str(&out), "--format", "json"]).ok();
+    assert!(json.contains("\"composed\": true") && json.contains("\"flag\": \"--block:storage=FILE\""), "{json}");
+    let dot = ukc(&["describe", path_str(&out), "--format", "dot"]);
+    assert_eq!(dot.status, Some(1));
+    assert!(dot.stderr.contains("already composed") && dot.stderr.contains("--format text or json"), "{}", dot.stderr);
 }
 
 #[test]

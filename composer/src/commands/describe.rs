@@ -1,10 +1,12 @@
 //! `ukc describe`: the device graph of a composition.
 
 use super::{Selection, print_notes};
-use anyhow::Result;
+use anyhow::{Result, anyhow, bail};
 use ukc::Composition;
 use ukc::component::Component;
 use ukc::describe;
+use ukc::target::Target;
+use ukc_manifest::UnikernelManifest;
 
 /// Output formats of `ukc describe`.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -30,6 +32,21 @@ pub struct Args {
 /// Runs `ukc describe`.
 pub fn run(args: Args) -> Result<()> {
     let app = Component::read(&args.app)?;
+    // A unikernel `ukc compose` wrote is described as it is, from its merged manifest,
+    // not composed again.
+    let composed = UnikernelManifest::from_wasm(&app.bytes).map_err(|e| anyhow!("{}: {e}", args.app))?;
+    if let Some(manifest) = composed {
+        let target = Target::find(&manifest.target)?;
+        return match args.format {
+            Format::Text => Ok(print!("{}", describe::unikernel_text(&manifest, target, &args.app))),
+            Format::Json => Ok(println!("{:#}", describe::unikernel_json(&manifest, target))),
+            Format::Dot => bail!(
+                "{} is already composed: its graph is in the application it was composed from; \
+                 use --format text or json here",
+                args.app
+            ),
+        };
+    }
     let composition = Composition::new(app, &args.selection.options())?;
     print_notes(&composition.notes);
     match args.format {
