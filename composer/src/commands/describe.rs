@@ -37,15 +37,16 @@ pub fn run(args: Args) -> Result<()> {
     let composed = UnikernelManifest::from_wasm(&app.bytes).map_err(|e| anyhow!("{}: {e}", args.app))?;
     if let Some(manifest) = composed {
         let target = Target::find(&manifest.target)?;
-        return match args.format {
-            Format::Text => Ok(print!("{}", describe::unikernel_text(&manifest, target, &args.app))),
-            Format::Json => Ok(println!("{:#}", describe::unikernel_json(&manifest, target))),
+        match args.format {
+            Format::Text => print!("{}", describe::unikernel_text(&manifest, target, &args.app)),
+            Format::Json => println!("{:#}", describe::unikernel_json(&manifest, target)),
             Format::Dot => bail!(
                 "{} is already composed: its graph is in the application it was composed from; \
                  use --format text or json here",
                 args.app
             ),
-        };
+        }
+        return Ok(());
     }
     let composition = Composition::new(app, &args.selection.options())?;
     print_notes(&composition.notes);
