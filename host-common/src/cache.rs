@@ -97,6 +97,27 @@ impl Cache {
     pub fn precompiled(&self, engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, CacheOutcome)> {
         let compile =
             || engine.precompile_component(wasm).map_err(anyhow::Error::from).context("cannot compile the unikernel");
+        self.get_or_compile(&key(engine, wasm), compile)
+    }
+
+    /// The artifact of `wasm` that `compile` makes, from the cache when it made it
+    /// before: for a compiler that costs more to set up than a warm boot should spend.
+    /// `configuration` stands for the engine in the key, so it must change whenever
+    /// `compile`'s output would (the engine's settings, say, as source text).
+    pub fn precompiled_by(
+        &self,
+        configuration: &[u8],
+        wasm: &[u8],
+        compile: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<(Vec<u8>, CacheOutcome)> {
+        self.get_or_compile(
+            &digest(&[env!("CARGO_PKG_VERSION").as_bytes(), b"\0configured\0", configuration, wasm]),
+            compile,
+        )
+    }
+
+    /// The entry `name`, or `compile`'s output, stored as `name`.
+    fn get_or_compile(&self, name: &str, compile: impl FnOnce() -> Result<Vec<u8>>) -> Result<(Vec<u8>, CacheOutcome)> {
         let Some(dir) = &self.dir else {
             return Ok((compile()?, CacheOutcome::Compiled));
         };
@@ -107,14 +128,13 @@ impl Cache {
                 return Ok((compile()?, CacheOutcome::Compiled));
             }
         };
-        let name = key(engine, wasm);
-        match cache.read(&name) {
+        match cache.read(name) {
             Ok(Some(artifact)) => return Ok((artifact, CacheOutcome::Hit)),
             Ok(None) => {}
             Err(e) => eprintln!("ukc: note: compiling afresh: {e:#}"),
         }
         let artifact = compile()?;
-        match cache.write(&name, &artifact) {
+        match cache.write(name, &artifact) {
             Ok(()) => Ok((artifact, CacheOutcome::Stored)),
             Err(e) => {
                 note(dir, &e);
@@ -248,6 +268,16 @@ fn key(engine: &Engine, wasm: &[u8]) -> String {
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hasher.write(wasm);
     hasher.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of `parts`, each preceded by its length, in hex.
+fn digest(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Keeps the newest `CACHE_ENTRIES` entries, and no artifacts of earlier versions.

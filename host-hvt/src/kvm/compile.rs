@@ -6,11 +6,23 @@ use super::engine_config;
 use ukc_host::cache::Cache;
 use wasmtime::{Config, Engine};
 
+/// What stands for the guest engine in the compile cache's keys: the source of its
+/// settings (the shared `engine_config.rs`, and this file's flags), so that any change to
+/// them compiles afresh. Making the engine takes up to a millisecond, which a warm boot
+/// then never spends: it needs only the cached artifact. (The guest checks the settings
+/// again, in wasmtime, before it runs anything.)
+const CONFIGURATION: &str = concat!(include_str!("../../kernel/src/engine_config.rs"), include_str!("compile.rs"));
+
 /// The unikernel `wasm` precompiled for the guest engine, from the cache when it was
 /// compiled before.
 pub fn precompile(wasm: &[u8]) -> Result<Vec<u8>, String> {
-    let engine = guest_engine().map_err(|e| format!("cannot set up the compiler for the guest engine: {e:#}"))?;
-    let (artifact, _) = Cache::from_env().precompiled(&engine, wasm).map_err(|e| format!("{e:#}"))?;
+    let compile = || {
+        let engine =
+            guest_engine().map_err(|e| anyhow::anyhow!("cannot set up the compiler for the guest engine: {e:#}"))?;
+        engine.precompile_component(wasm).map_err(|e| anyhow::anyhow!("cannot compile the unikernel: {e:#}"))
+    };
+    let (artifact, _) =
+        Cache::from_env().precompiled_by(CONFIGURATION.as_bytes(), wasm, compile).map_err(|e| format!("{e:#}"))?;
     Ok(artifact)
 }
 
