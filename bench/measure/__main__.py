@@ -10,7 +10,9 @@ WASI hello under the `wasmtime` CLI and on ukc-unix through the wasi-shim, warm
 under `ukc-hvt` (in-process and KVM) and `ukc-unix` (next to a native program doing the
 same I/O); and the network (network.py): a static website under wrk next to nginx, and
 TCP bulk throughput of the tcpip driver next to the kernel's stack, ukc-hvt in both
-modes. The closing bullets come from interpret.py, kvmdoc.py, wasidoc.py and netdoc.py.
+modes; then the goals for KVM against in-process (kvmgoals.py: ratios of figures the
+sections above measured). The closing bullets come from interpret.py, kvmdoc.py,
+wasidoc.py and netdoc.py.
 
 Every figure is a measurement in this run; ratios compare against a peer measured in the
 same run, interleaved run by run so that load from elsewhere on the machine hits both.
@@ -27,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import blocks, boot, compose, interpret, network, sizes
+from . import blocks, boot, compose, interpret, kvmgoals, network, sizes
 from .common import SCRATCH, BenchError, Context, first_line, note
 
 
@@ -72,6 +74,7 @@ def main() -> int:
         boot_ = boot.measure(ctx)
         blocks_ = blocks.measure(ctx)
         network_ = network.measure(ctx)
+        goals = kvmgoals.section(ctx)
         interp = interpret.interpretation(ctx)
     except (BenchError, subprocess.TimeoutExpired) as e:
         print(f"bench: {e}", file=sys.stderr)
@@ -92,7 +95,7 @@ def main() -> int:
         "overwrites this file).\n\n"
         f"Tools: {versions}."
     )
-    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, interp]) + "\n"
+    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, goals, interp]) + "\n"
     Path(args.out).write_text(doc)
     print(doc, end="")
     note(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")

@@ -62,7 +62,8 @@ def phases(stdout: str, cmd: list[str]) -> dict[str, float]:
 
 
 KVM = (
-    "*ukc-hvt KVM* passes `--isolation=kvm`: the guest runs on Pulley in a micro-VM, and each "
+    "*ukc-hvt KVM* passes `--isolation=kvm`: the guest runs in a micro-VM, as x86-64 machine "
+    "code the host compiled for it, and each "
     "`read`, `write`, `flush` or `info` is one exit to the tender, which does the I/O "
     "between the file and guest memory (4 KiB requests on 512-byte sectors only: at ~3 s a "
     "run it is left out of the 4096-byte-sector case). "
@@ -213,7 +214,8 @@ def measure(ctx: Context) -> str:
         "timed as its own phase after the reads), for scale; *extra ÷ memcpy* says how many "
         "such copies the extra time is worth."
         + (" *KVM µs* and *KVM bare call µs* are the same two figures for ukc-hvt in the VM "
-           "(an exit to the tender per call, Pulley running the guest)." if "ukc-hvt-kvm" in runners else "")
+           "(an exit to the tender per call, the guest's machine code in between)." if "ukc-hvt-kvm" in runners
+           else "")
         + "\n\n"
     )
     kvm_cols = ["KVM µs", "KVM bare call µs"] if "ukc-hvt-kvm" in runners else []

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import kvmboot
-from .common import (GNU_TIME, GREETING, SCRATCH, BenchError, Context, boot, hvt_modes, note, resource_self_kib, run,
-                     usage_via_time)
+from .common import (CACHE_ENTRY, CACHE_MAC, GNU_TIME, GREETING, SCRATCH, BenchError, Context, boot, hvt_modes, note,
+                     resource_self_kib, run, usage_via_time)
 from .report import Series, ms, plural, ratio, table
 
 
@@ -68,8 +68,8 @@ def runners(ctx: Context, out: Path, cache: Path) -> list[Runner]:
         for m, flags in modes.items():
             shown = "".join(f"{f} " for f in flags)
             key, label = ("ukc_hvt_kvm", "ukc-hvt KVM") if m == "ukc-hvt-kvm" else ("ukc_hvt", "ukc-hvt in-process")
-            what = ({"warm": ", Pulley artifact in `UKC_CACHE_DIR`", "cold": " (compiles to Pulley bytecode every boot)"}
-                    [mode] if m == "ukc-hvt-kvm" else cached)
+            what = ({"warm": ", compiled artifact (machine code for the guest) in `UKC_CACHE_DIR`",
+                     "cold": " (compiles to machine code for the guest every boot)"}[mode] if m == "ukc-hvt-kvm" else cached)
             out_.append(Runner(f"{key}_{mode}", f"{label} {mode}",
                                f"`{unset}ukc-hvt {shown}-- hello.hvt.wasm --sleep-ms=0`{what}",
                                [ctx.a.ukc_hvt, *flags, "--", str(files["hello.hvt"]), "--sleep-ms=0"], env))
@@ -104,16 +104,16 @@ def runners(ctx: Context, out: Path, cache: Path) -> list[Runner]:
 
 def fill_cache(ctx: Context, configs: list[Runner], cache: Path) -> None:
     """The first warm run of each ukc runner fills the ukc cache; checks that it did and
-    notes the size of each compiled artifact."""
+    notes the size of each compiled artifact (the entry less its MAC)."""
     for r in configs:
         if not r.key.endswith("_warm") or r.env.get("UKC_CACHE_DIR") != str(cache):
             continue
-        before = set(cache.glob("*.cwasm")) if cache.is_dir() else set()
+        before = set(cache.glob(CACHE_ENTRY)) if cache.is_dir() else set()
         boot(r.cmd, r.env)
-        new = (set(cache.glob("*.cwasm")) if cache.is_dir() else set()) - before
+        new = (set(cache.glob(CACHE_ENTRY)) if cache.is_dir() else set()) - before
         if not new:
-            raise BenchError(f"{shlex.join(r.cmd)} did not write a compiled artifact to {cache}")
-        ctx.facts[r.key.removesuffix("_warm") + "_cwasm"] = new.pop().stat().st_size
+            raise BenchError(f"{shlex.join(r.cmd)} did not write a compiled artifact ({CACHE_ENTRY}) to {cache}")
+        ctx.facts[r.key.removesuffix("_warm") + "_cwasm"] = new.pop().stat().st_size - CACHE_MAC
 
 
 def measure(ctx: Context) -> str:
@@ -189,15 +189,17 @@ def measure(ctx: Context) -> str:
         "The `hello` example (four greetings; composed with `ukc compose hello.wasm -t T`, its "
         "sleep between greetings set to 0 with `--sleep-ms=0`) under `ukc-unix`; under `ukc-hvt` "
         "in its own process (`--isolation=process`) and, where `/dev/kvm` opens, in a KVM "
-        "micro-VM (`--isolation=kvm`: a guest kernel that runs the unikernel, precompiled on the "
-        "host to Pulley bytecode, on wasmtime's Pulley interpreter); and composed for the wasi "
+        "micro-VM (`--isolation=kvm`: the host compiles the unikernel with Cranelift to x86-64 "
+        "machine code for the guest, and a guest kernel, wasmtime's no_std runtime, loads that "
+        "code in place and runs it); and composed for the wasi "
         "target under the `wasmtime` CLI (wasmtime-cli 48.0.8, the wasmtime version ukc "
         "embeds). Next to them the WASI peer, `bench/wasi-hello` (a plain std program printing "
         "the same four lines), under the `wasmtime` CLI and, composed for unix on the "
         "wasi-shim driver, under `ukc-unix`. *First byte*: from spawning the process to reading "
         "the first byte of its stdout; *exit*: from spawning to reaping it; "
-        f"{rss_how} *Warm* loads a precompiled artifact (ukc's compile cache; `wasmtime "
-        "compile` output), *cold* compiles on every boot (ukc's cache off; wasmtime's cache "
+        f"{rss_how} *Warm* loads a precompiled artifact (ukc's compile cache, whose entries "
+        "carry an HMAC checked on every load; `wasmtime compile` output), *cold* compiles on "
+        "every boot (ukc's cache off; wasmtime's cache "
         "off with `-C cache=n`). Times in milliseconds from Python's `subprocess.Popen`, "
         f"median, p10 and p90 of {ctx.runs} runs each after {plural(ctx.warmup, 'warm-up run')}, the "
         f"runners interleaved run by run; {ctx.machine}.\n\n"

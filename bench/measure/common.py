@@ -19,6 +19,11 @@ from pathlib import Path
 SCRATCH = Path("target/bench")
 TIMEOUT = 20.0  # seconds for any single command; every one here takes milliseconds
 GREETING = b"Hello World!\n" * 4
+# ukc's compile cache keeps each compiled unikernel as `<key>.entry`: an HMAC-SHA256 of
+# 32 bytes (under a per-user secret, the file `key` next to the entries), then the
+# artifact, wasmtime's serialized ELF image.
+CACHE_ENTRY = "*.entry"
+CACHE_MAC = 32
 
 
 class BenchError(Exception):

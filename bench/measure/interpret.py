@@ -58,7 +58,7 @@ def interpretation(ctx: Context) -> str:
         f"running the guest. `ukc-unix` is a {f['ukc_unix_mb']:.0f} MB binary with only the ukc "
         f"devices; the `wasmtime` CLI is {f['wasmtime_mb']:.0f} MB with WASI and wasmtime's "
         "other default features, and its precompiled peer is larger "
-        f"({f['wasmtime_cwasm']:,} vs {f['ukc_cwasm']:,} bytes of `.cwasm`). Peak RSS: "
+        f"({f['wasmtime_cwasm']:,} vs {f['ukc_cwasm']:,} bytes of compiled artifact). Peak RSS: "
         f"{f['ukc_warm_rss']:,} KiB vs {f['wasmtime_warm_rss']:,} KiB."
     )
     out.append(

@@ -9,7 +9,9 @@ from pathlib import Path
 from .netdoc import times
 from .report import ms
 
-GOAL = 0.003  # seconds: the goal for a warm boot to first byte in KVM
+GOAL = 0.003  # seconds: an older goal for a warm boot to first byte in KVM, in absolute time
+BOOT_RATIO = 1.5  # the goal of issue 10 for the same boot: at most this many times the in-process boot's
+PULLEY_KERNEL = 1_136_360  # bytes: the guest kernel with the Pulley interpreter, the last before machine code
 
 
 def kvm_kind() -> str:
@@ -42,10 +44,16 @@ def size_bullets(f: dict) -> list[str]:
                 "rest is what strip removes: symbols and any debug sections)" if "kernel_stripped" in f else "")
     return [
         f"- **The guest kernel is {f['kernel_bytes']:,} bytes**{stripped}, {f['kernel_share']:.1%} of the "
-        f"{f['ukc_hvt_mb']:.0f} MB `ukc-hvt` that embeds it: wasmtime's runtime with the component "
-        "model and the Pulley interpreter, no compiler (the tender compiles the unikernel to "
-        "Pulley bytecode on the host), no_std for `x86_64-unknown-none`. Every KVM boot copies "
-        "it into the VM's memory."
+        f"{f['ukc_hvt_mb']:.0f} MB `ukc-hvt` that embeds it: wasmtime's no_std runtime with the "
+        "component model for `x86_64-unknown-none`, with no compiler and no interpreter: it "
+        "loads in place the machine code the host compiled for it (Cranelift, x86-64-v2, "
+        "explicit bounds and trap checks instead of signals). "
+        + (f"That is {PULLEY_KERNEL - f['kernel_bytes']:,} bytes ({1 - f['kernel_bytes'] / PULLEY_KERNEL:.0%}) "
+           f"less than the kernel with the Pulley interpreter ({PULLEY_KERNEL:,}). "
+           if f["kernel_bytes"] <= PULLEY_KERNEL else
+           f"That is {f['kernel_bytes'] - PULLEY_KERNEL:,} bytes more than the kernel with the Pulley "
+           f"interpreter ({PULLEY_KERNEL:,}). ")
+        + "Every KVM boot copies it into the VM's memory."
     ]
 
 
@@ -80,16 +88,22 @@ def boot_bullets(f: dict) -> list[str]:
     if not f.get("hvt_kvm"):
         return []
     fb, p10, p90 = f["ukc_hvt_kvm_warm_fb"], f["ukc_hvt_kvm_warm_fb_p10"], f["ukc_hvt_kvm_warm_fb_p90"]
-    met = ("met: the median is within it" if fb <= GOAL else
+    proc = f["ukc_hvt_warm_fb"]
+    met = "met" if fb / proc <= BOOT_RATIO else "not met"
+    old = ("met: the median is within it" if fb <= GOAL else
            "met only by the fastest boots (p10)" if p10 <= GOAL else "not met: even the fastest tenth (p10) is above it")
+    kc, pc = f["ukc_hvt_kvm_cwasm"], f["ukc_hvt_cwasm"]
+    size = (f"{kc:,} bytes of artifact against {pc:,} in-process, {times(kc / pc)}: in the VM the bounds and "
+            "trap checks are explicit code, where in-process wasmtime relies on guard pages and signals"
+            if kc > pc else f"{kc:,} bytes of artifact against {pc:,} in-process")
     out = [
-        f"- **Boot in a KVM micro-VM: {ms(fb)} ms warm to first byte; the goal of ≤ 3 ms is {met}** "
-        f"(p10 {ms(p10)}, p90 {ms(p90)} ms; {times(fb / f['ukc_hvt_warm_fb'])} the in-process boot's "
-        f"{ms(f['ukc_hvt_warm_fb'])} ms, {ms(fb - f['ukc_hvt_warm_fb'])} ms more; spawning `/bin/echo` alone "
-        f"takes {ms(f['floor_fb'])} ms here). KVM here is "
+        f"- **Boot in a KVM micro-VM: {ms(fb)} ms warm to first byte, {times(fb / proc)} the in-process "
+        f"boot's {ms(proc)} ms; the goal of ≤ {BOOT_RATIO}× is {met}** ({ms(fb - proc)} ms more; p10 "
+        f"{ms(p10)}, p90 {ms(p90)} ms; spawning `/bin/echo` alone takes {ms(f['floor_fb'])} ms here; the "
+        f"older goal of ≤ 3 ms in absolute time is {old}). KVM here is "
         f"{kvm_kind()}. Cold, {ms(f['ukc_hvt_kvm_cold_fb'])} ms against {ms(f['ukc_hvt_cold_fb'])} in-process: "
-        "the host compiles with Cranelift either way, to Pulley bytecode for the VM "
-        f"({f['ukc_hvt_kvm_cwasm']:,} bytes of artifact against {f['ukc_hvt_cwasm']:,} of x86-64). "
+        "the host compiles with Cranelift either way, for the VM to machine code for "
+        f"`x86_64-unknown-none` at the x86-64-v2 level ({size}). "
         f"Peak RSS {f['ukc_hvt_kvm_warm_rss']:,} KiB against {f['ukc_hvt_warm_rss']:,}: the guest memory "
         "the VM touched is the tender's own, in huge pages (below)."
     ]
@@ -110,20 +124,24 @@ def boot_bullets(f: dict) -> list[str]:
                   f"measured took {p['huge_max'] * 1e3:.2f} ms)." if "huge" in p else "")
                + " What the guest's own page faults cost inside the VM, this run cannot split out "
                "of the set-up and guest phases." if p["thp"] >= 0 else "")
-        added = {"creating the VM and laying out its memory": p["vm"], "the guest's run to its first greeting": p["guest"],
+        added = {"making the VM and filling its memory": p["vm"], "the guest's run to its first greeting": p["guest"],
                  "the tender's start": p["pre"] - p["proc_total"]}
         largest = max(added, key=added.get)
+        two = (f" (two threads at once: the VM made in {ms(p['made'])} ms on one, the artifact read and guest "
+               f"memory filled in {ms(p['filled'])} ms on the other)" if "made" in p else "")
         out.append(
             "- **Where the KVM boot goes** (traced boots, table under the boot section): the tender's "
-            f"start and the artifact from the cache {ms(p['pre'])} ms; creating the VM and laying out its "
-            f"memory {ms(p['vm'])} ms, {ms(p['setup_ioctls'])} of it inside KVM's ioctls (creating the VM "
-            "and the vCPU); the guest from its first instruction to the first greeting "
+            + ("start up to `KVM_CREATE_VM` " if "made" in p else "start and the artifact from the cache ")
+            + f"{ms(p['pre'])} ms; making the VM and filling its memory {ms(p['vm'])} ms{two}, "
+            f"{ms(p['setup_ioctls'])} ms inside KVM's ioctls (the VM, its memory slot, the vCPU); the guest "
+            "from its first instruction to the first greeting "
             f"{ms(p['guest'])} ms ({ms(p['in_vm'])} ms in the VM, {p['exits']:.0f} exits); teardown "
             f"{ms(p['teardown'])} ms against {ms(p['proc_teardown'])} in-process. Under the same tracing the "
             f"in-process boot reaches its first byte in {ms(p['proc_total'])} ms, the KVM boot in "
             f"{ms(p['total'])}; of what KVM adds, {largest} is the largest part. The guest phase "
-            "covers the kernel's start, loading the artifact and instantiating hello (the "
-            "kernel's compiled code) and hello itself up to its first greeting (Pulley)." + thp
+            "covers the kernel's start, loading the artifact in place and instantiating hello "
+            "(the kernel's code) and hello itself up to its first greeting (the artifact's "
+            "machine code)." + thp
         )
     return out
 
@@ -148,13 +166,31 @@ def block_bullets(f: dict) -> list[str]:
         f"{f['block_native_read_4096'] * 1e6:.2f}), so the VM moves {mb('ukc-hvt-kvm', 4096, 'write'):,.0f} and "
         f"{mb('ukc-hvt-kvm', 4096, 'read'):,.0f} MB/s; at 1 MiB one exit carries 256 times the bytes and "
         f"the VM reaches {mb('ukc-hvt-kvm', 1048576, 'write'):,.0f} and {mb('ukc-hvt-kvm', 1048576, 'read'):,.0f} "
-        f"MB/s, {xw * 1e6:,.0f} µs per write and {xr * 1e6:,.0f} µs per read more than in-process "
-        f"(fastest runs) against one exit's {kcall * 1e6:.0f} µs"
+        f"MB/s, " + " and ".join(f"{x * 1e6:,.0f} µs per {p} more than in-process" if x > 0 else
+                                 f"{-x * 1e6:,.0f} µs per {p} less than in-process"
+                                 for p, x in (("write", xw), ("read", xr)))
+        + f" (fastest runs) against one exit's {kcall * 1e6:.0f} µs"
         + (": the rest is the data's way through the VM, which this run does not split"
            if max(xw, xr) > 2 * kcall else "") + ". The tender reads and writes the file straight from and "
         "into guest memory, but the lists are still copied inside the VM between the "
         "unikernel's memory and the guest kernel's heap by wasmtime's lifting and lowering."
     ]
+
+
+def net_exits(f: dict) -> dict[str, float]:
+    """Exits to the tender per request (each page) and per frame and per MB echoed, from the
+    separate counted runs of the KVM servers; empty where they were not counted."""
+    c, out = f.get("net_kvm_exits", {}), {}
+    for page in ("index.html", "img/photo.bin"):
+        if page in c:
+            out[f"{page}_per_request"] = c[page]["exits"] / c[page]["requests"]
+            out[f"{page}_frames_per_request"] = c[page]["frames"] / c[page]["requests"]
+    if "echo" in c:
+        e = c["echo"]
+        out["echo_per_mb"] = e["exits"] / e["bytes"] * 1e6
+        if e["frames"]:
+            out["echo_per_frame"] = e["exits"] / e["frames"]
+    return out
 
 
 def net_bullets(f: dict) -> list[str]:
@@ -167,23 +203,42 @@ def net_bullets(f: dict) -> list[str]:
     ck, c = uk["cpu_user"] + uk["cpu_sys"], u["cpu_user"] + u["cpu_sys"]
     per_k, per = ck / frames_k, c / frames
     web = lambda s, pg, k: w[(s, pg)][k]  # noqa: E731
+    small, big = "index.html", "img/photo.bin"
     exit_ = f.get("block_kvm_call_4096")
-    exits = (f" Were every frame an exit of its own, at the {exit_ * 1e6:.0f} µs a bare block call costs in the "
-             f"VM that would be {exit_ / per_k:.0%} of it; frames are batched through queues both ways, so "
-             "less: most of the time is the guest's own work, smoltcp, kv-tar and the website run "
-             "instruction by instruction by Pulley instead of as machine code." if exit_ else "")
+    x = net_exits(f)
+    if x and exit_:
+        cpu_req = web("ukc-hvt-kvm", small, "cpu") / web("ukc-hvt-kvm", small, "rps")
+        parts = []
+        if f"{small}_per_request" in x:
+            parts.append(f"{x[small + '_per_request']:.1f} times per 1 KiB request "
+                         f"({x[small + '_frames_per_request']:.1f} frames on tap0 per request; "
+                         f"{x[small + '_per_request'] * exit_ / cpu_req:.0%} of the KVM server's "
+                         f"{cpu_req * 1e6:,.0f} µs of CPU per request)")
+        if "echo_per_frame" in x:
+            parts.append(f"{x['echo_per_frame']:.2f} times per echoed frame "
+                         f"({x['echo_per_frame'] * exit_ / per_k:.0%} of its CPU per frame)")
+        exits = (f" In separate runs counted with `perf stat` (`kvm:kvm_userspace_exit`), the VM exits to the "
+                 f"tender {' and '.join(parts)}, at the {exit_ * 1e6:.0f} µs a bare exit costs here (a block "
+                 "`info` call in the VM); the rest is time inside the VM, which the host's view does not "
+                 "break down." if parts else "")
+    elif exit_:
+        exits = (f" Were every frame an exit of its own, at the {exit_ * 1e6:.0f} µs a bare block call costs in "
+                 f"the VM that would be {exit_ / per_k:.0%} of it; frames are batched through queues both ways, "
+                 "so less; exits were not counted in this run (`perf` or the `kvm:kvm_userspace_exit` "
+                 "tracepoint missing).")
+    else:
+        exits = ""
     in_vm = f"; {pk.vm:.0%} of the process's perf samples fall inside the VM" if pk else ""
     return [
-        "- **Network in the KVM VM: an order of magnitude slower than in-process.** "
-        f"{web('ukc-hvt-kvm', 'index.html', 'rps'):,.0f} requests/s for the 1 KiB page "
-        f"({times(web('ukc-hvt-kvm', 'index.html', 'rps') / web('ukc-hvt', 'index.html', 'rps'))} of in-process "
-        f"ukc-hvt's {web('ukc-hvt', 'index.html', 'rps'):,.0f}) and "
-        f"{web('ukc-hvt-kvm', 'img/photo.bin', 'mibps'):,.1f} MiB/s for the 64 KiB file "
-        f"({times(web('ukc-hvt-kvm', 'img/photo.bin', 'mibps') / web('ukc-hvt', 'img/photo.bin', 'mibps'))}; "
-        f"p50 {web('ukc-hvt-kvm', 'img/photo.bin', 'p50') * 1e3:,.0f} ms; wrk socket errors "
-        f"{w[('ukc-hvt-kvm', 'index.html')]['errors_detail']} and {w[('ukc-hvt-kvm', 'img/photo.bin')]['errors_detail']}), "
-        f"TCP echo {m['ukc-hvt-kvm']:,.1f} MB/s ({times(m['ukc-hvt-kvm'] / m['ukc-hvt'])}). Each frame costs "
-        f"{per_k * 1e6:,.0f} µs of CPU against {per * 1e6:.1f} in-process, "
-        f"{uk['cpu_user'] / ck:.0%} of it user time (time in the guest counts as the process's user "
-        f"time){in_vm}." + exits
+        f"- **Network in the KVM VM against in-process: {times(web('ukc-hvt-kvm', small, 'rps') / web('ukc-hvt', small, 'rps'))} "
+        f"the request rate for the 1 KiB page, {times(web('ukc-hvt-kvm', big, 'rps') / web('ukc-hvt', big, 'rps'))} "
+        f"for the 64 KiB file, {times(m['ukc-hvt-kvm'] / m['ukc-hvt'])} the TCP echo rate.** "
+        f"{web('ukc-hvt-kvm', small, 'rps'):,.0f} requests/s for the 1 KiB page (in-process "
+        f"{web('ukc-hvt', small, 'rps'):,.0f}) and {web('ukc-hvt-kvm', big, 'mibps'):,.1f} MiB/s for the 64 KiB "
+        f"file (in-process {web('ukc-hvt', big, 'mibps'):,.1f}; p50 {web('ukc-hvt-kvm', big, 'p50') * 1e3:,.0f} ms; "
+        f"wrk socket errors {w[('ukc-hvt-kvm', small)]['errors_detail']} and "
+        f"{w[('ukc-hvt-kvm', big)]['errors_detail']}), TCP echo {m['ukc-hvt-kvm']:,.1f} MB/s (in-process "
+        f"{m['ukc-hvt']:,.1f}). Each echoed frame costs {per_k * 1e6:,.1f} µs of CPU against {per * 1e6:.1f} "
+        f"in-process, {uk['cpu_user'] / ck:.0%} of it user time (time in the guest counts as the process's "
+        f"user time){in_vm}." + exits
     ]

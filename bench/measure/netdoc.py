@@ -13,12 +13,12 @@ PAGES = {"index.html": "1 KiB `index.html`", "img/photo.bin": "64 KiB `img/photo
 SERVER_WHAT = {
     "nginx": "nginx, loopback",
     "ukc-hvt": "ukc-hvt in-process, tcpip driver over tap0",
-    "ukc-hvt-kvm": "ukc-hvt KVM (micro-VM, Pulley), tcpip driver over tap0",
+    "ukc-hvt-kvm": "ukc-hvt KVM (micro-VM), tcpip driver over tap0",
     "ukc-unix": "ukc-unix, host sockets, loopback",
 }
 ECHO_WHAT = {
     "ukc-hvt": ("ukc-hvt in-process: `network` + tcpip driver (smoltcp)", "tap0, MTU 1500"),
-    "ukc-hvt-kvm": ("ukc-hvt KVM: `network` + tcpip driver, in a micro-VM on Pulley", "tap0, MTU 1500"),
+    "ukc-hvt-kvm": ("ukc-hvt KVM: `network` + tcpip driver, in a micro-VM", "tap0, MTU 1500"),
     "kernel": ("kernel: Python echo server, second namespace", "veth pair, MTU 1500, offloads on"),
     "kernel-1500": ("kernel: Python echo server, second namespace", "veth pair, MTU 1500, offloads off"),
     "ukc-unix": ("ukc-unix: `network` on host sockets", "loopback, MTU 65536"),
@@ -26,13 +26,14 @@ ECHO_WHAT = {
 KVM = (
     "*ukc-hvt in-process* passes `--isolation=process`: the unikernel is compiled to machine "
     "code and runs in ukc-hvt's own process. *ukc-hvt KVM* is the same unikernel with "
-    "`--isolation=kvm`, ukc-hvt's default where `/dev/kvm` opens: it runs in a micro-VM on a "
-    "guest kernel that interprets it with wasmtime's Pulley and reaches the devices through "
-    "hypercalls, frames batched through queues both ways (`ukc-hvt --help`). KVM mode is an "
-    "order of magnitude slower, so its server also gets ukc-hvt's own `--timeout` (a "
-    "watchdog thread in KVM mode; the in-process server goes without, since there it would "
-    "add epoch checks to the compiled code), and its runs are bounded like the others: wrk "
-    "by its duration, the echo client by its sending time. "
+    "`--isolation=kvm`, ukc-hvt's default where `/dev/kvm` opens: it runs in a micro-VM as "
+    "x86-64 machine code the host compiled for it (Cranelift, with explicit bounds and trap "
+    "checks), on a guest kernel (wasmtime's no_std runtime) that reaches the devices through "
+    "hypercalls, frames batched through queues both ways (`ukc-hvt --help`). Its server also "
+    "gets ukc-hvt's own `--timeout`, so that no VM outlives an aborted run (a watchdog thread "
+    "in KVM mode; the in-process server goes without, since there it would add epoch checks "
+    "to the compiled code), and its runs are bounded like the others: wrk by its duration, "
+    "the echo client by its sending time. "
 )
 
 

@@ -186,9 +186,18 @@ def website(ctx: Context, lab: Lab, out: Path, built: dict, env: dict[str, str])
     prof = None
     if profile.available():  # a separate, shorter run: perf's sampling stays out of the figures above
         ns, base, proc, _ = servers["ukc-hvt"]
-        rec = profile.Recording(proc.pid, out / "web-hvt.perf")
+        rec = profile.Recording(proc.pid, out / "web-hvt.perf", out / "ukc-cache")
         lab.run(ns, ["wrk", "-t2", "-c32", "-d3s", f"{base}/{PAGES[1]}"], 60)
         prof = rec.finish(profile.core_modules(built[("static-website", "hvt")]))
+    if "ukc-hvt-kvm" in servers and profile.exits_available():  # separate runs again, counted, not timed
+        ns, base, proc, _ = servers["ukc-hvt-kvm"]
+        for page in PAGES:
+            count, f0 = profile.Exits(proc.pid, out / "web-kvm-exits.txt"), link_frames(ns, "tap0")
+            r = parse_wrk(lab.run(ns, ["wrk", "-t2", "-c32", "-d3s", "--latency", f"{base}/{page}"], 60))
+            exits, f1 = count.count(), link_frames(ns, "tap0")
+            if exits is not None and r["requests"]:
+                ctx.facts.setdefault("net_kvm_exits", {})[page] = {
+                    "exits": exits, "requests": r["requests"], "frames": f1[0] - f0[0] + f1[1] - f0[1]}
     for name, (_, _, proc, _) in servers.items():
         if proc.poll() is not None:
             raise BenchError(f"{name} exited during the load ({proc.returncode})")
@@ -261,8 +270,16 @@ def echo(ctx: Context, lab: Lab, out: Path, built: dict, env: dict[str, str]) ->
     profiles = {}
     if profile.available():
         for mode in modes:
-            rec = profile.Recording(server[mode].pid, out / f"echo-{mode}.perf")
+            rec = profile.Recording(server[mode].pid, out / f"echo-{mode}.perf", out / "ukc-cache")
             client(mode, total, send_secs)
             profiles[mode] = rec.finish(profile.core_modules(built[("network", "hvt")]))
+    if "ukc-hvt-kvm" in modes and profile.exits_available():  # a further run, counted, not timed
+        mode = "ukc-hvt-kvm"
+        count, f0 = profile.Exits(server[mode].pid, out / "echo-kvm-exits.txt"), link_frames(client_ns[mode], "tap0")
+        nbytes, _ = client(mode, total, send_secs)
+        exits, f1 = count.count(), link_frames(client_ns[mode], "tap0")
+        if exits is not None and nbytes:
+            ctx.facts.setdefault("net_kvm_exits", {})["echo"] = {
+                "exits": exits, "bytes": nbytes, "frames": f1[0] - f0[0] + f1[1] - f0[1]}
     cmds["client"] = [sys.executable, str(HERE / "echo.py"), "client", "10.0.0.2", "8080", str(total), str(send_secs), "90"]
     return netdoc.bulk(ctx, runs, usage, profiles, ethtool is not None, cmds)

@@ -4,28 +4,48 @@ and libc), the guest's own code, and the adapters wasmtime generates between the
 components of a composition (the code that copies lists from one component's memory to
 another's).
 
-The guest's compiled code is the ukc cache's `.cwasm`, an ELF file perf can read: its
-functions are named `wasm[M]::function[F]`, M counting the composition's core modules in
-order and going on past them with wasmtime's adapter modules."""
+The guest's compiled code is the artifact in the ukc cache's entry (an ELF image after the
+entry's MAC), which ukc loads from bytes, not from a mapped file: perf sees anonymous
+executable memory (`[JIT] tid PID`) and names it from /tmp/perf-PID.map, which `perf_map`
+writes from the artifact's symbols just before the report. Its functions are named
+`wasm[M]::function[F]`, M counting the composition's core modules in order and going on
+past them with wasmtime's adapter modules.
+
+`Exits` counts a KVM tender's exits from its VM (`KVM_RUN` returning to the tender) with
+`perf stat` on the `kvm:kvm_userspace_exit` tracepoint."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import BenchError
+from .common import CACHE_ENTRY, CACHE_MAC, BenchError
 
-LINE = re.compile(r"^\s*([\d.]+)%\s+(\d+)\s+(\S+)\s+\[(.)\]\s+(.+?)\s*$")
+LINE = re.compile(r"^\s*([\d.]+)%\s+(\d+)\s+(\[JIT\] tid \d+|\S+)\s+\[(.)\]\s+(.+?)\s*$")
 WASM = re.compile(r"^wasm\[(\d+)\]::(\w+)")
+EXIT_EVENT = "kvm:kvm_userspace_exit"
 
 
 def available() -> bool:
     return shutil.which("perf") is not None
+
+
+def exits_available() -> bool:
+    """Whether perf can count a tender's exits here (the KVM tracepoint is there)."""
+    return available() and any(
+        Path(d, "events/kvm/kvm_userspace_exit").exists() for d in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"))
+
+
+def guest_code(dso: str) -> bool:
+    """Whether perf's shared object is the guest's compiled code: the anonymous executable
+    memory wasmtime loads it into, or (older ukc) the cache file it mapped."""
+    return dso.startswith("[JIT]") or dso.endswith(".cwasm")
 
 
 @dataclass
@@ -49,8 +69,9 @@ class Profile:
 class Recording:
     """`perf record` of `pid` from construction until `finish()`."""
 
-    def __init__(self, pid: int, out: Path) -> None:
-        self.out = out
+    def __init__(self, pid: int, out: Path, cache: Path | None = None) -> None:
+        """`cache`: the ukc cache the process loaded its unikernel from, for naming its code."""
+        self.out, self.pid, self.cache = out, pid, cache
         self.p = subprocess.Popen(
             ["perf", "record", "-F", "999", "-p", str(pid), "-o", str(out), "--", "sleep", "60"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -69,7 +90,104 @@ class Recording:
             raise BenchError("perf record did not stop within 30 s")
         if not self.out.exists():
             raise BenchError(f"perf record wrote nothing:\n{err.decode(errors='replace')}")
-        return report(self.out, user_modules)
+        named = perf_map(self.pid, self.cache) if self.cache else None
+        try:
+            return report(self.out, user_modules)
+        finally:
+            if named:
+                named.unlink(missing_ok=True)
+
+
+class Exits:
+    """Counts the exits of `pid`'s VM to its tender, from construction until `count()`."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.out = out
+        self.p = subprocess.Popen(["perf", "stat", "-x,", "-e", EXIT_EVENT, "-p", str(pid), "-o", str(out)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)  # perf attaches to the process's threads some hundred ms after it starts
+
+    def count(self) -> int | None:
+        """The exits counted, or None when perf counted nothing."""
+        self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            return None
+        try:
+            lines = self.out.read_text().splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            fields = line.split(",")
+            if len(fields) > 2 and fields[2].startswith(EXIT_EVENT) and fields[0].isdigit():
+                return int(fields[0])
+        return None
+
+
+def elf_text(image: bytes) -> tuple[bytes, list[tuple[int, int, str]]] | None:
+    """The `.text` of a 64-bit little-endian ELF image, and its function symbols as (offset
+    in `.text`, size, name); None when `image` is no such file."""
+    if image[:6] != b"\x7fELF\x02\x01" or len(image) < 64:
+        return None
+    shoff, = struct.unpack_from("<Q", image, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", image, 0x3A)
+    try:
+        heads = [struct.unpack_from("<IIQQQQIIQQ", image, shoff + i * shentsize) for i in range(shnum)]
+        names = heads[shstrndx][4]
+        name = lambda at: image[at:image.index(b"\0", at)].decode(errors="replace")  # noqa: E731
+        text = next(i for i, h in enumerate(heads) if name(names + h[0]) == ".text")
+        symtab = next(h for h in heads if h[1] == 2)  # SHT_SYMTAB
+    except (struct.error, StopIteration, ValueError, IndexError):
+        return None
+    strings = heads[symtab[6]][4]
+    symbols = []
+    for at in range(symtab[4], symtab[4] + symtab[5], 24):
+        st_name, info, _, shndx, value, size = struct.unpack_from("<IBBHQQ", image, at)
+        if info & 0xF == 2 and shndx == text and size:  # STT_FUNC in .text
+            symbols.append((value, size, name(strings + st_name)))
+    off, size = heads[text][4], heads[text][5]
+    return image[off:off + size], symbols
+
+
+def perf_map(pid: int, cache: Path) -> Path | None:
+    """Writes /tmp/perf-PID.map, where perf looks up the symbols of a process's anonymous
+    executable memory: wasmtime copies the `.text` of the artifact it loads byte for byte
+    into such a mapping, so the mapping that holds one cache entry's `.text` gets that
+    entry's symbols at their addresses. Returns the map written, or None (no match, or a
+    map of someone else's already there)."""
+    out = Path(f"/tmp/perf-{pid}.map")
+    if out.exists():
+        return None
+    texts = []
+    for entry in sorted(cache.glob(CACHE_ENTRY)):
+        found = elf_text(entry.read_bytes()[CACHE_MAC:])
+        if found and found[0]:
+            texts.append(found)
+    lines = []
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+        with open(f"/proc/{pid}/mem", "rb") as mem:
+            for line in maps:
+                parts = line.split()
+                if len(parts) != 5 or "x" not in parts[1]:  # anonymous and executable only
+                    continue
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                mem.seek(start)
+                code = mem.read(end - start)
+                for text, symbols in texts:
+                    at = code.find(text)
+                    if at >= 0:
+                        lines += [f"{start + at + value:x} {size:x} {name}" for value, size, name in symbols]
+                        break
+    except OSError:
+        return None
+    if not lines:
+        return None
+    out.write_text("\n".join(lines) + "\n")
+    return out
 
 
 def report(data: Path, user_modules: int) -> Profile | None:
@@ -90,14 +208,14 @@ def report(data: Path, user_modules: int) -> Profile | None:
         wasm = WASM.match(sym)
         if kind == "k" or dso.startswith("[kernel"):
             part = "kernel"
-        elif dso.endswith(".cwasm") and wasm and int(wasm.group(1)) >= user_modules:
+        elif guest_code(dso) and wasm and int(wasm.group(1)) >= user_modules:
             part = "adapters"
-        elif dso.endswith(".cwasm"):
+        elif guest_code(dso):
             part = "guest"
         else:
             part = "host"
         parts[part] += pct
-        top.append((pct, sym if not dso.endswith(".cwasm") or wasm else f"{dso}:{sym}", part))
+        top.append((pct, sym if not guest_code(dso) or wasm else f"{dso}:{sym}", part))
     if not top:
         return None
     top.sort(reverse=True)

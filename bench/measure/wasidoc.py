@@ -39,15 +39,15 @@ def boot_bullets(f: dict) -> list[str]:
     sw, sc, ww, wc = f["wasi_shim_warm_fb"], f["wasi_shim_cold_fb"], f["wasmtime_warm_fb"], f["wasmtime_cold_fb"]
     why_warm = (
         f" Warm, the wasmtime CLI's own start-up (a {f['wasmtime_mb']:.0f} MB binary that sets up WASI for "
-        f"every run) comes on top of loading a larger artifact ({f['wasi_target_cwasm']:,} bytes of `.cwasm` "
+        f"every run) comes on top of loading a larger artifact ({f['wasi_target_cwasm']:,} bytes "
         f"against {f['ukc_cwasm']:,})." if tw > uw else "")
     why_cold = (
         f" Cold, Cranelift compiles {f['hello_wasi_unikernel']:,} bytes of component instead of "
         f"{f['hello_unikernel']:,}, mostly the bridges." if tc > uc else "")
     shim_warm = (
         f"Warm, ukc-unix's smaller start-up wins as it does for hello ({f['wasi_shim_cwasm']:,} bytes of "
-        f"`.cwasm` against wasmtime's {f['wasmtime_cwasm']:,}). " if sw < ww else
-        f"Warm, wasmtime is ahead here ({f['wasi_shim_cwasm']:,} bytes of `.cwasm` for ukc-unix against "
+        f"compiled artifact against wasmtime's {f['wasmtime_cwasm']:,}). " if sw < ww else
+        f"Warm, wasmtime is ahead here ({f['wasi_shim_cwasm']:,} bytes of compiled artifact for ukc-unix against "
         f"{f['wasmtime_cwasm']:,}). ")
     shim_cold = (
         f"Cold, ukc-unix compiles the whole composition, {f['wasi_peer_unix']:,} bytes with wasi-shim and "
