@@ -267,7 +267,7 @@ fn key(engine: &Engine, wasm: &[u8]) -> String {
     hasher.write(env!("CARGO_PKG_VERSION").as_bytes());
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hasher.write(wasm);
-    hasher.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&hasher.0.finalize())
 }
 
 /// SHA-256 of `parts`, each preceded by its length, in hex.
@@ -277,7 +277,11 @@ fn digest(parts: &[&[u8]]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Keeps the newest `CACHE_ENTRIES` entries, and no artifacts of earlier versions.

@@ -4,7 +4,8 @@
 //! as an ELF object.
 
 use super::memory::{GuestMemory, OutOfBounds};
-use super::paging::{Access, Region};
+use super::paging::{Access, PAGE, Region};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// A parsed kernel: its entry point and its loadable segments.
@@ -70,18 +71,13 @@ impl<'a> Kernel<'a> {
     /// writable. A page that two segments share gets both accesses, and so must not
     /// need to be writable and executable at once.
     pub fn regions(&self) -> Result<Vec<Region>, String> {
-        const PAGE: u64 = 4096;
-        let mut pages: Vec<(u64, u32)> = Vec::new();
+        let mut pages: BTreeMap<u64, u32> = BTreeMap::new();
         for segment in &self.segments {
             let first = segment.address / PAGE * PAGE;
             for page in (first..segment.address + segment.size).step_by(PAGE as usize) {
-                match pages.iter_mut().find(|(at, _)| *at == page) {
-                    Some((_, flags)) => *flags |= segment.flags,
-                    None => pages.push((page, segment.flags)),
-                }
+                *pages.entry(page).or_default() |= segment.flags;
             }
         }
-        pages.sort_unstable();
         let mut regions: Vec<Region> = Vec::new();
         for (page, flags) in pages {
             let access = match (flags & PF_W != 0, flags & PF_X != 0) {

@@ -6,11 +6,8 @@
 
 use super::abi;
 use super::elf;
-use super::paging::{self, Access, Region};
+use super::paging::{self, Access, LARGE_PAGE, PAGE, Region};
 use std::ops::Range;
-
-const PAGE: u64 = 4096;
-const LARGE_PAGE: u64 = 2 << 20;
 
 /// The places of the parts the tender copies in, and the regions to map.
 pub struct Layout {

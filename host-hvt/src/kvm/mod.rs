@@ -44,8 +44,6 @@ use watchdog::Watchdog;
 /// The guest kernel, built for x86_64-unknown-none by build.rs.
 static KERNEL: &[u8] = include_bytes!(env!("UKC_HVT_KERNEL"));
 
-const PAGE: u64 = 4096;
-
 /// Whether this machine can run VMs: `/dev/kvm` opens for reading and writing.
 pub fn available() -> bool {
     std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
@@ -208,7 +206,7 @@ fn fault(vm: &Vm, at: u64) -> Stop {
         _ => "exception",
     };
     let address = match (frame.vector, vm.vcpu().get_sregs()) {
-        (14, Ok(sregs)) if sregs.cr2 >= abi::STACK_GUARD && sregs.cr2 < abi::STACK_GUARD + PAGE => {
+        (14, Ok(sregs)) if sregs.cr2 >= abi::STACK_GUARD && sregs.cr2 < abi::STACK_GUARD + paging::PAGE => {
             format!(" at address {:#x} (its stack overflowed)", sregs.cr2)
         }
         (14, Ok(sregs)) => format!(" at address {:#x}", sregs.cr2),

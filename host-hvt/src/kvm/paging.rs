@@ -12,8 +12,9 @@ use super::abi;
 use super::memory::{GuestMemory, OutOfBounds};
 use std::ops::Range;
 
-const PAGE: u64 = 4096;
-const LARGE_PAGE: u64 = 2 << 20;
+/// A 4 KiB page and a 2 MiB one: the two sizes the tables map with.
+pub const PAGE: u64 = 4096;
+pub const LARGE_PAGE: u64 = 2 << 20;
 /// One PML4 entry maps 512 GiB, one PDPT entry 1 GiB.
 const GIB: u64 = 1 << 30;
 
