@@ -154,3 +154,30 @@ fn writing_to_a_device_keeps_the_device() {
     let metadata = std::fs::metadata("/dev/null").unwrap();
     assert!(std::os::unix::fs::FileTypeExt::is_char_device(&metadata.file_type()), "/dev/null is still a device");
 }
+
+#[test]
+fn compose_never_writes_over_its_input_nor_loses_earlier_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("hello.wasm");
+    std::fs::copy(component("hello"), &app).unwrap();
+    let original = std::fs::read(&app).unwrap();
+    let other = dir.path().join("x.wasm");
+    for args in [["--emit-wac", path_str(&app), "-o", path_str(&other)], ["-o", path_str(&app), "-t", "unix"]] {
+        let refused = ukc(&[&["compose", path_str(&app)][..], &args[..]].concat());
+        assert_eq!(refused.status, Some(1), "{args:?}: {}", refused.stderr);
+        assert!(refused.stderr.contains("is the input"), "{args:?}: {}", refused.stderr);
+    }
+    assert!(!other.exists(), "no output lands when one of them is refused");
+    assert_eq!(std::fs::read(&app).unwrap(), original, "the input is untouched");
+
+    // An existing WAC document stays as it was when the unikernel cannot be written.
+    let wac = dir.path().join("hello.wac");
+    std::fs::write(&wac, "keep me").unwrap();
+    let failed = ukc(&["compose", path_str(&app), "--emit-wac", path_str(&wac), "-o", "/nonexistent-dir/h.wasm"]);
+    assert_eq!(failed.status, Some(1), "{}", failed.stderr);
+    assert!(failed.stderr.contains("does not exist"), "{}", failed.stderr);
+    assert_eq!(std::fs::read_to_string(&wac).unwrap(), "keep me");
+    let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["hello.wac", "hello.wasm"], "nothing staged is left behind");
+}

@@ -33,35 +33,21 @@ pub fn run(args: Args) -> Result<()> {
     let app = Component::read(&args.app)?;
     let composition = Composition::new(app, &args.selection.options())?;
     let bytes = composition.encode()?;
-    let mut written: Vec<String> = Vec::new();
-    let result = write_all(&args, &composition, &output, &bytes, &mut written);
-    if result.is_err() {
-        // Whole or nothing: a failure removes the side files already written.
-        for path in &written {
-            let _ = std::fs::remove_file(path);
+    let inputs = std::iter::once(args.app.as_str()).chain(args.selection.drivers.iter().map(String::as_str));
+    let mut outputs = ukc::output::Outputs::new(inputs);
+    if let Some(wac_path) = &args.emit_wac {
+        outputs.add(wac_path, ukc::wac::document(&composition.plan, &args.app, wac_path).as_bytes())?;
+        for (_, node) in composition.plan.drivers().filter(|(_, n)| n.origin == Origin::Generated) {
+            outputs.add(&ukc::wac::generated_path(wac_path, &node.name).display().to_string(), &node.bytes)?;
         }
-        result?;
     }
+    outputs.add(&output, &bytes)?;
+    outputs.commit()?;
     if !args.quiet {
         print_notes(&composition.notes);
         report(&composition, &output, bytes.len());
     }
     Ok(())
-}
-
-/// Writes the WAC document and the generated components it needs (with `--emit-wac`),
-/// then the unikernel; `written` collects the side files, to remove on failure.
-fn write_all(args: &Args, c: &Composition, output: &str, bytes: &[u8], written: &mut Vec<String>) -> Result<()> {
-    if let Some(wac_path) = &args.emit_wac {
-        ukc::output::write(wac_path, ukc::wac::document(&c.plan, &args.app, wac_path).as_bytes())?;
-        written.push(wac_path.clone());
-        for (_, node) in c.plan.drivers().filter(|(_, n)| n.origin == Origin::Generated) {
-            let path = ukc::wac::generated_path(wac_path, &node.name).display().to_string();
-            ukc::output::write(&path, &node.bytes)?;
-            written.push(path);
-        }
-    }
-    ukc::output::write(output, bytes)
 }
 
 /// `hello.wasm` composed for unix becomes `hello.unix.wasm`, in the current directory.
