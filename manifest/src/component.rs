@@ -209,9 +209,7 @@ impl ComponentManifest {
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Problems::default();
         problems.check_schema(self.schema);
-        if self.name.is_empty() {
-            problems.push("\"name\" must not be empty".into());
-        }
+        problems.check_identity("\"name\"", &self.name, &self.version, &self.description);
         problems.check_devices(self.devices.iter().map(|d| d.name.as_str()));
         problems.check_args(self.args.iter());
         for (i, map) in self.maps.iter().enumerate() {

@@ -87,6 +87,9 @@ impl UnikernelManifest {
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Problems::default();
         problems.check_schema(self.schema);
+        for (i, c) in self.components.iter().enumerate() {
+            problems.check_identity(&format!("components[{i}]"), &c.name, &c.version, "");
+        }
         problems.check_devices(self.devices.iter().map(|d| d.name.as_str()));
         problems.check_args(self.args.iter().map(|a| &a.decl));
         problems.into_result()

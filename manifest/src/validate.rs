@@ -55,13 +55,23 @@ impl Problems {
         let args: Vec<&ArgDecl> = args.collect();
         for (i, arg) in args.iter().enumerate() {
             self.check(check_arg_name(&arg.name), || format!("args[{i}]"));
+            self.check(check_text(&arg.doc), || format!("doc of argument --{}", arg.name));
             if let Some(default) = &arg.default {
                 self.check(arg.ty.check(default), || format!("default of argument --{}", arg.name));
+                self.check(check_text(default), || format!("default of argument --{}", arg.name));
             }
             if args[..i].iter().any(|a| a.name == arg.name) {
                 self.push(format!("argument --{} is declared twice", arg.name));
             }
         }
+    }
+
+    /// A component's identity: a name that is safe in file names and terminals, a
+    /// version of semver's characters, and a description that prints as one plain line.
+    pub(crate) fn check_identity(&mut self, at: &str, name: &str, version: &str, description: &str) {
+        self.check(check_component_name(name), || at.to_string());
+        self.check(check_version(version), || at.to_string());
+        self.check(check_text(description), || format!("{at} description"));
     }
 
     pub(crate) fn into_result(self) -> Result<(), String> {
@@ -76,6 +86,49 @@ fn check_device_name(name: &str) -> Result<(), String> {
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok { Ok(()) } else { Err(format!("device name {name:?} must be 1 to 63 letters, digits, '-' or '_'")) }
+}
+
+/// Component names reach file names (`ukc drivers --export`, `--emit-wac`'s generated
+/// components) and terminals: 1 to 63 ASCII letters, digits, `-` or `_`, starting with a
+/// letter or digit.
+fn check_component_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "name {} must be 1 to 63 letters, digits, '-' or '_', starting with a letter or digit",
+            shown(name)
+        ))
+    }
+}
+
+/// Versions are empty or made of semver's characters (`1.2.0-rc.1+build`).
+fn check_version(version: &str) -> Result<(), String> {
+    let ok = version.len() <= 63 && version.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.+".contains(&b));
+    if ok { Ok(()) } else { Err(format!("version {} must be a semver version such as 0.1.0", shown(version))) }
+}
+
+/// Text printed in `--help` and `ukc drivers`: one line of at most 300 characters with no
+/// control characters, so that nothing a manifest says can move a terminal's cursor.
+fn check_text(text: &str) -> Result<(), String> {
+    if text.chars().count() > 300 {
+        return Err("is longer than 300 characters".into());
+    }
+    match text.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!("holds the control character U+{:04X}; keep it to one plain line", c as u32)),
+        None => Ok(()),
+    }
+}
+
+/// `text` quoted for an error message, at most 40 characters, with control characters
+/// escaped.
+fn shown(text: &str) -> String {
+    let cut: String = text.chars().take(40).collect();
+    let quoted = format!("{cut:?}");
+    if text.chars().count() > 40 { format!("{quoted}...") } else { quoted }
 }
 
 /// Argument names are what follows `--` on a command line: lowercase words joined by `-`.
@@ -106,6 +159,30 @@ mod tests {
         assert!(check_device_name("").is_err());
         assert!(check_device_name("a/b").is_err());
         assert!(check_device_name(&"x".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn component_identities() {
+        assert!(check_component_name("kv-tar").is_ok());
+        assert!(check_component_name("example_hello2").is_ok());
+        for bad in ["", "-x", "../etc", "a/b", "x\u{1b}[2J", "tab\tname", "é", &"x".repeat(64)] {
+            assert!(check_component_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_version("").is_ok());
+        assert!(check_version("1.2.0-rc.1+build.5").is_ok());
+        assert!(check_version("1.0 beta").is_err());
+        assert!(check_version("1\u{7}").is_err());
+        assert!(check_text("Serves a website, naïvely").is_ok());
+        for bad in ["two\nlines", "\u{1b}]0;title\u{7}", "csi \u{9b}31m", &"x".repeat(301)] {
+            assert!(check_text(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn errors_show_hostile_names_escaped() {
+        let error = check_component_name("\u{1b}[31mred").unwrap_err();
+        assert!(!error.contains('\u{1b}'), "{error}");
+        assert!(error.contains("\\u{1b}"), "{error}");
     }
 
     #[test]
