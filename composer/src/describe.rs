@@ -47,7 +47,13 @@ fn devices_and_args(out: &mut String, manifest: &UnikernelManifest, target: &Tar
     let width = chains.iter().map(String::len).max().unwrap_or(0);
     for (d, chain) in manifest.devices.iter().zip(&chains) {
         let flag = attach_flag(target, d);
-        let _ = writeln!(out, "  {:<12} {:<6} acquired by {chain:<width$}  attach with {flag}", d.name, d.ty.as_str());
+        let access = if d.read_only { ", read-only" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<6} acquired by {chain:<width$}  attach with {flag}{access}",
+            d.name,
+            d.ty.as_str()
+        );
     }
     let _ = writeln!(out, "\nruntime arguments:");
     if manifest.args.is_empty() && manifest.undeclared_args.is_empty() {

@@ -29,7 +29,7 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
     let nodes = std::iter::once(plan.app()).chain((0..plan.nodes.len()).rev().filter(|&n| n != plan.app()));
     for node in nodes {
         for decl in &plan.nodes[node].manifest.devices {
-            if let Some(device) = follow_device(plan, node, &decl.name, decl.ty)? {
+            if let Some(device) = follow_device(plan, node, &decl.name, decl.ty, decl.read_only)? {
                 add_device(&mut devices, device)?;
             }
         }
@@ -48,9 +48,16 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
     })
 }
 
-/// Follows the device `name` of type `ty`, acquired by `node`, down to the platform.
-/// `None` when a driver on the way serves it from its own contents.
-fn follow_device(plan: &Plan, mut node: usize, name: &str, mut ty: DeviceType) -> Result<Option<UnikernelDevice>> {
+/// Follows the device `name` of type `ty`, acquired by `node` (which only reads it if
+/// `read_only`), down to the platform. `None` when a driver on the way serves it from its
+/// own contents. What the host attaches is read-only if its last acquirer only reads it.
+fn follow_device(
+    plan: &Plan,
+    mut node: usize,
+    name: &str,
+    mut ty: DeviceType,
+    mut read_only: bool,
+) -> Result<Option<UnikernelDevice>> {
     let mut by = vec![plan.nodes[node].name.clone()];
     loop {
         let component = &plan.nodes[node];
@@ -64,7 +71,7 @@ fn follow_device(plan: &Plan, mut node: usize, name: &str, mut ty: DeviceType) -
                 )
             })?;
         let Provider::Node { node: provider, .. } = &link.provider else {
-            return Ok(Some(UnikernelDevice { name: name.to_string(), ty, by }));
+            return Ok(Some(UnikernelDevice { name: name.to_string(), ty, by, read_only }));
         };
         let driver = &plan.nodes[*provider];
         let map = driver.manifest.map_for(ty).ok_or_else(|| {
@@ -78,11 +85,12 @@ fn follow_device(plan: &Plan, mut node: usize, name: &str, mut ty: DeviceType) -
         })?;
         by.push(driver.name.clone());
         if map.attached_by_host {
-            return Ok(Some(UnikernelDevice { name: name.to_string(), ty, by }));
+            return Ok(Some(UnikernelDevice { name: name.to_string(), ty, by, read_only }));
         }
         let Some(onto) = map.onto else { return Ok(None) };
         node = *provider;
         ty = onto;
+        read_only = map.read_only;
     }
 }
 
@@ -90,6 +98,7 @@ fn add_device(devices: &mut Vec<UnikernelDevice>, device: UnikernelDevice) -> Re
     match devices.iter_mut().find(|d| d.name == device.name) {
         None => devices.push(device),
         Some(existing) if existing.ty == device.ty => {
+            existing.read_only &= device.read_only;
             for who in device.by {
                 if !existing.by.contains(&who) {
                     existing.by.push(who);

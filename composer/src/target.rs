@@ -237,7 +237,12 @@ mod tests {
             components: Vec::new(),
             devices: devices
                 .iter()
-                .map(|(name, ty)| UnikernelDevice { name: name.to_string(), ty: *ty, by: vec!["app".into()] })
+                .map(|(name, ty)| UnikernelDevice {
+                    name: name.to_string(),
+                    ty: *ty,
+                    by: vec!["app".into()],
+                    read_only: false,
+                })
                 .collect(),
             args: Vec::new(),
             undeclared_args: Vec::new(),

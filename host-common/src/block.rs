@@ -23,12 +23,13 @@ pub struct BlockBackend {
 
 impl BlockBackend {
     /// Opens `path` as the block device `name`. The file's size must be a multiple of
-    /// `sector_size` (a power of two, at least 512). A file that cannot be opened for
-    /// writing is attached read-only: writes get `denied`.
-    pub fn open(name: &str, path: &str, sector_size: u32) -> Result<BlockBackend, String> {
+    /// `sector_size` (a power of two, at least 512). With `read_only` (the unikernel only
+    /// reads it), or when the file cannot be opened for writing, it is attached read-only:
+    /// writes get `denied`.
+    pub fn open(name: &str, path: &str, sector_size: u32, read_only: bool) -> Result<BlockBackend, String> {
         let context = |e: std::io::Error| format!("block device '{name}': cannot open {path}: {e}");
-        let (file, writable) = match OpenOptions::new().read(true).write(true).open(path) {
-            Ok(file) => (file, true),
+        let (file, writable) = match OpenOptions::new().read(true).write(!read_only).open(path) {
+            Ok(file) => (file, !read_only),
             Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem) => {
                 (File::open(path).map_err(context)?, false)
             }
@@ -57,6 +58,12 @@ impl BlockBackend {
     /// The device's capacity and sector size.
     pub fn info(&self) -> Info {
         Info { capacity: self.capacity, sector_size: self.sector_size }
+    }
+
+    /// Whether the device accepts writes (a file that could not be opened for writing
+    /// is attached read-only).
+    pub fn writable(&self) -> bool {
+        self.writable
     }
 
     /// Reads `len` bytes at `offset`, after checking alignment and bounds.
@@ -162,7 +169,7 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         file.as_file().set_len(len).unwrap();
         let path = file.path().to_string_lossy().into_owned();
-        let backend = BlockBackend::open("storage", &path, sector);
+        let backend = BlockBackend::open("storage", &path, sector, false);
         (file, backend)
     }
 
@@ -185,5 +192,18 @@ mod tests {
         let err = b.unwrap_err();
         assert!(err.contains("not a multiple of the 512-byte sector size"), "{err}");
         assert!(err.contains("truncate -s 1024"), "{err}");
+    }
+
+    #[test]
+    fn a_read_only_attach_never_writes() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), vec![7u8; 4096]).unwrap();
+        let b = BlockBackend::open("storage", &file.path().to_string_lossy(), 512, true).unwrap();
+        assert!(!b.writable());
+        assert_eq!(b.write(0, &[0; 512]), Err(Error::Denied));
+        assert_eq!(b.write(4096, &[0; 512]), Err(Error::InvalidRange), "ranges are checked first");
+        assert_eq!(b.flush(), Ok(()));
+        assert_eq!(b.read(0, 512).unwrap(), vec![7; 512]);
+        assert_eq!(std::fs::read(file.path()).unwrap(), vec![7u8; 4096]);
     }
 }

@@ -163,7 +163,7 @@ mod tests {
             components: vec![],
             devices: devices
                 .iter()
-                .map(|(n, t)| UnikernelDevice { name: n.to_string(), ty: *t, by: vec!["app".into()] })
+                .map(|(n, t)| UnikernelDevice { name: n.to_string(), ty: *t, by: vec!["app".into()], read_only: false })
                 .collect(),
             args: vec![],
             undeclared_args: vec![],

@@ -169,7 +169,10 @@ pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel
     attachments.check(&manifest).map_err(setup)?;
     let blocks = attachments
         .of(DeviceType::Block)
-        .map(|(name, file)| BlockBackend::open(name, file, attachments.sector_size(name)))
+        .map(|(name, file)| {
+            let read_only = manifest.device(name).is_some_and(|d| d.read_only);
+            BlockBackend::open(name, file, attachments.sector_size(name), read_only)
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(setup)?;
     let nets = attachments

@@ -60,6 +60,10 @@ pub struct DeviceDecl {
     /// The kind of device.
     #[serde(rename = "type")]
     pub ty: DeviceType,
+    /// The component only reads the device: a host attaches it read-only when every
+    /// component that acquires it says so (`"read-only": true`).
+    #[serde(default, rename = "read-only", skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// The kinds of named devices, each tied to one WIT interface.
@@ -120,6 +124,10 @@ pub struct DeviceMap {
     /// Excludes `onto`.
     #[serde(default, rename = "attached-by-host", skip_serializing_if = "std::ops::Not::not")]
     pub attached_by_host: bool,
+    /// The driver only reads the device it acquires (`onto`), as `kv-tar` only reads its
+    /// archive: a host attaches it read-only when every acquirer says so.
+    #[serde(default, rename = "read-only", skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// A runtime argument read by a component.
@@ -215,6 +223,9 @@ impl ComponentManifest {
         for (i, map) in self.maps.iter().enumerate() {
             if Some(map.ty) == map.onto {
                 problems.push(format!("maps[{i}] maps {} onto itself", map.ty));
+            }
+            if map.read_only && map.onto.is_none() {
+                problems.push(format!("maps[{i}] is \"read-only\" but acquires no device; add \"onto\" or drop it"));
             }
             if map.attached_by_host && map.onto.is_some() {
                 problems.push(format!("maps[{i}] has both \"onto\" and \"attached-by-host\"; keep one"));

@@ -52,6 +52,10 @@ pub struct UnikernelDevice {
     pub ty: DeviceType,
     /// The components that acquire it, starting with the one that declared it.
     pub by: Vec<String>,
+    /// Every component that acquires it only reads it: hosts attach it read-only, and
+    /// writes fail with `denied`.
+    #[serde(default, rename = "read-only", skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// A runtime argument of the unikernel.
@@ -140,6 +144,7 @@ mod tests {
                 name: "storage".into(),
                 ty: DeviceType::Block,
                 by: vec!["kv-ro".into(), "kv-tar".into()],
+                read_only: true,
             }],
             args: vec![UnikernelArg {
                 decl: ArgDecl {

@@ -100,6 +100,10 @@ fn describe_speaks_dot_and_json() {
         with_tar.contains("\"type\": \"block\""),
         "--use kv-tar turns the kv device into a block device: {with_tar}"
     );
+    assert!(with_tar.contains("\"read-only\": true"), "kv-tar only reads its archive: {with_tar}");
+    assert!(!json.contains("read-only"), "{json}");
+    let text = ukc(&["describe", path_str(&app), "-t", "hvt"]).ok();
+    assert!(text.contains("attach with --block:storage=FILE, read-only"), "{text}");
 }
 
 #[test]

@@ -29,7 +29,7 @@ impl Guest {
     fn new() -> Guest {
         let image = tempfile::NamedTempFile::new().unwrap();
         image.as_file().set_len(MIB).unwrap();
-        let block = BlockBackend::open("storage", image.path().to_str().unwrap(), 512).unwrap();
+        let block = BlockBackend::open("storage", image.path().to_str().unwrap(), 512, false).unwrap();
         let devices = Devices::new(RuntimeArgs::default(), vec![block], vec![]);
         Guest { memory: GuestMemory::new(MEMORY as usize).unwrap(), devices, _image: image }
     }
