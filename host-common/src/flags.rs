@@ -23,6 +23,9 @@ pub struct Attachments {
     pub macs: BTreeMap<String, [u8; 6]>,
     /// How long the unikernel may run (`ukc-hvt --timeout=SECONDS`); `None`: no limit.
     pub timeout: Option<std::time::Duration>,
+    /// Where the unikernel may listen and what it may reach on the host's sockets
+    /// (`ukc-unix --allow-listen=...`).
+    pub sockets: crate::socket_policy::SocketPolicy,
 }
 
 impl Default for Attachments {
@@ -33,6 +36,7 @@ impl Default for Attachments {
             sector_sizes: BTreeMap::new(),
             macs: BTreeMap::new(),
             timeout: None,
+            sockets: Default::default(),
         }
     }
 }

@@ -33,7 +33,7 @@ pub enum Command {
     /// Print the version.
     Version,
     /// Boot a unikernel.
-    Run(Invocation),
+    Run(Box<Invocation>),
 }
 
 /// A host's command line: its parser, its help text and its one-line usage.
@@ -181,6 +181,7 @@ pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel
         .collect::<Result<Vec<_>, _>>()
         .map_err(setup)?;
     let mut devices = Devices::new(args, blocks, nets);
+    devices.restrict_sockets(attachments.sockets.clone());
     if let Some(limit) = attachments.timeout {
         devices.limit_time(limit);
     }

@@ -19,6 +19,7 @@ pub mod launch;
 pub mod net;
 mod poll;
 pub mod run;
+pub mod socket_policy;
 pub mod sockets;
 pub mod tap;
 
@@ -66,6 +67,7 @@ pub struct Devices {
     blocks: Vec<block::BlockBackend>,
     nets: Vec<net::NetBackend>,
     watched: sockets::Watched,
+    socket_policy: socket_policy::SocketPolicy,
     table: ResourceTable,
     time_limit: Option<(std::time::Instant, std::time::Duration)>,
 }
@@ -79,9 +81,15 @@ impl Devices {
             blocks,
             nets,
             watched: Default::default(),
+            socket_policy: Default::default(),
             table: ResourceTable::new(),
             time_limit: None,
         }
+    }
+
+    /// Limits where the unikernel may listen and what it may reach on the host's sockets.
+    pub fn restrict_sockets(&mut self, policy: socket_policy::SocketPolicy) {
+        self.socket_policy = policy;
     }
 
     /// Stops the unikernel `limit` from now: `yield` then fails with [`exit::TimedOut`]

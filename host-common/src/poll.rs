@@ -14,7 +14,7 @@ impl Devices {
     /// clock reaches `deadline`; returns the names of the devices with input (`tcpip`
     /// standing for the host socket stack). Fails instead of waiting past the time
     /// limit set with [`Devices::limit_time`].
-    pub fn wait(&self, deadline: u64) -> Result<Vec<String>, TimedOut> {
+    pub fn wait(&mut self, deadline: u64) -> Result<Vec<String>, TimedOut> {
         let mut fds: Vec<libc::pollfd> = self
             .nets
             .iter()
@@ -22,11 +22,12 @@ impl Devices {
             .chain(self.watched.pollfds())
             .collect();
         loop {
-            // A deadline beyond the clock's range waits forever, as Solo5's does.
-            let until = match (self.clock.instant_at(deadline), self.time_limit) {
-                (Some(when), Some((limit, _))) => Some(when.min(limit)),
-                (when, limit) => when.or(limit.map(|(at, _)| at)),
-            };
+            // A deadline beyond the clock's range waits forever, as Solo5's does. A resting
+            // listener's wake-up ends the wait early, with nothing ready, as a deadline would.
+            let until = [self.clock.instant_at(deadline), self.time_limit.map(|(at, _)| at), self.watched.next_wake()]
+                .into_iter()
+                .flatten()
+                .min();
             let timeout = until.map(|when| {
                 let left = when.saturating_duration_since(Instant::now());
                 libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long }

@@ -1,5 +1,6 @@
 //! The host socket stack (MirageOS's `--net=socket`): `ukc:tcpip` on the host's own
-//! non-blocking sockets. `yield` waits on them together with the net devices.
+//! non-blocking sockets, within the host's [`crate::socket_policy`]. `yield` waits on
+//! them together with the net devices.
 
 use crate::Devices;
 use crate::bindings::ukc::tcpip::types::{Endpoint, Error};
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
 use wasmtime::component::Resource;
 
 /// Most bytes one `read` or `receive` returns.
@@ -26,21 +28,40 @@ pub struct Connection {
 /// A bound UDP socket.
 pub struct Datagrams(UdpSocket);
 
+/// How long a listener rests after an accept failed for want of descriptors or memory:
+/// its pending connection keeps it readable, and watching it meanwhile would turn the
+/// unikernel's wait into a busy loop.
+const ACCEPT_REST: Duration = Duration::from_millis(100);
+
 /// What `yield` watches: each open socket's descriptor, and whether the guest waits for
-/// room to write (a connect in progress, or a full send buffer) besides input.
+/// room to write (a connect in progress, or a full send buffer) besides input; and the
+/// listeners resting after a failed accept, until when.
 #[derive(Default)]
 pub(crate) struct Watched {
     sockets: BTreeMap<u32, (RawFd, bool)>,
+    resting: BTreeMap<u32, Instant>,
 }
 
 impl Watched {
-    /// The `pollfd`s for every watched socket.
-    pub(crate) fn pollfds(&self) -> impl Iterator<Item = libc::pollfd> + '_ {
-        self.sockets.values().map(|&(fd, wants_write)| libc::pollfd {
-            fd,
+    /// The `pollfd`s for every watched socket; a resting listener's is left for `poll`
+    /// to skip (a negative descriptor).
+    pub(crate) fn pollfds(&mut self) -> impl Iterator<Item = libc::pollfd> + '_ {
+        let now = Instant::now();
+        self.resting.retain(|_, until| *until > now);
+        self.sockets.iter().map(|(rep, &(fd, wants_write))| libc::pollfd {
+            fd: if self.resting.contains_key(rep) { -1 } else { fd },
             events: libc::POLLIN | if wants_write { libc::POLLOUT } else { 0 },
             revents: 0,
         })
+    }
+
+    /// When the first resting listener is watched again.
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
+        self.resting.values().min().copied()
+    }
+
+    fn rest(&mut self, rep: u32) {
+        self.resting.insert(rep, Instant::now() + ACCEPT_REST);
     }
 
     fn watch(&mut self, rep: u32, fd: RawFd) {
@@ -55,6 +76,7 @@ impl Watched {
 
     fn forget(&mut self, rep: u32) {
         self.sockets.remove(&rep);
+        self.resting.remove(&rep);
     }
 }
 
@@ -97,10 +119,10 @@ impl ipv4::Host for Devices {
 
 impl tcp::Host for Devices {
     fn listen(&mut self, port: u16) -> wasmtime::Result<Result<Resource<Listener>, Error>> {
-        if port == 0 {
+        if port == 0 || !self.socket_policy.may_listen(port, false) {
             return Ok(Err(Error::InvalidArgument));
         }
-        let listener = match TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).and_then(|l| {
+        let listener = match TcpListener::bind((self.socket_policy.listen_address(), port)).and_then(|l| {
             l.set_nonblocking(true)?;
             Ok(l)
         }) {
@@ -114,6 +136,9 @@ impl tcp::Host for Devices {
     }
 
     fn connect(&mut self, remote: Endpoint) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
+        if !self.socket_policy.may_reach(socket_address(remote)) {
+            return Ok(Err(Error::Unreachable));
+        }
         let opened = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).and_then(|socket| {
             socket.set_nonblocking(true)?;
             socket.set_tcp_nodelay(true)?;
@@ -145,7 +170,12 @@ impl tcp::HostListener for Devices {
         });
         let stream = match accepted {
             Ok(stream) => stream,
-            Err(e) => return Ok(Err(error(e))),
+            Err(e) => {
+                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) {
+                    self.watched.rest(listener.rep());
+                }
+                return Ok(Err(error(e)));
+            }
         };
         let fd = stream.as_raw_fd();
         let handle = self.table.push(Connection { stream, established: true })?;
@@ -239,7 +269,10 @@ impl tcp::HostConnection for Devices {
 
 impl udp::Host for Devices {
     fn bind(&mut self, port: u16) -> wasmtime::Result<Result<Resource<Datagrams>, Error>> {
-        let socket = match UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).and_then(|s| {
+        if !self.socket_policy.may_listen(port, true) {
+            return Ok(Err(Error::InvalidArgument));
+        }
+        let socket = match UdpSocket::bind((self.socket_policy.listen_address(), port)).and_then(|s| {
             s.set_nonblocking(true)?;
             Ok(s)
         }) {
@@ -262,6 +295,9 @@ impl udp::HostSocket for Devices {
     ) -> wasmtime::Result<Result<(), Error>> {
         if data.is_empty() {
             return Ok(Err(Error::InvalidArgument));
+        }
+        if !self.socket_policy.may_reach(socket_address(remote)) {
+            return Ok(Err(Error::Unreachable));
         }
         let sent = self.table.get(&socket)?.0.send_to(&data, socket_address(remote));
         Ok(sent.map(drop).map_err(error))

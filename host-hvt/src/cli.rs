@@ -48,7 +48,7 @@ pub fn parse(args: Vec<String>) -> Result<(Command, Option<Isolation>), String> 
             _ => break arg,
         }
     };
-    Ok((Command::Run(Invocation { unikernel, attachments, args: rest.collect() }), isolation))
+    Ok((Command::Run(Box::new(Invocation { unikernel, attachments, args: rest.collect() })), isolation))
 }
 
 /// The command alone, for `launch::CommandLine`.

@@ -1,10 +1,11 @@
 //! The `ukc-unix` command line:
 //! `ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR]
-//! [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [--] [ARGS...]`. Host options may
-//! also come before UNIKERNEL.
+//! [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [SOCKET POLICY] [--] [ARGS...]`.
+//! Host options may also come before UNIKERNEL.
 
 use ukc_host::flags::{Attachments, DEFAULT_MEM_MB};
 use ukc_host::launch::{Command, Invocation};
+use ukc_host::socket_policy::USAGE as SOCKET_USAGE;
 use ukc_manifest::DeviceType;
 
 /// The device types `ukc-unix` attaches.
@@ -12,7 +13,7 @@ pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Net, De
 
 /// One line of usage, for errors and the help text.
 pub const USAGE: &str = "ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR] \
-                         [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [--] [ARGS...]";
+                         [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [SOCKET POLICY] [--] [ARGS...]";
 
 /// Parses the arguments after the program name.
 pub fn parse(args: Vec<String>) -> Result<Command, String> {
@@ -25,7 +26,7 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
             guest_args.extend(rest.by_ref());
             break;
         }
-        if attachments.take(&arg, DEVICE_TYPES)? {
+        if attachments.take(&arg, DEVICE_TYPES)? || attachments.sockets.take(&arg)? {
             continue;
         }
         if unikernel.is_some() {
@@ -44,7 +45,7 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
         }
     }
     let unikernel = unikernel.ok_or("no unikernel given")?;
-    Ok(Command::Run(Invocation { unikernel, attachments, args: guest_args }))
+    Ok(Command::Run(Box::new(Invocation { unikernel, attachments, args: guest_args })))
 }
 
 /// The host's help text.
@@ -55,14 +56,17 @@ pub fn help() -> String {
 usage: {USAGE}
 
 Devices (attach each device the unikernel declares, under its name):
-  --block:NAME=FILE            FILE as block device NAME (read-write; read-only if FILE is)
+  --block:NAME=FILE            FILE as block device NAME (read-write; read-only if FILE is,
+                               or if the unikernel only reads it: see `ukc describe`)
   --block-sector-size:NAME=N   sector size of block device NAME: a power of two >= 512 (default 512)
   --kv:NAME=DIR                DIR as read-only key-value store NAME
   --net:NAME=TAP               the TAP interface TAP as net device NAME
   --net-mac:NAME=HWADDR        MAC address of net device NAME (default: random, locally administered)
-  --net:NAME=TAP               the TAP interface TAP as net device NAME
-  --net-mac:NAME=HWADDR        MAC address of net device NAME (default: random, locally administered)
   --mem=MB                     memory limit of the unikernel in MiB (default {DEFAULT_MEM_MB})
+
+Socket policy (ukc:tcpip on the host's sockets; by default a unikernel listens on any port
+and reaches any address, host-local services included, as any process of its user can):
+{SOCKET_USAGE}
 
 Everything after the unikernel that is not a host option, or everything after --, goes to
 the unikernel; `ukc-unix UNIKERNEL --help` lists the arguments it accepts.
@@ -79,7 +83,9 @@ Examples:
   ukc compose target/components/hello.wasm -t unix -o hello.wasm
   ukc-unix hello.wasm -- --hello=Hi
   ukc-unix block.wasm --block:storage=disk.img --block-sector-size:storage=4096
-  ukc-unix kv.wasm --kv:storage=./files"
+  ukc-unix kv.wasm --kv:storage=./files
+  ukc-unix site.wasm --kv:storage=./site --listen-address=127.0.0.1 --allow-listen=8080 \\
+      --allow-connect=10.0.0.0/8:443"
     )
 }
 
@@ -93,7 +99,7 @@ mod tests {
 
     fn invocation(line: &str) -> Invocation {
         match parse_words(line).unwrap() {
-            Command::Run(invocation) => invocation,
+            Command::Run(invocation) => *invocation,
             other => panic!("{other:?}"),
         }
     }
