@@ -9,7 +9,8 @@
 //! is only the guest's claim: the tender checks each against guest memory before use.
 //!
 //! Net frames cross in batches (see [`NetIo`]), block transfers in one exit each (up to
-//! the device model's 16 MiB), so that neither is bound by one exit per frame or sector.
+//! the device model's 16 MiB, gathered by the kernel's block cache), so that neither is
+//! bound by one exit per frame or sector.
 
 // Guest-physical layout. The tender maps it with W^X page tables that the kernel cannot
 // write (they are supervisor-only, and the kernel runs at CPL3): code read+execute, data
@@ -63,7 +64,7 @@ pub const KERNEL_CODE: u16 = 0x08;
 /// of the same build.
 pub const BOOT_MAGIC: u64 = 0x756b_632d_6876_7401 ^ ABI_VERSION;
 /// Bumped whenever this file changes meaning.
-pub const ABI_VERSION: u64 = 2;
+pub const ABI_VERSION: u64 = 3;
 
 /// The first hypercall port; a call's port is `PORT_BASE + number`.
 pub const PORT_BASE: u16 = 0x500;
@@ -200,6 +201,8 @@ pub struct BlockInfo {
     pub index: u64,
     pub capacity: u64,
     pub sector_size: u64,
+    /// 1 when the device accepts writes, 0 when it is read-only.
+    pub writable: u64,
 }
 
 /// One block transfer. `error`: 0, or one of the `BLOCK_*` error codes.

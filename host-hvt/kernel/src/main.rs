@@ -17,6 +17,7 @@ extern crate alloc;
 mod abi;
 mod basic;
 mod block;
+mod block_cache;
 mod clock;
 mod code;
 mod cpu;

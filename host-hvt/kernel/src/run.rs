@@ -45,8 +45,10 @@ pub fn run(boot: &abi::BootInfo, kernel: Kernel) -> Ending {
     let mut store = Store::new(component.engine(), kernel);
     store.limiter(|kernel| &mut kernel.limits);
     let ending = call_main(&component, &linker, &mut store);
-    // Frames the unikernel wrote before it stopped still go out, as in process mode.
+    // Frames the unikernel sent and blocks it wrote before it stopped still reach their
+    // devices, as in process mode.
     store.data_mut().nets.flush();
+    store.data_mut().blocks.write_back();
     ending
 }
 

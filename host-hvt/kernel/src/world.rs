@@ -1,6 +1,7 @@
 //! The hvt platform as the unikernel imports it (world `ukc:platform/hvt`), implemented
 //! by hypercalls to the tender, which serves them with the in-process host's device code.
 
+use crate::block::Blocks;
 use crate::clock::Clock;
 use crate::net::Nets;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -22,6 +23,8 @@ pub struct Kernel {
     pub table: ResourceTable,
     /// The clocks.
     pub clock: Clock,
+    /// Block devices: their caches.
+    pub blocks: Blocks,
     /// Net devices: their frame queues and the batch of frames to send.
     pub nets: Nets,
     /// The memory limit, as in process mode.
@@ -34,6 +37,7 @@ impl Kernel {
         Kernel {
             table: ResourceTable::new(),
             clock,
+            blocks: Blocks::default(),
             nets,
             limits: StoreLimitsBuilder::new().memory_size(memory_limit).build(),
         }
@@ -55,6 +59,8 @@ pub fn add_to_linker(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
     args::undeclared::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
     exit::exit::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
     block::block::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    crate::block::add_write_in_place(linker)?;
     net::net::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    crate::net::add_write_in_place(linker)?;
     Ok(())
 }

@@ -149,8 +149,10 @@ fn block(devices: &Devices, index: u64) -> Result<&ukc_host::block::BlockBackend
 }
 
 fn block_info(devices: &Devices, arg: &mut abi::BlockInfo) -> Result<(), GuestError> {
-    let info = block(devices, arg.index)?.info();
+    let device = block(devices, arg.index)?;
+    let info = device.info();
     (arg.capacity, arg.sector_size) = (info.capacity, u64::from(info.sector_size));
+    arg.writable = u64::from(device.writable());
     Ok(())
 }
 

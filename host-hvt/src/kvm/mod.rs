@@ -26,6 +26,11 @@ mod vm;
 mod watchdog;
 
 #[cfg(test)]
+#[path = "../../kernel/src/block_cache.rs"]
+mod block_cache;
+#[cfg(test)]
+mod block_cache_tests;
+#[cfg(test)]
 mod hostile;
 #[cfg(test)]
 mod tests;
