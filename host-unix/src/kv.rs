@@ -2,7 +2,9 @@
 //!
 //! Every access goes through a cap-std `Dir`, so no key, `..` or symbolic link reaches
 //! outside the directory. Links that lead outside are also refused when the store is
-//! attached, so a store never silently serves less than its tree holds.
+//! attached, so a store never silently serves less than its tree holds. Links to
+//! directories resolve for lookups but are not listed, as in kv-tar: each dictionary is
+//! listed once, at its own place, so a walk of the store ends whatever loops links make.
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Metadata};
@@ -43,7 +45,7 @@ impl KvDir {
         let dir = Dir::open_ambient_dir(path, ambient_authority())
             .map_err(|e| format!("kv store '{name}': cannot open the directory {path}: {e}"))?;
         let mut escapes = Vec::new();
-        scan(&dir, "", 0, &mut escapes).map_err(|e| format!("kv store '{name}': cannot read {path}: {e}"))?;
+        scan(&dir, &dir, "", 0, &mut escapes).map_err(|e| format!("kv store '{name}': cannot read {path}: {e}"))?;
         if let Some(first) = escapes.first() {
             let more = if escapes.len() > 1 { format!(" (and {} more)", escapes.len() - 1) } else { String::new() };
             return Err(format!(
@@ -55,8 +57,10 @@ impl KvDir {
     }
 }
 
-/// Collects the relative paths of links under `dir` that resolve outside the root.
-fn scan(dir: &Dir, prefix: &str, depth: usize, escapes: &mut Vec<String>) -> std::io::Result<()> {
+/// Collects the relative paths of links under `dir` (at `prefix` in `root`) that resolve
+/// outside the root. Each link is resolved from the root, where `..` may climb back up to
+/// it, not from its own directory.
+fn scan(root: &Dir, dir: &Dir, prefix: &str, depth: usize, escapes: &mut Vec<String>) -> std::io::Result<()> {
     if depth > MAX_DEPTH {
         return Ok(());
     }
@@ -66,13 +70,13 @@ fn scan(dir: &Dir, prefix: &str, depth: usize, escapes: &mut Vec<String>) -> std
         let relative = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
         let file_type = entry.file_type()?;
         if file_type.is_symlink() {
-            if let Err(e) = dir.metadata(&name)
+            if let Err(e) = root.metadata(&relative)
                 && e.kind() != ErrorKind::NotFound
             {
                 escapes.push(relative);
             }
         } else if file_type.is_dir() {
-            scan(&entry.open_dir()?, &relative, depth + 1, escapes)?;
+            scan(root, &entry.open_dir()?, &relative, depth + 1, escapes)?;
         }
     }
     Ok(())
@@ -214,7 +218,11 @@ impl HostStore for KvStores {
                 };
                 let child = if path == "." { name.clone() } else { format!("{path}/{name}") };
                 // Dangling links and special files are not part of the store.
-                if let Some(kind) = dir.metadata(&child).ok().as_ref().and_then(kind_of) {
+                let Some(kind) = dir.metadata(&child).ok().as_ref().and_then(kind_of) else {
+                    continue;
+                };
+                let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+                if !(link && matches!(kind, Kind::Dictionary)) {
                     members.push(Entry { name, kind });
                 }
             }
@@ -266,10 +274,38 @@ mod tests {
         std::fs::write(root.path().join("sub/inside.txt"), "ok").unwrap();
         std::os::unix::fs::symlink("sub/inside.txt", root.path().join("fine")).unwrap();
         std::os::unix::fs::symlink("missing", root.path().join("dangling")).unwrap();
+        // `..` from a subdirectory climbs back to the root, still inside.
+        std::os::unix::fs::symlink("..", root.path().join("sub/up")).unwrap();
+        std::os::unix::fs::symlink("../sub/inside.txt", root.path().join("sub/again")).unwrap();
         let path = root.path().to_string_lossy().into_owned();
         assert!(KvDir::open("s", &path).is_ok());
+        std::os::unix::fs::symlink("../..", root.path().join("sub/above")).unwrap();
+        let err = KvDir::open("s", &path).err().unwrap();
+        assert!(err.contains("sub/above is a symbolic link that leads outside"), "{err}");
+        std::fs::remove_file(root.path().join("sub/above")).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", root.path().join("sub/escape")).unwrap();
         let err = KvDir::open("s", &path).err().unwrap();
         assert!(err.contains("sub/escape is a symbolic link that leads outside"), "{err}");
+    }
+
+    #[test]
+    fn lists_end_whatever_loops_links_make() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("a")).unwrap();
+        std::fs::write(root.path().join("a/x"), "x").unwrap();
+        for link in ["l1", "l2", "l3"] {
+            std::os::unix::fs::symlink(".", root.path().join(link)).unwrap();
+        }
+        std::os::unix::fs::symlink("x", root.path().join("a/y")).unwrap();
+        let mut stores = KvStores { attached: Vec::new(), table: ResourceTable::new() };
+        stores.attached.push(KvDir::open("s", &root.path().to_string_lossy()).unwrap());
+        let names = |stores: &mut KvStores, key: &str| {
+            let handle = stores.table.push(StoreHandle(0)).unwrap();
+            let listed = stores.list(handle, key.into()).unwrap().unwrap();
+            listed.into_iter().map(|e| format!("{}:{:?}", e.name, e.kind)).collect::<Vec<_>>()
+        };
+        assert_eq!(names(&mut stores, "/"), ["a:Kind::Dictionary"]);
+        assert_eq!(names(&mut stores, "/a"), ["x:Kind::Value", "y:Kind::Value"], "links to values are listed");
+        assert_eq!(names(&mut stores, "l1/l2/a"), ["x:Kind::Value", "y:Kind::Value"], "links to dictionaries resolve");
     }
 }

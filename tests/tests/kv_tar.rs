@@ -6,7 +6,8 @@ use std::process::Command;
 use ukc_tests::*;
 
 /// A tree with what tar archives make hard: long names, long paths, an empty file, a
-/// file over 1 MiB, a link.
+/// file over 1 MiB, a link, and links to dictionaries that loop (which kv-ro's walk
+/// must survive: each dictionary is listed once, at its own place).
 fn make_tree(root: &Path) {
     let long_name = format!("{}.txt", "n".repeat(146));
     assert_eq!(long_name.len(), 150);
@@ -20,6 +21,9 @@ fn make_tree(root: &Path) {
     std::fs::create_dir(root.join("docs")).unwrap();
     std::fs::write(root.join("docs/index.html"), "<h1>hello</h1>\n").unwrap();
     std::os::unix::fs::symlink("docs/index.html", root.join("index.html")).unwrap();
+    for (link, target) in [("loop", "."), ("docs/up", ".."), ("docs/again", "../docs"), ("docs/self", ".")] {
+        std::os::unix::fs::symlink(target, root.join(link)).unwrap();
+    }
 }
 
 fn tar(tree: &Path, image: &Path, format: &str) {

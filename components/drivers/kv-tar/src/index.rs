@@ -39,7 +39,7 @@ pub enum Item {
     },
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Node {
     /// `children` maps each member's name to its node. `explicit` when a member created
     /// the directory, rather than a path beneath it.
@@ -146,14 +146,16 @@ impl Index {
     }
 
     /// The members of the dictionary `id` (from [`Item::Dictionary`]), sorted by name;
-    /// dangling links are left out.
+    /// dangling links are left out, and so are links to dictionaries: those resolve for
+    /// lookups, but each dictionary is listed once, at its own place, so that a walk of
+    /// the store visits each once and ends, whatever loops or fans the links make.
     pub fn members(&self, id: usize) -> Vec<(String, Kind)> {
         let Node::Dir { children, .. } = &self.nodes[id] else {
             return Vec::new();
         };
-        let kind = |child| match self.nodes[self.target(child)?] {
-            Node::Value(_) => Some(Kind::Value),
-            Node::Dir { .. } => Some(Kind::Dictionary),
+        let kind = |child| match (&self.nodes[child], &self.nodes[self.target(child)?]) {
+            (_, Node::Value(_)) => Some(Kind::Value),
+            (Node::Dir { .. }, _) => Some(Kind::Dictionary),
             _ => None,
         };
         children.iter().filter_map(|(name, &child)| Some((name.clone(), kind(child)?))).collect()
@@ -295,21 +297,33 @@ impl Index {
         Some(dir)
     }
 
-    /// Resolves the hard links whose target came later in the archive, in rounds as a
-    /// link to a link needs the other resolved first. Links left over (dangling, or to a
-    /// directory) stay unresolved, which lookups treat as absent.
+    /// Resolves the hard links whose target came later in the archive. A link to a link
+    /// follows the chain to its end once, and every link on the chain takes the result,
+    /// so each link is resolved once however the archive orders them. Links that dangle,
+    /// name a directory or form a cycle become `Missing`, which lookups treat as absent.
     fn resolve_hard_links(&mut self) {
-        let mut progress = true;
-        while progress {
-            progress = false;
-            for id in 0..self.nodes.len() {
+        let mut on_chain = vec![false; self.nodes.len()];
+        let mut chain = Vec::new();
+        for start in 0..self.nodes.len() {
+            let mut id = start;
+            let node = loop {
                 let Node::HardLink { target } = &self.nodes[id] else {
-                    continue;
+                    break None; // Not a link, or resolved as part of an earlier chain.
                 };
-                let node = self.hard_link(target);
-                if !matches!(node, Node::HardLink { .. }) {
-                    self.nodes[id] = node;
-                    progress = true;
+                chain.push(id);
+                on_chain[id] = true;
+                let next = member_segments(target).and_then(|path| self.walk(ROOT, &path, false, &mut 0));
+                match next.map(|next| (next, &self.nodes[next])) {
+                    Some((next, Node::HardLink { .. })) if !on_chain[next] => id = next,
+                    Some((_, &Node::Value(value))) => break Some(Node::Value(value)),
+                    Some((_, Node::Symlink { target })) => break Some(Node::Symlink { target: target.clone() }),
+                    _ => break Some(Node::Missing),
+                }
+            };
+            for id in chain.drain(..) {
+                on_chain[id] = false;
+                if let Some(node) = &node {
+                    self.nodes[id] = node.clone();
                 }
             }
         }

@@ -30,7 +30,7 @@ impl exports::ukc::app::main::Guest for KvRo {
         let store = ro::open("storage").map_err(|e| format!("kv store 'storage': {e:?}"))?;
         let mut walk = Walk { store, values: 0, failures: 0 };
         match walk.store.exists(&root) {
-            Ok(Some(Kind::Dictionary)) => walk.dictionary(&root),
+            Ok(Some(Kind::Dictionary)) => walk.dictionary(&root, 0),
             Ok(Some(Kind::Value)) => walk.value(&root),
             Ok(None) => return Err(format!("{root}: no such key")),
             Err(e) => return Err(format!("{root}: {e:?}")),
@@ -43,6 +43,10 @@ impl exports::ukc::app::main::Guest for KvRo {
     }
 }
 
+/// How deep a walk descends. ukc's stores list each dictionary once, so a walk of them
+/// ends; this bound keeps a walk finite over any other driver's store too.
+const MAX_DEPTH: usize = 128;
+
 struct Walk {
     store: Store,
     values: u64,
@@ -50,7 +54,11 @@ struct Walk {
 }
 
 impl Walk {
-    fn dictionary(&mut self, key: &str) {
+    fn dictionary(&mut self, key: &str, depth: usize) {
+        if depth == MAX_DEPTH {
+            self.failures += 1;
+            return say(&format!("!! {key}: more than {MAX_DEPTH} dictionaries deep; not walked further"));
+        }
         let entries = match self.store.list(key) {
             Ok(entries) => entries,
             Err(e) => return self.failed(key, e),
@@ -58,7 +66,7 @@ impl Walk {
         for entry in entries {
             let child = format!("{}/{}", key.trim_end_matches('/'), entry.name);
             match entry.kind {
-                Kind::Dictionary => self.dictionary(&child),
+                Kind::Dictionary => self.dictionary(&child, depth + 1),
                 Kind::Value => self.value(&child),
             }
         }

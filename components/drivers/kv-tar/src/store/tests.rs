@@ -31,11 +31,12 @@ fn check_fixture(format: &str, with_long_name: bool, sector: u64) {
         assert!(mount.get(&path).unwrap() == data, "{format}: {path}");
     }
     let d59 = format!("{}/", "d".repeat(59));
-    let mut root: Vec<String> = ["big.bin", &d59, "dirlink/", "empty", "emptydir/"].map(String::from).into();
+    let mut root: Vec<String> = ["big.bin", &d59, "empty", "emptydir/"].map(String::from).into();
     if with_long_name {
         root.push(long_name());
     }
     root.extend(["small.txt", "sub/"].map(String::from));
+    // `dirlink -> sub` resolves, but only `sub` lists the dictionary.
     assert_eq!(names(&mount, "/"), root, "{format}");
     assert_eq!(names(&mount, "sub"), ["deeper/", "hard", "link"]);
     assert_eq!(names(&mount, "dirlink/"), ["deeper/", "hard", "link"]);
