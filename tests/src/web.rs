@@ -142,3 +142,46 @@ print("ok")
     let out = netns.run(&["python3", "-c", client, address, &port], Duration::from_secs(60)).ok();
     assert_eq!(out, "ok\n");
 }
+
+/// Clients a server must survive, from a small Python program inside the namespace:
+/// eight connections each pipeline 300 requests for `path` (about 10 KB of requests)
+/// and never read a byte of the answers, and one connection sends nothing at all. While
+/// they hang on, an ordinary client must still be served; the silent connection must be
+/// closed by the server within `idle_seconds` (plus slack). Prints what it saw.
+pub fn hostile_web_clients(netns: &Netns, address: &str, port: u16, path: &str, idle_seconds: u64) -> String {
+    let client = r#"
+import socket, sys, time
+address, port, path, idle = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+request = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+hogs = []
+for _ in range(8):
+    s = socket.create_connection((address, port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setblocking(False)
+    sent = 0
+    for _ in range(300):
+        try:
+            sent += s.send(request)
+        except BlockingIOError:
+            break
+    hogs.append((s, sent))
+silent = socket.create_connection((address, port), timeout=10)
+time.sleep(1)
+ok = socket.create_connection((address, port), timeout=10)
+ok.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+answer = b""
+while chunk := ok.recv(65536):
+    answer += chunk
+print("served:", answer.split(b"\r\n")[0].decode())
+print("pipelined bytes:", sum(sent for _, sent in hogs))
+silent.settimeout(idle + 10)
+start = time.time()
+try:
+    closed = silent.recv(1) == b""
+except OSError:
+    closed = True
+print("silent closed:", closed, "after", round(time.time() - start), "s")
+"#;
+    let (port, idle) = (port.to_string(), idle_seconds.to_string());
+    netns.run(&["python3", "-c", client, address, &port, path, &idle], Duration::from_secs(120)).ok()
+}

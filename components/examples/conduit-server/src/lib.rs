@@ -2,6 +2,11 @@
 //! sends is one command, answered with one line. State is shared by every client, and
 //! every client is served at once by one thread waiting in `yield`.
 //!
+//! What clients can make the server hold is bounded: the store's size
+//! ([`commands::MAX_STORE_BYTES`]), the clients served at once, a line's length, and the
+//! replies pending for a client that does not read them (its commands then wait unread);
+//! an idle client is disconnected after a minute.
+//!
 //! ```text
 //! SET key value   -> OK
 //! GET key         -> VALUE value | NOT FOUND
@@ -18,6 +23,7 @@ wit_bindgen::generate!({
             include ukc:app/app@0.1.0;
             import ukc:console/console@0.1.0;
             import ukc:poll/poll@0.1.0;
+            import ukc:clock/monotonic@0.1.0;
             import ukc:args/args@0.1.0;
             import ukc:tcpip/tcp@0.1.0;
         }
@@ -30,8 +36,9 @@ ukc_guest::manifest!("ukc.json");
 
 mod commands;
 
-use std::collections::BTreeMap;
+use commands::Store;
 use ukc::args::args;
+use ukc::clock::monotonic;
 use ukc::console::console;
 use ukc::poll::poll;
 use ukc::tcpip::tcp::{self, Connection};
@@ -39,6 +46,15 @@ use ukc::tcpip::types::Error;
 
 /// A line longer than this is refused and the client disconnected.
 const MAX_LINE: usize = 64 * 1024;
+/// Replies held for a client before the server stops reading its commands: a client that
+/// sends and never reads holds at most this much (plus one reply).
+const MAX_PENDING_OUTPUT: usize = 64 * 1024;
+/// Most clients served at once; more wait in the listener's backlog.
+const MAX_CLIENTS: usize = 1024;
+/// How long a client may go without a command answered or a byte taken.
+const IDLE_TIMEOUT_NS: u64 = 60_000_000_000;
+/// How long to wait before accepting again after `accept` failed.
+const ACCEPT_RETRY_NS: u64 = 100_000_000;
 
 struct ConduitServer;
 
@@ -47,27 +63,41 @@ impl exports::ukc::app::main::Guest for ConduitServer {
         let port: u16 = args::get("port").and_then(|p| p.parse().ok()).ok_or("--port must be between 1 and 65535")?;
         let listener = tcp::listen(port).map_err(|e| format!("cannot listen on port {port}: {e:?}"))?;
         say(&format!("conduit-server: listening on port {port}"));
-        let mut store = BTreeMap::new();
+        let mut store = Store::default();
         let mut clients: Vec<Client> = Vec::new();
+        let (mut accept_failures, mut accept_retry_at) = (0u64, 0u64);
         loop {
+            let now = monotonic::now();
             let mut progress = false;
-            while let Ok(connection) = listener.accept() {
-                clients.push(Client {
-                    connection,
-                    input: Vec::new(),
-                    output: Vec::new(),
-                    quitting: false,
-                    gone: false,
-                });
-                progress = true;
+            while clients.len() < MAX_CLIENTS && now >= accept_retry_at {
+                match listener.accept() {
+                    Ok(connection) => {
+                        if accept_failures > 0 {
+                            say(&format!("conduit-server: accepting again, after {accept_failures} failed attempts"));
+                            accept_failures = 0;
+                        }
+                        clients.push(Client::new(connection, now));
+                        progress = true;
+                    }
+                    Err(Error::WouldBlock) => break,
+                    Err(e) => {
+                        if accept_failures == 0 {
+                            say(&format!("conduit-server: accept failed: {e:?}; retrying every 100 ms"));
+                        }
+                        accept_failures += 1;
+                        accept_retry_at = now + ACCEPT_RETRY_NS;
+                    }
+                }
             }
             let connected = clients.len();
             for client in &mut clients {
-                progress |= client.serve(&mut store, connected);
+                progress |= client.serve(&mut store, connected, now);
             }
             clients.retain(|c| !c.gone);
             if !progress {
-                poll::yield_(u64::MAX);
+                let next_timeout = clients.iter().map(|c| c.last_progress + IDLE_TIMEOUT_NS).min();
+                let retry = (accept_failures > 0).then_some(accept_retry_at);
+                poll::yield_(next_timeout.into_iter().chain(retry).min().unwrap_or(u64::MAX));
             }
         }
     }
@@ -79,13 +109,25 @@ struct Client {
     output: Vec<u8>,
     quitting: bool,
     gone: bool,
+    /// When a command was last answered or bytes last sent (monotonic nanoseconds).
+    last_progress: u64,
 }
 
 impl Client {
-    /// Reads, answers every complete line, and writes what the connection takes.
-    fn serve(&mut self, store: &mut BTreeMap<String, String>, connected: usize) -> bool {
+    fn new(connection: Connection, now: u64) -> Client {
+        Client { connection, input: Vec::new(), output: Vec::new(), quitting: false, gone: false, last_progress: now }
+    }
+
+    /// Reads while its replies are taken, answers every complete line, and writes what
+    /// the connection takes; closes the connection once idle too long.
+    fn serve(&mut self, store: &mut Store, connected: usize, now: u64) -> bool {
+        if now.saturating_sub(self.last_progress) >= IDLE_TIMEOUT_NS {
+            let _ = self.connection.shutdown();
+            self.gone = true;
+            return true;
+        }
         let mut progress = false;
-        if !self.quitting {
+        if !self.quitting && self.output.len() < MAX_PENDING_OUTPUT {
             match self.connection.read(16 * 1024) {
                 Ok(data) if data.is_empty() => self.quitting = true,
                 Ok(data) => {
@@ -95,28 +137,26 @@ impl Client {
                 Err(Error::WouldBlock) => {}
                 Err(_) => self.gone = true,
             }
-            while let Some(end) = self.input.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.input.drain(..=end).collect();
-                let line = String::from_utf8_lossy(&line);
-                let reply = commands::execute(line.trim_end_matches(['\r', '\n']), store, connected);
-                self.quitting |= reply == commands::BYE;
-                self.output.extend_from_slice(reply.as_bytes());
-                self.output.push(b'\n');
-                progress = true;
-                if self.quitting {
-                    break;
-                }
-            }
-            if self.input.len() > MAX_LINE {
-                self.output.extend_from_slice(b"ERR line too long\n");
-                self.quitting = true;
-            }
+        }
+        while !self.quitting && self.output.len() < MAX_PENDING_OUTPUT {
+            let Some(end) = self.input.iter().position(|&b| b == b'\n') else { break };
+            let line: Vec<u8> = self.input.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let reply = commands::execute(line.trim_end_matches(['\r', '\n']), store, connected);
+            self.quitting |= reply == commands::BYE;
+            self.output.extend_from_slice(reply.as_bytes());
+            self.output.push(b'\n');
+            (progress, self.last_progress) = (true, now);
+        }
+        if !self.quitting && self.input.len() > MAX_LINE && !self.input.contains(&b'\n') {
+            self.output.extend_from_slice(b"ERR line too long\n");
+            self.quitting = true;
         }
         while !self.output.is_empty() {
             match self.connection.write(&self.output) {
                 Ok(n) => {
                     self.output.drain(..n as usize);
-                    progress = true;
+                    (progress, self.last_progress) = (true, now);
                 }
                 Err(Error::WouldBlock) => break,
                 Err(_) => {
@@ -125,7 +165,7 @@ impl Client {
                 }
             }
         }
-        if self.quitting && self.output.is_empty() {
+        if self.quitting && self.output.is_empty() && !self.gone {
             let _ = self.connection.shutdown();
             self.gone = true;
             progress = true;

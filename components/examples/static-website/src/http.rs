@@ -11,7 +11,7 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Most headers accepted in a request.
 const MAX_HEADERS: usize = 64;
 /// Bytes of a streamed value read from the store at a time.
-const STREAM_CHUNK: u64 = 256 * 1024;
+const STREAM_CHUNK: u64 = 64 * 1024;
 
 /// A request, reduced to what a static file server needs.
 pub struct Request {

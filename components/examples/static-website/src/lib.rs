@@ -1,6 +1,14 @@
 //! MirageOS's `static_website`: serves the `storage` kv store over HTTP/1.1 on `--port`.
 //! One thread, many connections: the loop accepts, reads, answers and writes whatever can
-//! move without blocking, then waits in `yield` until a socket changes.
+//! move without blocking, then waits in `yield` until a socket changes or a connection's
+//! time runs out.
+//!
+//! What a client can make the server hold is bounded: at most [`MAX_CLIENTS`] connections;
+//! per connection one response at a time (pipelined requests wait, unread, until the one
+//! before is sent; files over 64 KiB stream in 64 KiB chunks) and a request head of at
+//! most 16 KiB; and a connection that completes no request and takes no bytes for
+//! `--idle-timeout-s` (an idle keep-alive, a client that stops reading, a request trickled
+//! in) is closed.
 
 wit_bindgen::generate!({
     inline: "
@@ -11,6 +19,7 @@ wit_bindgen::generate!({
             import ukc:poll/poll@0.1.0;
             import ukc:args/args@0.1.0;
             import ukc:clock/wall@0.1.0;
+            import ukc:clock/monotonic@0.1.0;
             import ukc:kv/ro@0.1.0;
             import ukc:tcpip/tcp@0.1.0;
         }
@@ -26,6 +35,7 @@ mod site;
 
 use site::Site;
 use ukc::args::args;
+use ukc::clock::monotonic;
 use ukc::console::console;
 use ukc::poll::poll;
 use ukc::tcpip::tcp::{self, Connection};
@@ -33,6 +43,10 @@ use ukc::tcpip::types::{Endpoint, Error};
 
 /// Bytes asked for per read.
 const READ_SIZE: u32 = 16 * 1024;
+/// Most connections served at once; more wait in the listener's backlog.
+const MAX_CLIENTS: usize = 1024;
+/// How long to wait before accepting again after `accept` failed.
+const ACCEPT_RETRY_NS: u64 = 100_000_000;
 
 struct Website;
 
@@ -40,33 +54,73 @@ impl exports::ukc::app::main::Guest for Website {
     fn run() -> Result<(), String> {
         let port: u16 = args::get("port").and_then(|p| p.parse().ok()).ok_or("--port must be between 1 and 65535")?;
         let verbose = args::get("verbose").as_deref() == Some("true");
+        let idle_timeout = args::get("idle-timeout-s")
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or("--idle-timeout-s must be between 1 and 3600")?
+            * 1_000_000_000;
         let store = ukc::kv::ro::open("storage").map_err(|e| format!("kv store 'storage': {e:?}"))?;
         let site = Site::new(store, verbose);
         let listener = tcp::listen(port).map_err(|e| format!("cannot listen on port {port}: {e:?}"))?;
         say(&format!("static-website: serving on port {port}"));
         let mut clients: Vec<Client> = Vec::new();
+        let mut accepting = Accepting::default();
         loop {
+            let now = monotonic::now();
             let mut progress = false;
-            loop {
+            while clients.len() < MAX_CLIENTS && accepting.may_try(now) {
                 match listener.accept() {
                     Ok(connection) => {
-                        clients.push(Client::new(connection));
+                        accepting.succeeded();
+                        clients.push(Client::new(connection, now));
                         progress = true;
                     }
                     Err(Error::WouldBlock) => break,
-                    Err(e) => {
-                        say(&format!("static-website: accept failed: {e:?}"));
-                        break;
-                    }
+                    Err(e) => accepting.failed(e, now),
                 }
             }
             for client in &mut clients {
-                progress |= client.serve(&site);
+                progress |= client.serve(&site, now, idle_timeout);
             }
             clients.retain(|c| !c.done);
             if !progress {
-                poll::yield_(u64::MAX);
+                let next_timeout = clients.iter().map(|c| c.last_progress + idle_timeout).min();
+                let deadline = next_timeout.into_iter().chain(accepting.retry_at()).min().unwrap_or(u64::MAX);
+                poll::yield_(deadline);
             }
+        }
+    }
+}
+
+/// Failed accepts (the host out of descriptors, say): retried after a pause, logged once
+/// per run of failures, with their count when accepting works again.
+#[derive(Default)]
+struct Accepting {
+    failures: u64,
+    retry_at: u64,
+}
+
+impl Accepting {
+    fn may_try(&self, now: u64) -> bool {
+        now >= self.retry_at
+    }
+
+    fn retry_at(&self) -> Option<u64> {
+        (self.failures > 0).then_some(self.retry_at)
+    }
+
+    fn failed(&mut self, error: Error, now: u64) {
+        if self.failures == 0 {
+            say(&format!("static-website: accept failed: {error:?}; retrying every 100 ms"));
+        }
+        self.failures += 1;
+        self.retry_at = now + ACCEPT_RETRY_NS;
+    }
+
+    fn succeeded(&mut self) {
+        if self.failures > 0 {
+            say(&format!("static-website: accepting again, after {} failed attempts", self.failures));
+            self.failures = 0;
         }
     }
 }
@@ -80,21 +134,37 @@ struct Client {
     /// The peer closed its side or asked to close: finish sending, then drop.
     closing: bool,
     done: bool,
+    /// When a request was last completed or bytes last sent (monotonic nanoseconds).
+    last_progress: u64,
 }
 
 impl Client {
-    fn new(connection: Connection) -> Client {
+    fn new(connection: Connection, now: u64) -> Client {
         let peer = connection.remote_endpoint();
-        Client { connection, peer, input: Vec::new(), output: http::Output::default(), closing: false, done: false }
+        Client {
+            connection,
+            peer,
+            input: Vec::new(),
+            output: http::Output::default(),
+            closing: false,
+            done: false,
+            last_progress: now,
+        }
     }
 
-    /// Moves this connection along as far as it can without blocking; true if anything moved.
-    fn serve(&mut self, site: &Site) -> bool {
+    /// Moves this connection along as far as it can without blocking; true if anything
+    /// moved. A connection past its idle timeout is closed.
+    fn serve(&mut self, site: &Site, now: u64, idle_timeout: u64) -> bool {
+        if now.saturating_sub(self.last_progress) >= idle_timeout {
+            return self.finish();
+        }
         let mut progress = false;
         loop {
-            progress |= self.answer_buffered(site);
+            if self.answer_buffered(site) {
+                (progress, self.last_progress) = (true, now);
+            }
             match self.output.flush(&self.connection, site) {
-                Ok(true) => progress = true,
+                Ok(true) => (progress, self.last_progress) = (true, now),
                 Ok(false) => {}
                 Err(_) => return self.finish(),
             }
@@ -114,10 +184,12 @@ impl Client {
         }
     }
 
-    /// Answers every complete request already received (HTTP/1.1 pipelining).
+    /// Answers the next complete request already received (HTTP/1.1 pipelining), once
+    /// the response before it is sent: one response at a time bounds what a client that
+    /// pipelines and never reads can make the server hold.
     fn answer_buffered(&mut self, site: &Site) -> bool {
         let mut answered = false;
-        while !self.closing {
+        while !self.closing && self.output.is_empty() {
             match http::parse(&self.input) {
                 http::Parsed::Incomplete => break,
                 http::Parsed::Request { request, consumed } => {

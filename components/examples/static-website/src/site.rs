@@ -7,7 +7,7 @@ use crate::ukc::kv::ro::{Kind, Store};
 use crate::ukc::tcpip::types::Endpoint;
 
 /// Values up to this size are read whole; larger ones are streamed in chunks.
-const READ_WHOLE: u64 = 256 * 1024;
+const READ_WHOLE: u64 = 64 * 1024;
 
 /// The files being served.
 pub struct Site {
