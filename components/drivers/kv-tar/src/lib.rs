@@ -7,6 +7,8 @@
 //! adapts them to the generated types.
 
 mod blocks;
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 mod index;
 mod store;
 mod tar;

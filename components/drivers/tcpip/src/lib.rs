@@ -10,6 +10,8 @@
 mod config;
 mod conn;
 mod device;
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 mod stack;
 mod tcp;
 #[cfg(test)]

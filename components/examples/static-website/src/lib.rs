@@ -30,6 +30,8 @@ wit_bindgen::generate!({
 
 ukc_guest::manifest!("ukc.json");
 
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 mod http;
 mod site;
 
