@@ -154,7 +154,8 @@ def block_why(f: dict, request: int, missed: list[str]) -> str:
     hw, hr = f.get(f"block_hvt_write_{request}"), f.get(f"block_hvt_read_{request}")
     if None in (call, kcall, kw, kr, hw, hr):
         return ""
-    text = (f"each request is one exit to the tender; in the fastest runs a request takes {us(kw)} µs to "
+    text = (f"requests reach the tender through the guest kernel's block cache (a bare call is one exit); "
+            f"in the fastest runs a request takes {us(kw)} µs to "
             f"write and {us(kr)} µs to read in the VM against {us(hw)} and {us(hr)} in-process, "
             f"and a bare call (`info`, no data) {us(kcall)} µs against {us(call)}")
     extra = {p: x for p, x in (("write", kw - hw), ("read", kr - hr)) if x > 0 and p in missed}
