@@ -2,9 +2,9 @@
 //! full disk under a block device, SIGTERM. On every host and, for ukc-hvt, in KVM (where
 //! the guest kernel caches block writes) as in process.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 use ukc_tests::*;
 
@@ -17,6 +17,18 @@ fn hosts(unix: &Path, hvt: &Path) -> Vec<(&'static str, String, Vec<String>, Vec
         ("ukc-hvt in process", s(&bin("ukc-hvt")), vec!["--isolation=process".into()], vec!["--".into(), s(hvt)]),
         ("ukc-hvt in KVM", s(&bin("ukc-hvt")), vec!["--isolation=kvm".into()], vec!["--".into(), s(hvt)]),
     ]
+}
+
+/// Starts `cmd` with the tests' compile cache, to read its output line by line as it comes.
+fn spawn_reading(cmd: &mut Command) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = cmd
+        .env("UKC_CACHE_DIR", test_cache())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the host starts");
+    let lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    (child, lines)
 }
 
 /// Kills the host with SIGKILL as soon as block-bench says its flush returned, while it
@@ -32,17 +44,13 @@ fn writes_acknowledged_by_a_flush_survive_sigkill() {
         let _ = std::fs::remove_file(&image);
         std::fs::File::create(&image).unwrap().set_len(8 << 20).unwrap();
         let device = format!("--block:storage={}", path_str(&image));
-        let mut child = Command::new(&program)
-            .args(&before)
-            .arg(&device)
-            .args(&after)
-            .args(["--request-bytes=4096", "--total-mb=8"])
-            .env("UKC_CACHE_DIR", test_cache())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut child, mut lines) = spawn_reading(
+            Command::new(&program)
+                .args(&before)
+                .arg(&device)
+                .args(&after)
+                .args(["--request-bytes=4096", "--total-mb=8"]),
+        );
         let flushed = lines.by_ref().map_while(Result::ok).any(|line| line.starts_with("block-bench: flush"));
         child.kill().unwrap();
         let status = child.wait().unwrap();
@@ -115,14 +123,8 @@ fn sigterm_stops_the_host_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let hvt = compose(&component("hello"), "hvt", dir.path(), "h.hvt.wasm", &[]);
     for isolation in ["--isolation=process", "--isolation=kvm"] {
-        let mut child = Command::new(bin("ukc-hvt"))
-            .args([isolation, "--", path_str(&hvt), "--sleep-ms=60000"])
-            .env("UKC_CACHE_DIR", test_cache())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut child, mut lines) =
+            spawn_reading(Command::new(bin("ukc-hvt")).args([isolation, "--", path_str(&hvt), "--sleep-ms=60000"]));
         assert!(lines.next().is_some_and(|l| l.is_ok()), "{isolation}: the first greeting");
         let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
         assert!(sent.success());

@@ -146,7 +146,8 @@ impl Cache {
         Ok(())
     }
 
-    /// Writes back the dirty run, as the unikernel's run ends.
+    /// Writes back the dirty run, as the unikernel's run ends. When that fails, the
+    /// read-ahead window goes too: it holds the run's bytes, which the device may not.
     pub fn write_back<D: Device>(&mut self, device: &mut D) -> Result<(), Failure<D::Error>> {
         if self.dirty.is_empty() {
             return Ok(());
@@ -155,6 +156,7 @@ impl Cache {
         self.dirty.clear();
         result.map_err(|e| {
             self.lost = true;
+            self.clean.clear();
             Failure::Device(e)
         })
     }

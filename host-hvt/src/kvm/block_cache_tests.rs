@@ -139,6 +139,17 @@ fn a_failed_write_back_fails_the_call_that_caused_it_and_the_next_flush() {
     assert_eq!(device.bytes[64 << 10], 0, "the failed write was not applied");
 }
 
+#[test]
+fn after_a_failed_write_back_reads_show_what_the_device_holds() {
+    let (mut device, mut cache) = (Fake::new(1 << 20), cache(1 << 20, true));
+    cache.read(&mut device, 0, 4096).unwrap();
+    cache.write(&mut device, 4096, &[7; 4096]).unwrap();
+    device.fail_writes = true;
+    assert_eq!(cache.flush(&mut device), Err(Failure::Device("disk full")));
+    device.fail_writes = false;
+    assert_eq!(cache.read(&mut device, 4096, 4096).unwrap(), vec![0; 4096], "not the lost bytes");
+}
+
 /// Random requests of every size and place against a plain copy of the device: after
 /// every read and at the end, what the unikernel sees is what it wrote.
 #[test]
