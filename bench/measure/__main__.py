@@ -10,7 +10,8 @@ WASI hello under the `wasmtime` CLI and on ukc-unix through the wasi-shim, warm
 under `ukc-hvt` (in-process and KVM) and `ukc-unix` (next to a native program doing the
 same I/O); and the network (network.py): a static website under wrk next to nginx, and
 TCP bulk throughput of the tcpip driver next to the kernel's stack, ukc-hvt in both
-modes; then the goals for KVM against in-process (kvmgoals.py: ratios of figures the
+modes; a soak of the website on each host under a minute of wrk, with the server's memory
+sampled (soak.py); then the goals for KVM against in-process (kvmgoals.py: ratios of figures the
 sections above measured). The closing bullets come from interpret.py, kvmdoc.py,
 wasidoc.py and netdoc.py.
 
@@ -29,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import blocks, boot, compose, interpret, kvmgoals, network, sizes
+from . import blocks, boot, compose, interpret, kvmgoals, network, sizes, soak
 from .common import SCRATCH, BenchError, Context, first_line, note
 
 
@@ -53,6 +54,7 @@ def main() -> int:
     ap.add_argument("--bulk-mb", type=int, default=50, help="MB (10^6 bytes) each TCP echo run sends")
     ap.add_argument("--bulk-runs", type=int, default=3, help="TCP echo runs per server")
     ap.add_argument("--bulk-seconds", type=float, default=5, help="longest a TCP echo run sends")
+    ap.add_argument("--soak-seconds", type=int, default=60, help="duration of each host's soak under wrk")
     args = ap.parse_args()
     if args.runs < 2 or args.block_runs < 1 or args.bulk_runs < 1 or args.wrk_seconds < 1 or args.bulk_mb < 1:
         ap.error("--runs must be at least 2; --block-runs, --bulk-runs, --wrk-seconds and --bulk-mb at least 1")
@@ -74,6 +76,7 @@ def main() -> int:
         boot_ = boot.measure(ctx)
         blocks_ = blocks.measure(ctx)
         network_ = network.measure(ctx)
+        soak_ = soak.measure(ctx)
         goals = kvmgoals.section(ctx)
         interp = interpret.interpretation(ctx)
     except (BenchError, subprocess.TimeoutExpired) as e:
@@ -95,7 +98,7 @@ def main() -> int:
         "overwrites this file).\n\n"
         f"Tools: {versions}."
     )
-    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, goals, interp]) + "\n"
+    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, goals, interp]) + "\n"
     Path(args.out).write_text(doc)
     print(doc, end="")
     note(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
