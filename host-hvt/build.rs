@@ -24,7 +24,7 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let workspace = manifest_dir.parent().expect("host-hvt lies in the workspace").to_path_buf();
     let target_dir = outer_target_dir(&out_dir).unwrap_or_else(|| workspace.join("target")).join("hvt-kernel");
-    for path in ["host-hvt/kernel", "wit", "Cargo.lock"] {
+    for path in ["host-hvt/kernel", "host-hvt/abi", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     // The kernel is optimised whatever the outer profile, with whole-program LTO, which

@@ -2,10 +2,6 @@
 //! model: in a KVM micro-VM where `/dev/kvm` works (see `kvm`), else in this process.
 //! Every device lives in the shared host crate, so both run the same device code.
 
-// The kernel's block cache, unit-tested here, names `alloc` as a no_std crate does.
-#[cfg(test)]
-extern crate alloc;
-
 mod cli;
 mod kvm;
 

@@ -1,4 +1,4 @@
-//! Hypercalls: `out` of an argument's address to the call's port (see `abi.rs`).
+//! Hypercalls: `out` of an argument's address to the call's port (see the `ukc-hvt-abi` crate).
 
 use crate::abi;
 use alloc::string::String;

@@ -6,18 +6,15 @@
 //! ended.
 //!
 //! The tender (host-hvt/src/kvm) owns the VM's layout and the hypercall ABI with this
-//! kernel; both compile `abi.rs`.
+//! kernel; both depend on the `ukc-hvt-abi` crate (host-hvt/abi) for it.
 
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
-#[allow(dead_code, reason = "the tender uses the parts of the shared ABI the kernel does not")]
-mod abi;
 mod basic;
 mod block;
-mod block_cache;
 mod clock;
 mod code;
 mod cpu;
@@ -37,6 +34,9 @@ mod tls;
 mod world;
 
 use core::fmt::Write;
+// The contract with the tender, by the names the modules use.
+use ukc_hvt_abi as abi;
+use ukc_hvt_abi::block_cache;
 
 /// The entry point: the tender starts the vCPU here, with the stack set up.
 #[unsafe(no_mangle)]

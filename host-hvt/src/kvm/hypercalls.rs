@@ -12,21 +12,6 @@ use ukc_host::bindings::ukc::console::console;
 use ukc_host::bindings::ukc::entropy::entropy;
 use ukc_host::run::Outcome;
 
-// SAFETY (for each): `#[repr(C)]` structs of `u64`s, `u32`s and byte arrays, laid out
-// without padding (abi.rs), so every bit pattern is a valid value.
-unsafe impl Plain for abi::Bytes {}
-unsafe impl Plain for abi::Arg {}
-unsafe impl Plain for abi::Listing {}
-unsafe impl Plain for abi::Acquire {}
-unsafe impl Plain for abi::BlockInfo {}
-unsafe impl Plain for abi::BlockIo {}
-unsafe impl Plain for abi::NetInfo {}
-unsafe impl Plain for abi::NetIo {}
-unsafe impl Plain for abi::Yield {}
-unsafe impl Plain for abi::Report {}
-unsafe impl Plain for abi::BootInfo {}
-unsafe impl Plain for abi::Fault {}
-
 /// The tender's side of the hypercalls: the devices and the guest's memory.
 pub struct Hypercalls<'a> {
     pub devices: &'a mut Devices,

@@ -1,6 +1,6 @@
 //! Where everything goes in guest memory, and what the kernel may do with each part:
 //! the fixed low pages (descriptor tables, boot information, stacks, the first page
-//! tables; see `abi.rs`), then from [`abi::KERNEL_BASE`] the kernel's segments, the
+//! tables; see the `ukc-hvt-abi` crate), then from [`abi::KERNEL_BASE`] the kernel's segments, the
 //! unikernel's artifact (its code read+execute, the rest read-only), the net device
 //! names, the page tables of those images, and the heap up to the end of memory.
 

@@ -18,20 +18,9 @@ impl fmt::Display for OutOfBounds {
     }
 }
 
-/// Types whose every bit pattern is a valid value, so that they can be read from and
-/// written to guest memory as they are.
-///
-/// # Safety
-/// Implement only for `#[repr(C)]` types made of integers and arrays of integers, with
-/// no padding.
-pub unsafe trait Plain: Copy {}
-
-// SAFETY: integers: every bit pattern is a value, and there is no padding.
-unsafe impl Plain for u8 {}
-// SAFETY: as for u8.
-unsafe impl Plain for u16 {}
-// SAFETY: as for u8.
-unsafe impl Plain for u64 {}
+/// Types read from and written to guest memory as they are: `bytemuck::Pod` proves at
+/// compile time that every bit pattern is a value and that there is no padding.
+pub use bytemuck::Pod as Plain;
 
 /// The guest's memory, `size` bytes from guest-physical address 0.
 pub struct GuestMemory {
@@ -107,16 +96,12 @@ impl GuestMemory {
 
     /// Reads a `T` at guest address `addr` (any alignment).
     pub fn read<T: Plain>(&self, addr: u64) -> Result<T, OutOfBounds> {
-        let bytes = self.slice(addr, std::mem::size_of::<T>() as u64)?;
-        // SAFETY: `bytes` holds size_of::<T>() bytes, and any bit pattern is a valid `T`.
-        Ok(unsafe { bytes.as_ptr().cast::<T>().read_unaligned() })
+        Ok(bytemuck::pod_read_unaligned(self.slice(addr, std::mem::size_of::<T>() as u64)?))
     }
 
     /// Writes `value` at guest address `addr` (any alignment).
     pub fn write<T: Plain>(&mut self, addr: u64, value: &T) -> Result<(), OutOfBounds> {
-        let bytes = self.slice_mut(addr, std::mem::size_of::<T>() as u64)?;
-        // SAFETY: `bytes` has room for a `T`; `T` has no padding, so every byte is set.
-        unsafe { bytes.as_mut_ptr().cast::<T>().write_unaligned(*value) };
+        self.slice_mut(addr, std::mem::size_of::<T>() as u64)?.copy_from_slice(bytemuck::bytes_of(value));
         Ok(())
     }
 }

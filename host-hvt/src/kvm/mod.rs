@@ -8,9 +8,6 @@
 //! artifact), `hypercalls` and `frames` (serving the guest), `compile` (compiling),
 //! `watchdog` (`--timeout`).
 
-#[path = "../../kernel/src/abi.rs"]
-#[allow(dead_code, reason = "the kernel uses the parts of the shared ABI the tender does not")]
-mod abi;
 mod compile;
 mod cpu_x86_64;
 mod elf;
@@ -26,11 +23,6 @@ mod vm;
 mod watchdog;
 
 #[cfg(test)]
-#[path = "../../kernel/src/block_cache.rs"]
-mod block_cache;
-#[cfg(test)]
-mod block_cache_tests;
-#[cfg(test)]
 mod hostile;
 #[cfg(test)]
 mod tests;
@@ -43,6 +35,7 @@ use ukc_host::Devices;
 use ukc_host::exit;
 use ukc_host::launch::{HostInfo, Unikernel};
 use ukc_host::run::Outcome;
+use ukc_hvt_abi as abi;
 use vm::{Exit, Vm};
 use watchdog::Watchdog;
 

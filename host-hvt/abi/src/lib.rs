@@ -1,6 +1,8 @@
 //! The contract between the tender (`host-hvt/src/kvm`) and the guest kernel: where
 //! things live in guest memory, what the tender hands over at boot, and the hypercalls.
-//! Both sides compile this very file, so they cannot disagree on a number or a field.
+//! Both sides depend on this crate, so they cannot disagree on a number or a field; every
+//! argument struct derives [`bytemuck::Pod`], which checks at compile time that it has no
+//! padding and that any bytes the other side wrote are a value of it.
 //!
 //! A hypercall is Solo5's: `out dx, eax` with `dx` = [`PORT_BASE`] + the call's number and
 //! `eax` = the guest-physical address of the call's argument struct, which the tender
@@ -11,6 +13,14 @@
 //! Net frames cross in batches (see [`NetIo`]), block transfers in one exit each (up to
 //! the device model's 16 MiB, gathered by the kernel's block cache), so that neither is
 //! bound by one exit per frame or sector.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod block_cache;
+
+use bytemuck::{Pod, Zeroable};
 
 // Guest-physical layout. The tender maps it with W^X page tables that the kernel cannot
 // write (they are supervisor-only, and the kernel runs at CPL3): code read+execute, data
@@ -105,7 +115,7 @@ pub mod call {
 
 /// A byte range in guest memory.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Bytes {
     pub addr: u64,
     pub len: u64,
@@ -114,7 +124,7 @@ pub struct Bytes {
 /// Readings of the host's clocks, and the rate of the guest's time-stamp counter, from
 /// which the kernel keeps time between hypercalls without exiting.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Clock {
     /// Time-stamp counter ticks per millisecond.
     pub tsc_khz: u64,
@@ -126,7 +136,7 @@ pub struct Clock {
 
 /// What the tender hands the kernel at boot, at [`BOOT_INFO`].
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct BootInfo {
     /// [`BOOT_MAGIC`].
     pub magic: u64,
@@ -155,7 +165,7 @@ pub const REFUSED: u64 = u64::MAX;
 /// written to `value` when it fits; the kernel asks again with a larger buffer when it
 /// does not), or [`REFUSED`].
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Arg {
     pub name: Bytes,
     pub value: Bytes,
@@ -166,7 +176,7 @@ pub struct Arg {
 /// Strings the tender lists, each followed by a NUL byte: `len` bytes, written to
 /// `buffer` when they fit (the kernel asks again with a larger buffer when they do not).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Listing {
     pub buffer: Bytes,
     pub len: u64,
@@ -180,7 +190,7 @@ pub const ARG_SOME: u64 = 1;
 /// Acquire a device of `kind` ([`BLOCK`] or [`NET`]) by name. `result`: 0 and its
 /// `index`, or [`REFUSED`] with the message's length in `len`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Acquire {
     pub kind: u64,
     pub name: Bytes,
@@ -196,7 +206,7 @@ pub const NET: u64 = 1;
 
 /// A block device's geometry.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct BlockInfo {
     pub index: u64,
     pub capacity: u64,
@@ -207,7 +217,7 @@ pub struct BlockInfo {
 
 /// One block transfer. `error`: 0, or one of the `BLOCK_*` error codes.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct BlockIo {
     pub index: u64,
     pub offset: u64,
@@ -226,7 +236,7 @@ pub const BLOCK_NOT_FOUND: u64 = 4;
 
 /// A net device's identity.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct NetInfo {
     pub index: u64,
     pub mac: [u8; 8],
@@ -239,7 +249,7 @@ pub struct NetInfo {
 /// a device has none left or `rx` has no room for another, and sets `rx_len` and
 /// `drained`, the mask of devices it read until none was left.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct NetIo {
     pub tx: Bytes,
     pub rx: Bytes,
@@ -251,7 +261,7 @@ pub struct NetIo {
 /// The header of a frame in a [`NetIo`] buffer; the frame follows, and the next record
 /// starts at the next multiple of [`FRAME_ALIGN`].
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct FrameHeader {
     pub device: u32,
     pub len: u32,
@@ -271,7 +281,7 @@ pub const fn next_frame(offset: u64, len: u64) -> u64 {
 /// reaches `deadline`, then receive as [`NetIo`] from the devices with input. `ready`
 /// is the mask of devices with input, `clock` the clocks when the tender returned.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Yield {
     pub deadline: u64,
     pub io: NetIo,
@@ -281,7 +291,7 @@ pub struct Yield {
 
 /// How the unikernel's run ended, with the fields each outcome uses.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Report {
     pub outcome: u64,
     pub status: u64,
@@ -312,7 +322,7 @@ pub mod outcome {
 /// What an exception handler pushed, at the address in `eax` of a [`call::FAULT`]:
 /// the vector, the error code (0 for vectors without one), then the CPU's frame.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Fault {
     pub vector: u64,
     pub error_code: u64,

@@ -1,7 +1,7 @@
 //! The guest kernel's block cache against a fake device: every read sees the latest write,
 //! runs of small requests become few device requests, and failures reach the right call.
 
-use super::block_cache::{Cache, Device, Failure, Geometry, READ_AHEAD, WRITE_BACK};
+use super::{Cache, Device, Failure, Geometry, READ_AHEAD, WRITE_BACK};
 
 const SECTOR: u64 = 512;
 

@@ -19,7 +19,7 @@
 //! nothing else can change it under the cache.
 //!
 //! Requests of [`WRITE_BACK`] or [`READ_AHEAD`] bytes or more go straight to the device.
-//! The file is shared with the tender's unit tests, which run it against a fake device.
+//! Its unit tests (`block_cache/tests.rs`) run it against a fake device and a plain model.
 
 use alloc::vec::Vec;
 
@@ -217,3 +217,6 @@ fn overlap(a_at: u64, a_len: usize, b_at: u64, b_len: usize) -> Option<(u64, u64
 fn reserve(buffer: &mut Vec<u8>, capacity: usize) -> bool {
     buffer.capacity() >= capacity || buffer.try_reserve_exact(capacity - buffer.len()).is_ok()
 }
+
+#[cfg(test)]
+mod tests;
