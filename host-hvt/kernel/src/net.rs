@@ -3,6 +3,7 @@
 //! exit brings in every frame waiting on a device, which `read` then hands out one by one.
 
 use crate::abi;
+use crate::abi::frames;
 use crate::block::acquire;
 use crate::hypercall::call;
 use crate::world::Kernel;
@@ -43,7 +44,6 @@ const ETHERNET_HEADER: usize = 14;
 const TX_CAPACITY: usize = 128 << 10;
 /// Room for received frames in one exit (at least one frame of the largest MTU).
 const RX_CAPACITY: usize = 512 << 10;
-const HEADER: usize = core::mem::size_of::<abi::FrameHeader>();
 
 /// The handle a unikernel holds: the device's index in the tender.
 pub struct NetDevice {
@@ -114,13 +114,10 @@ impl Nets {
         self.tx.clear();
         self.drained = (self.drained & !io.read) | (io.drained & io.read);
         let end = (io.rx_len as usize).min(self.rx.len());
-        let mut at = 0;
-        while at + HEADER <= end {
-            let device = u32::from_le_bytes(self.rx[at..at + 4].try_into().unwrap_or_default()) as usize;
-            let len = u32::from_le_bytes(self.rx[at + 4..at + 8].try_into().unwrap_or_default()) as usize;
-            let frame = self.rx.get(at + HEADER..at + HEADER + len).expect("the tender's frame records fit in rx");
-            self.queues.get_mut(device).expect("the tender's frame names an attached device").push_back(frame.to_vec());
-            at = abi::next_frame(at as u64, len as u64) as usize;
+        for record in frames::records(&self.rx[..end]) {
+            let (device, frame) = record.expect("the tender writes whole frame records");
+            let queue = self.queues.get_mut(device as usize).expect("the tender's frame names an attached device");
+            queue.push_back(frame.to_vec());
         }
     }
 
@@ -157,11 +154,7 @@ impl Nets {
         if end > TX_CAPACITY {
             self.exchange(0);
         }
-        let start = self.tx.len();
-        self.tx.extend_from_slice(&(index as u32).to_le_bytes());
-        self.tx.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        self.tx.extend_from_slice(frame);
-        self.tx.resize(abi::next_frame(start as u64, frame.len() as u64) as usize, 0);
+        frames::push(&mut self.tx, index as u32, frame);
         Ok(())
     }
 

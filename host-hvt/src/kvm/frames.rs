@@ -3,30 +3,25 @@
 //! the in-process host's own device code.
 
 use super::GuestError;
-use super::abi::{self, FrameHeader};
+use super::abi::{self, frames};
 use super::memory::GuestMemory;
 use ukc_host::net::NetBackend;
 
-const HEADER: usize = std::mem::size_of::<FrameHeader>();
 /// Bytes of Ethernet header a frame carries besides its payload.
 const ETHERNET_HEADER: usize = 14;
 
 /// Sends every frame in the batch `tx` on its device. A frame the device refuses is
 /// dropped, and the device code says why on standard error.
 pub fn send(memory: &GuestMemory, nets: &[NetBackend], tx: abi::Bytes) -> Result<(), GuestError> {
-    let batch = memory.slice(tx.addr, tx.len)?;
-    let mut at = 0;
-    while at < batch.len() {
-        let header = batch.get(at..at + HEADER).ok_or(GuestError::Batch("a truncated frame header"))?;
-        let device = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        let frame =
-            batch.get(at + HEADER..at + HEADER + len).ok_or(GuestError::Batch("a frame past the batch's end"))?;
-        let net = nets.get(device).ok_or(GuestError::Batch("a frame for a device that is not attached"))?;
+    for record in frames::records(memory.slice(tx.addr, tx.len)?) {
+        let (device, frame) = record.map_err(|bad| match bad {
+            frames::BadRecord::TruncatedHeader => GuestError::Batch("a truncated frame header"),
+            frames::BadRecord::PastTheEnd => GuestError::Batch("a frame past the batch's end"),
+        })?;
+        let net = nets.get(device as usize).ok_or(GuestError::Batch("a frame for a device that is not attached"))?;
         // As in process mode, a refused frame is the guest's to see; here it is only
         // reported, because the guest was already told its write succeeded.
         let _ = net.write(frame);
-        at = abi::next_frame(at as u64, len as u64) as usize;
     }
     Ok(())
 }
@@ -51,10 +46,7 @@ pub fn receive(
                 drained |= 1 << index;
                 break;
             };
-            buffer[at..at + 4].copy_from_slice(&(index as u32).to_le_bytes());
-            buffer[at + 4..at + 8].copy_from_slice(&(frame.len() as u32).to_le_bytes());
-            buffer[at + HEADER..at + HEADER + frame.len()].copy_from_slice(&frame);
-            at = abi::next_frame(at as u64, frame.len() as u64) as usize;
+            at = frames::put(buffer, at, index as u32, &frame).expect("room for the largest frame was checked");
         }
     }
     Ok((at as u64, drained))
