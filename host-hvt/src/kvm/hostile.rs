@@ -27,7 +27,8 @@ struct Guest {
 
 impl Guest {
     fn new() -> Guest {
-        let image = tempfile::NamedTempFile::new().unwrap();
+        // In memory, so that the many flushes of the random test cost no disk syncs.
+        let image = tempfile::NamedTempFile::new_in("/dev/shm").unwrap();
         image.as_file().set_len(MIB).unwrap();
         let block = BlockBackend::open("storage", image.path().to_str().unwrap(), 512, false).unwrap();
         let devices = Devices::new(RuntimeArgs::default(), vec![block], vec![]);
@@ -95,6 +96,29 @@ fn buffers_outside_guest_memory_are_refused_whatever_the_call() {
         assert!(is_memory_error(guest.call(call::REPORT, &report)), "report {range:?}");
         assert!(is_memory_error(guest.call(call::PANIC, &range)), "panic {range:?}");
     }
+}
+
+/// Names and messages as long as guest memory allows: read only in part, so that a call
+/// costs no more than a normal one, and answered as a short one would be.
+#[test]
+fn huge_names_and_messages_are_read_only_in_part() {
+    let mut guest = Guest::new();
+    let huge = bytes(BUFFER, 48 * MIB);
+    guest.memory.slice_mut(BUFFER, 48 * MIB).unwrap().fill(b'x');
+    let acquire = abi::Acquire { kind: abi::BLOCK, name: huge, ..Default::default() };
+    guest.call(call::ACQUIRE, &acquire).unwrap();
+    let answered: abi::Acquire = guest.memory.read(ARG).unwrap();
+    assert_eq!(answered.result, abi::REFUSED);
+    assert!(answered.len <= abi::SCRATCH_LEN, "the refusal fits the scratch area");
+    let report = abi::Report { outcome: abi::outcome::FAILED, message: huge, ..Default::default() };
+    let Ok(Some(Stop::Outcome(ukc_host::run::Outcome::Failed(message)))) = guest.call(call::REPORT, &report) else {
+        panic!("a report of a failure");
+    };
+    assert!(
+        message.len() < 70 << 10 && message.ends_with(&format!("({} bytes in all)", 48 * MIB)),
+        "{}",
+        message.len()
+    );
 }
 
 #[test]
@@ -187,4 +211,42 @@ fn lengths_the_guest_claims_never_size_an_allocation() {
     let len = guest.memory.read::<abi::Listing>(ARG).unwrap().len;
     assert!(len < 64, "the listing's own length, {len}");
     assert!(guest.memory.slice(BUFFER + len, 4096 - len).unwrap().iter().all(|&b| b == 0xee), "nothing past it");
+}
+
+/// Random arguments for every call the handlers serve, many times over: each 8-byte field
+/// is a small number, an address inside guest memory, one near or past its end, or any
+/// 64 bits. Whatever the guest writes, a call is served or refused with a `GuestError`;
+/// it never panics, and guest memory stays the only memory touched (the accessors check).
+/// `CONSOLE` (which would print the noise), `YIELD` (which would wait for the deadline)
+/// and `FAULT` (served before the handlers) have their own tests.
+#[test]
+fn random_arguments_never_panic_the_tender() {
+    let mut guest = Guest::new();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let calls: Vec<u16> = (0..=20).filter(|n| ![call::CONSOLE, call::YIELD, call::FAULT].contains(n)).collect();
+    let (mut served, mut refused) = (0, 0);
+    for _ in 0..20_000 {
+        let number = calls[(next() % calls.len() as u64) as usize];
+        let fields: Vec<u64> = (0..16)
+            .map(|_| match next() % 5 {
+                0 => next() % 4096,
+                1 => BUFFER + next() % MIB,
+                2 => MEMORY - next() % 64,
+                3 => next() % 8,
+                _ => next(),
+            })
+            .collect();
+        guest.memory.write(ARG, &<[u64; 16]>::try_from(fields).unwrap()).unwrap();
+        match guest.call_at(number, ARG) {
+            Ok(_) => served += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(served > 1000 && refused > 1000, "both outcomes were exercised: {served} served, {refused} refused");
 }

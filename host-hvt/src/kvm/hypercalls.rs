@@ -58,7 +58,7 @@ impl Hypercalls<'_> {
             }
             call::REPORT => return Ok(Some(report(self.memory, self.memory.read(at)?)?)),
             call::PANIC => {
-                let message = text(self.memory, self.memory.read(at)?)?;
+                let message = text(self.memory, self.memory.read(at)?, MAX_MESSAGE)?;
                 // The kernel allocates for the unikernel; running out is a matter of --mem.
                 let hint = if message.contains("memory allocation") { "; give it more memory with --mem" } else { "" };
                 return Ok(Some(Stop::Kernel(format!("the guest kernel panicked: {message}{hint}"))));
@@ -76,8 +76,22 @@ fn refuse(memory: &mut GuestMemory, message: &str) -> Result<u64, GuestError> {
     Ok(text.len() as u64)
 }
 
-fn text(memory: &GuestMemory, bytes: abi::Bytes) -> Result<String, GuestError> {
-    Ok(String::from_utf8_lossy(memory.slice(bytes.addr, bytes.len)?).into_owned())
+/// Longest name the tender reads: device and argument names are at most 63 bytes, so a
+/// longer one matches nothing whatever follows, and its first bytes say enough in an error.
+const MAX_NAME: u64 = 256;
+/// Longest message the tender reads from a report or a panic; the rest is left out, with
+/// a note, so that a guest cannot make the tender copy and print its whole memory.
+const MAX_MESSAGE: u64 = 64 << 10;
+
+/// The text at `bytes`, of which at most `max` bytes are read (the range must still lie
+/// in guest memory), with a note of how long it was when it is cut.
+fn text(memory: &GuestMemory, bytes: abi::Bytes, max: u64) -> Result<String, GuestError> {
+    let whole = memory.slice(bytes.addr, bytes.len)?;
+    let mut text = String::from_utf8_lossy(&whole[..bytes.len.min(max) as usize]).into_owned();
+    if bytes.len > max {
+        text.push_str(&format!("... ({} bytes in all)", bytes.len));
+    }
+    Ok(text)
 }
 
 fn entropy(devices: &mut Devices, memory: &mut GuestMemory, arg: &mut abi::Bytes) -> Result<(), GuestError> {
@@ -102,7 +116,7 @@ fn arguments(devices: &mut Devices, memory: &mut GuestMemory, arg: &mut abi::Lis
 }
 
 fn argument(devices: &mut Devices, memory: &mut GuestMemory, arg: &mut abi::Arg) -> Result<(), GuestError> {
-    match args::Host::get(devices, text(memory, arg.name)?) {
+    match args::Host::get(devices, text(memory, arg.name, MAX_NAME)?) {
         Ok(None) => arg.result = abi::ARG_NONE,
         Ok(Some(value)) => {
             (arg.result, arg.len) = (abi::ARG_SOME, value.len() as u64);
@@ -116,7 +130,7 @@ fn argument(devices: &mut Devices, memory: &mut GuestMemory, arg: &mut abi::Arg)
 }
 
 fn acquire(devices: &mut Devices, memory: &mut GuestMemory, arg: &mut abi::Acquire) -> Result<(), GuestError> {
-    let name = text(memory, arg.name)?;
+    let name = text(memory, arg.name, MAX_NAME)?;
     let index = match arg.kind {
         abi::BLOCK => devices.block_index(&name),
         abi::NET => devices.net_index(&name),
@@ -207,8 +221,8 @@ pub fn clock(devices: &mut Devices, tsc_khz: u64) -> abi::Clock {
 /// The outcome a report describes.
 fn report(memory: &GuestMemory, report: abi::Report) -> Result<Stop, GuestError> {
     use abi::outcome::*;
-    let component = text(memory, report.component)?;
-    let message = text(memory, report.message)?;
+    let component = text(memory, report.component, MAX_NAME)?;
+    let message = text(memory, report.message, MAX_MESSAGE)?;
     Ok(Stop::Outcome(match report.outcome {
         FINISHED => Outcome::Finished,
         FAILED => Outcome::Failed(message),
