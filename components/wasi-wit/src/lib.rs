@@ -25,9 +25,14 @@ pub fn locate() -> Result<PathBuf, String> {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").map_err(|_| "CARGO_MANIFEST_DIR is not set".to_string())?;
     // Guests are what depend on wasip2; filtering for their platform keeps cargo from
     // downloading packages only other platforms need.
+    // The host build's flags (a fuzzer's sanitizer, say) are not for the wasm target,
+    // where rustc would refuse them while cargo asks it about the platform.
     let output = Command::new(cargo)
         .current_dir(&manifest_dir)
         .args(["metadata", "--format-version", "1", "--filter-platform", "wasm32-unknown-unknown"])
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
         .output()
         .map_err(|e| format!("cannot run `cargo metadata` to find the wasip2 crate: {e}"))?;
     if !output.status.success() {
