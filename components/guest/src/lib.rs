@@ -17,7 +17,11 @@
 //! ```
 //!
 //! `ukc compose` checks the manifest and reports any mistake in it.
+//!
+//! [`accept`] paces and logs a server's failing `accept`.
 #![no_std]
+
+pub mod accept;
 
 /// Embeds the JSON manifest at `$path` (relative to the crate's `Cargo.toml`) in the
 /// component's `ukc-manifest` custom section.

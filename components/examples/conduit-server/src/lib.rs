@@ -43,6 +43,7 @@ use ukc::console::console;
 use ukc::poll::poll;
 use ukc::tcpip::tcp::{self, Connection};
 use ukc::tcpip::types::Error;
+use ukc_guest::accept::AcceptRetry;
 
 /// A line longer than this is refused and the client disconnected.
 const MAX_LINE: usize = 64 * 1024;
@@ -53,8 +54,6 @@ const MAX_PENDING_OUTPUT: usize = 64 * 1024;
 const MAX_CLIENTS: usize = 1024;
 /// How long a client may go without a command answered or a byte taken.
 const IDLE_TIMEOUT_NS: u64 = 60_000_000_000;
-/// How long to wait before accepting again after `accept` failed.
-const ACCEPT_RETRY_NS: u64 = 100_000_000;
 
 struct ConduitServer;
 
@@ -65,27 +64,24 @@ impl exports::ukc::app::main::Guest for ConduitServer {
         say(&format!("conduit-server: listening on port {port}"));
         let mut store = Store::default();
         let mut clients: Vec<Client> = Vec::new();
-        let (mut accept_failures, mut accept_retry_at) = (0u64, 0u64);
+        let mut accepting = AcceptRetry::default();
         loop {
             let now = monotonic::now();
             let mut progress = false;
-            while clients.len() < MAX_CLIENTS && now >= accept_retry_at {
+            while clients.len() < MAX_CLIENTS && accepting.may_try(now) {
                 match listener.accept() {
                     Ok(connection) => {
-                        if accept_failures > 0 {
-                            say(&format!("conduit-server: accepting again, after {accept_failures} failed attempts"));
-                            accept_failures = 0;
+                        if let Some(failures) = accepting.succeeded() {
+                            say(&format!("conduit-server: accepting again, after {failures} failed attempts"));
                         }
                         clients.push(Client::new(connection, now));
                         progress = true;
                     }
                     Err(Error::WouldBlock) => break,
                     Err(e) => {
-                        if accept_failures == 0 {
+                        if accepting.failed(now) {
                             say(&format!("conduit-server: accept failed: {e:?}; retrying every 100 ms"));
                         }
-                        accept_failures += 1;
-                        accept_retry_at = now + ACCEPT_RETRY_NS;
                     }
                 }
             }
@@ -96,8 +92,7 @@ impl exports::ukc::app::main::Guest for ConduitServer {
             clients.retain(|c| !c.gone);
             if !progress {
                 let next_timeout = clients.iter().map(|c| c.last_progress + IDLE_TIMEOUT_NS).min();
-                let retry = (accept_failures > 0).then_some(accept_retry_at);
-                poll::yield_(next_timeout.into_iter().chain(retry).min().unwrap_or(u64::MAX));
+                poll::yield_(next_timeout.into_iter().chain(accepting.retry_at()).min().unwrap_or(u64::MAX));
             }
         }
     }

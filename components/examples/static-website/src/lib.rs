@@ -42,13 +42,12 @@ use ukc::console::console;
 use ukc::poll::poll;
 use ukc::tcpip::tcp::{self, Connection};
 use ukc::tcpip::types::{Endpoint, Error};
+use ukc_guest::accept::AcceptRetry;
 
 /// Bytes asked for per read.
 const READ_SIZE: u32 = 16 * 1024;
 /// Most connections served at once; more wait in the listener's backlog.
 const MAX_CLIENTS: usize = 1024;
-/// How long to wait before accepting again after `accept` failed.
-const ACCEPT_RETRY_NS: u64 = 100_000_000;
 
 struct Website;
 
@@ -66,19 +65,25 @@ impl exports::ukc::app::main::Guest for Website {
         let listener = tcp::listen(port).map_err(|e| format!("cannot listen on port {port}: {e:?}"))?;
         say(&format!("static-website: serving on port {port}"));
         let mut clients: Vec<Client> = Vec::new();
-        let mut accepting = Accepting::default();
+        let mut accepting = AcceptRetry::default();
         loop {
             let now = monotonic::now();
             let mut progress = false;
             while clients.len() < MAX_CLIENTS && accepting.may_try(now) {
                 match listener.accept() {
                     Ok(connection) => {
-                        accepting.succeeded();
+                        if let Some(failures) = accepting.succeeded() {
+                            say(&format!("static-website: accepting again, after {failures} failed attempts"));
+                        }
                         clients.push(Client::new(connection, now));
                         progress = true;
                     }
                     Err(Error::WouldBlock) => break,
-                    Err(e) => accepting.failed(e, now),
+                    Err(e) => {
+                        if accepting.failed(now) {
+                            say(&format!("static-website: accept failed: {e:?}; retrying every 100 ms"));
+                        }
+                    }
                 }
             }
             for client in &mut clients {
@@ -90,39 +95,6 @@ impl exports::ukc::app::main::Guest for Website {
                 let deadline = next_timeout.into_iter().chain(accepting.retry_at()).min().unwrap_or(u64::MAX);
                 poll::yield_(deadline);
             }
-        }
-    }
-}
-
-/// Failed accepts (the host out of descriptors, say): retried after a pause, logged once
-/// per run of failures, with their count when accepting works again.
-#[derive(Default)]
-struct Accepting {
-    failures: u64,
-    retry_at: u64,
-}
-
-impl Accepting {
-    fn may_try(&self, now: u64) -> bool {
-        now >= self.retry_at
-    }
-
-    fn retry_at(&self) -> Option<u64> {
-        (self.failures > 0).then_some(self.retry_at)
-    }
-
-    fn failed(&mut self, error: Error, now: u64) {
-        if self.failures == 0 {
-            say(&format!("static-website: accept failed: {error:?}; retrying every 100 ms"));
-        }
-        self.failures += 1;
-        self.retry_at = now + ACCEPT_RETRY_NS;
-    }
-
-    fn succeeded(&mut self) {
-        if self.failures > 0 {
-            say(&format!("static-website: accepting again, after {} failed attempts", self.failures));
-            self.failures = 0;
         }
     }
 }
