@@ -5,8 +5,8 @@
 use crate::abi;
 use crate::block_cache::{self, Cache, Failure, Geometry};
 use crate::hypercall::{self, bytes, call};
-use crate::world::Kernel;
 use crate::world::ukc::block::block::{Error, Host, HostDevice, Info};
+use crate::world::{Kernel, in_place};
 use alloc::string::String;
 use alloc::vec::Vec;
 use wasmtime::StoreContextMut;
@@ -15,27 +15,18 @@ use wasmtime::component::{Linker, Resource, WasmList};
 /// The block interface as unikernels import it.
 const INTERFACE: &str = "ukc:block/block@0.1.0";
 
-/// Replaces the `write` that bindgen's `add_to_linker` defines by one that reads the data
-/// in place, from the unikernel's memory. Bindgen's lifts it into a new `Vec` first, one
-/// byte per iteration (the kernel is built without SIMD), which cost a 1 MiB write more
-/// than its exit and the tender's I/O together.
+/// Defines `write` over bindgen's (see `world::add_to_linker`): the data is read in place,
+/// from the unikernel's memory; lifted byte by byte, it cost a 1 MiB write more than its
+/// exit and the tender's I/O together.
 pub fn add_write_in_place(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(true);
-    let defined = linker.instance(INTERFACE)?.func_wrap(
+    linker.instance(INTERFACE)?.func_wrap(
         "[method]device.write",
         |mut store: StoreContextMut<'_, Kernel>, (device, offset, data): (Resource<BlockDevice>, u64, WasmList<u8>)| {
-            let bytes = data.as_le_slice(&store);
-            let (at, len) = (bytes.as_ptr(), bytes.len());
-            // SAFETY: `bytes` lies in the unikernel's linear memory, which neither moves
-            // nor changes while this host call runs (no wasm runs, and the kernel has one
-            // thread); the `Kernel` borrowed next is a separate allocation.
-            let data = unsafe { core::slice::from_raw_parts(at, len) };
-            let (cache, mut tender) = store.data_mut().block(&device)?;
+            let (kernel, data) = in_place(&mut store, &data);
+            let (cache, mut tender) = kernel.block(&device)?;
             Ok((outcome(cache.write(&mut tender, offset, data))?,))
         },
-    );
-    linker.allow_shadowing(false);
-    defined
+    )
 }
 
 /// The handle a unikernel holds: the device's index in the tender, which is also its
@@ -60,6 +51,22 @@ impl Blocks {
                 let _ = cache.write_back(&mut Tender { index: index as u64 });
             }
         }
+    }
+
+    /// Makes the cache of device `index` on its first acquire, from the tender's geometry.
+    fn open(&mut self, index: u64) {
+        let slot = index as usize;
+        if self.caches.len() <= slot {
+            self.caches.resize_with(slot + 1, || None);
+        }
+        self.caches[slot].get_or_insert_with(|| {
+            let info = block_info(index);
+            Cache::new(Geometry {
+                capacity: info.capacity,
+                sector_size: info.sector_size,
+                writable: info.writable != 0,
+            })
+        });
     }
 
     fn cache(&mut self, index: u64) -> &mut Cache {
@@ -159,16 +166,7 @@ impl Kernel {
 impl Host for Kernel {
     fn acquire(&mut self, name: String) -> wasmtime::Result<Result<Resource<BlockDevice>, Error>> {
         let index = acquire(abi::BLOCK, &name)?;
-        let slot = index as usize;
-        if self.blocks.caches.len() <= slot {
-            self.blocks.caches.resize_with(slot + 1, || None);
-        }
-        if self.blocks.caches[slot].is_none() {
-            let info = block_info(index);
-            let geometry =
-                Geometry { capacity: info.capacity, sector_size: info.sector_size, writable: info.writable != 0 };
-            self.blocks.caches[slot] = Some(Cache::new(geometry));
-        }
+        self.blocks.open(index);
         Ok(Ok(self.table.push(BlockDevice { index })?))
     }
 }
@@ -191,7 +189,7 @@ impl HostDevice for Kernel {
         outcome(cache.read(&mut tender, offset, len))
     }
 
-    /// Not what unikernels call: [`add_write_in_place`] shadows it (the trait requires it).
+    /// Not what unikernels call: [`add_write_in_place`] replaces it (the trait requires it).
     fn write(
         &mut self,
         device: Resource<BlockDevice>,

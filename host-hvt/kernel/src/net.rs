@@ -6,8 +6,8 @@ use crate::abi;
 use crate::abi::frames;
 use crate::block::acquire;
 use crate::hypercall::call;
-use crate::world::Kernel;
 use crate::world::ukc::net::net::{Error, Host, HostDevice, Info};
+use crate::world::{Kernel, in_place};
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -15,27 +15,17 @@ use alloc::vec::Vec;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, WasmList};
 
-/// Replaces the `write` that bindgen's `add_to_linker` defines by one that copies the frame
-/// into the send batch straight from the unikernel's memory, as
-/// [`crate::block::add_write_in_place`] does for blocks: bindgen's lifts it into a new
-/// `Vec` one byte per iteration first.
+/// Defines `write` over bindgen's (see `world::add_to_linker`): the frame is copied into
+/// the send batch straight from the unikernel's memory.
 pub fn add_write_in_place(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(true);
-    let defined = linker.instance("ukc:net/net@0.1.0")?.func_wrap(
+    linker.instance("ukc:net/net@0.1.0")?.func_wrap(
         "[method]device.write",
         |mut store: StoreContextMut<'_, Kernel>, (device, frame): (Resource<NetDevice>, WasmList<u8>)| {
-            let bytes = frame.as_le_slice(&store);
-            let (at, len) = (bytes.as_ptr(), bytes.len());
-            // SAFETY: as in `block::add_write_in_place`: the frame lies in the unikernel's
-            // linear memory, unchanged while this host call runs, apart from the `Kernel`.
-            let frame = unsafe { core::slice::from_raw_parts(at, len) };
-            let kernel = store.data_mut();
+            let (kernel, frame) = in_place(&mut store, &frame);
             let index = kernel.net_index(&device)?;
             Ok((kernel.nets.write(index, frame),))
         },
-    );
-    linker.allow_shadowing(false);
-    defined
+    )
 }
 
 /// Bytes of Ethernet header a frame carries besides its payload.
@@ -197,7 +187,7 @@ impl HostDevice for Kernel {
         Ok(self.nets.read(index))
     }
 
-    /// Not what unikernels call: [`add_write_in_place`] shadows it (the trait requires it).
+    /// Not what unikernels call: [`add_write_in_place`] replaces it (the trait requires it).
     fn write(&mut self, device: Resource<NetDevice>, frame: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
         let index = self.net_index(&device)?;
         Ok(self.nets.write(index, &frame))

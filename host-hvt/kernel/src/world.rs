@@ -4,7 +4,8 @@
 use crate::block::Blocks;
 use crate::clock::Clock;
 use crate::net::Nets;
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::StoreContextMut;
+use wasmtime::component::{HasSelf, Linker, ResourceTable, WasmList};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 
 wasmtime::component::bindgen!({
@@ -59,8 +60,24 @@ pub fn add_to_linker(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
     args::undeclared::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
     exit::exit::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
     block::block::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    crate::block::add_write_in_place(linker)?;
     net::net::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    // Bindgen's host functions lift a `list<u8>` into a new `Vec` one byte per iteration
+    // (the kernel is built without SIMD); the bulk writes replace theirs with ones that
+    // read the bytes in place (see `in_place`).
+    linker.allow_shadowing(true);
+    crate::block::add_write_in_place(linker)?;
     crate::net::add_write_in_place(linker)?;
+    linker.allow_shadowing(false);
     Ok(())
+}
+
+/// The bytes of `list`, read in place from the unikernel's memory, next to the kernel's
+/// state, for a host function defined with `func_wrap`.
+pub fn in_place<'a>(store: &'a mut StoreContextMut<'_, Kernel>, list: &WasmList<u8>) -> (&'a mut Kernel, &'a [u8]) {
+    let bytes = list.as_le_slice(&*store);
+    let (at, len) = (bytes.as_ptr(), bytes.len());
+    // SAFETY: the bytes lie in the unikernel's linear memory, which neither moves nor
+    // changes while a host function runs (no wasm runs, and the kernel has one thread);
+    // the `Kernel` is a separate allocation.
+    (store.data_mut(), unsafe { core::slice::from_raw_parts(at, len) })
 }
