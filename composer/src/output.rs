@@ -12,7 +12,7 @@ use tempfile::NamedTempFile;
 
 /// The files a command writes, staged until [`Outputs::commit`].
 pub struct Outputs {
-    inputs: Vec<(String, PathBuf)>,
+    inputs: Vec<String>,
     staged: Vec<(NamedTempFile, PathBuf)>,
     in_place: Vec<(String, Vec<u8>)>,
     names: Vec<PathBuf>,
@@ -21,11 +21,7 @@ pub struct Outputs {
 impl Outputs {
     /// Outputs that must not name any of `inputs` (files the command reads).
     pub fn new<'a>(inputs: impl IntoIterator<Item = &'a str>) -> Outputs {
-        let inputs = inputs
-            .into_iter()
-            .filter(|i| *i != "-")
-            .filter_map(|i| Some((i.to_string(), std::fs::canonicalize(i).ok()?)))
-            .collect();
+        let inputs = inputs.into_iter().filter(|i| *i != "-").map(str::to_string).collect();
         Outputs { inputs, staged: Vec::new(), in_place: Vec::new(), names: Vec::new() }
     }
 
@@ -49,12 +45,12 @@ impl Outputs {
         if !dir.is_dir() {
             bail!("cannot write {path}: the directory {} does not exist", dir.display());
         }
-        // Where the file lands, with the directory's symlinks resolved, to compare with
-        // the inputs and the other outputs.
-        let landing = std::fs::canonicalize(dir).with_context(|| format!("cannot write {path}"))?.join(file_name);
-        if let Some((input, _)) = self.inputs.iter().find(|(_, i)| *i == landing || same_file(i, target)) {
+        if let Some(input) = self.inputs.iter().find(|input| same_file(Path::new(input), target)) {
             bail!("refusing to write {path}: it is the input {input}; choose another output file");
         }
+        // Where the file lands, with the directory's symlinks resolved, to tell whether two
+        // outputs name one file.
+        let landing = std::fs::canonicalize(dir).with_context(|| format!("cannot write {path}"))?.join(file_name);
         if self.names.contains(&landing) {
             bail!("{path} is named for two outputs; give each its own file");
         }
@@ -115,7 +111,7 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
     stdout.flush().context("cannot write to standard output")
 }
 
-/// Whether `a` and `b` are one file (a hard link to an input is an input too).
+/// Whether `a` and `b` are one file, by any name: through `..`, a symlink, or a hard link.
 fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (std::fs::metadata(a), std::fs::metadata(b)) {
