@@ -5,10 +5,10 @@ use crate::bindings::ukc::block::block::{Error, Host, HostDevice, Info};
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
+use ukc_hvt_abi::block_range;
 use wasmtime::component::Resource;
 
-/// The largest read or write one call may ask for, as the WIT documents.
-pub const MAX_TRANSFER: u64 = 16 << 20;
+pub use ukc_hvt_abi::block_range::MAX_TRANSFER;
 
 /// A file attached as a named block device.
 #[derive(Debug)]
@@ -99,11 +99,10 @@ impl BlockBackend {
 
     /// Checks an access of `len` bytes at `offset`.
     fn check(&self, offset: u64, len: u64) -> Result<(), Error> {
-        let sector = u64::from(self.sector_size);
-        let aligned = offset.is_multiple_of(sector) && len.is_multiple_of(sector);
-        let in_range =
-            len > 0 && len <= MAX_TRANSFER && offset.checked_add(len).is_some_and(|end| end <= self.capacity);
-        if aligned && in_range { Ok(()) } else { Err(Error::InvalidRange) }
+        match block_range::end(offset, len, u64::from(self.sector_size), self.capacity) {
+            Some(_) => Ok(()),
+            None => Err(Error::InvalidRange),
+        }
     }
 
     fn io_error(&self, what: &str, offset: u64, error: std::io::Error) -> Error {

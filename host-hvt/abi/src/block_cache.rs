@@ -21,6 +21,7 @@
 //! Requests of [`WRITE_BACK`] or [`READ_AHEAD`] bytes or more go straight to the device.
 //! Its unit tests (`block_cache/tests.rs`) run it against a fake device and a plain model.
 
+use crate::block_range;
 use alloc::vec::Vec;
 
 /// The largest dirty run the cache gathers before writing it back.
@@ -63,9 +64,6 @@ pub enum Failure<E> {
     /// The device failed.
     Device(E),
 }
-
-/// The largest request, as the WIT documents.
-const MAX_TRANSFER: u64 = 16 << 20;
 
 /// One device's cache.
 pub struct Cache {
@@ -163,16 +161,7 @@ impl Cache {
 
     /// Checks a request of `len` bytes at `offset` and gives its end.
     fn check<E>(&self, offset: u64, len: u64) -> Result<u64, Failure<E>> {
-        let sector = self.geometry.sector_size;
-        let end = offset.checked_add(len).filter(|&end| end <= self.geometry.capacity);
-        match end {
-            Some(end)
-                if len > 0 && len <= MAX_TRANSFER && offset.is_multiple_of(sector) && len.is_multiple_of(sector) =>
-            {
-                Ok(end)
-            }
-            _ => Err(Failure::InvalidRange),
-        }
+        block_range::end(offset, len, self.geometry.sector_size, self.geometry.capacity).ok_or(Failure::InvalidRange)
     }
 
     /// Writes back the dirty run if it overlaps `len` bytes at `offset`.

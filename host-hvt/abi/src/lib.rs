@@ -19,6 +19,7 @@
 extern crate alloc;
 
 pub mod block_cache;
+pub mod block_range;
 pub mod frames;
 
 use bytemuck::{Pod, Zeroable};
