@@ -2,17 +2,15 @@
 //! model: in a KVM micro-VM where `/dev/kvm` works (see `kvm`), else in this process.
 //! Every device lives in the shared host crate, so both run the same device code.
 
-mod cli;
-mod kvm;
-
-use cli::Isolation;
 use std::process::ExitCode;
 use ukc_host::launch::{self, CommandLine, HostInfo, Invocation};
+use ukc_hvt::cli::{self, Isolation};
+use ukc_hvt::kvm;
 
 const HOST: HostInfo =
     HostInfo { name: "ukc-hvt", target: "hvt", args_usage: "ukc-hvt [DEVICES] -- UNIKERNEL [ARGS...]" };
 
-const COMMAND_LINE: CommandLine = CommandLine { parse: cli::parse_command, help: cli::help, usage: cli::USAGE };
+const COMMAND_LINE: CommandLine = CommandLine { parse: cli::parse_command, help: cli::help, usage: cli::usage };
 
 fn main() -> ExitCode {
     let parsed = cli::parse(std::env::args().skip(1).collect());

@@ -14,10 +14,10 @@ mod elf;
 #[path = "../../kernel/src/engine_config.rs"]
 mod engine_config;
 mod frames;
-mod hypercalls;
+pub(crate) mod hypercalls;
 mod layout;
 mod load;
-mod memory;
+pub(crate) mod memory;
 mod paging;
 mod vm;
 mod watchdog;
