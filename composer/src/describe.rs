@@ -16,7 +16,7 @@ pub fn text(c: &Composition) -> String {
         "unikernel {} for target {} (runs on {})",
         plan.nodes[plan.app()].name,
         plan.target.name,
-        plan.target.host
+        plan.target.host().program
     );
     let _ = writeln!(out, "\ninstantiation order:");
     for (index, node) in plan.nodes.iter().enumerate() {
@@ -86,7 +86,7 @@ pub fn unikernel_text(manifest: &UnikernelManifest, target: &Target, origin: &st
         "unikernel {} ({origin}), composed for target {} (runs on {})",
         manifest.app_name(),
         target.name,
-        target.host
+        target.host().program
     );
     let _ = writeln!(out, "\ncomponents, in instantiation order:");
     for (index, component) in manifest.components.iter().enumerate() {
@@ -105,7 +105,7 @@ pub fn unikernel_json(manifest: &UnikernelManifest, target: &Target) -> Value {
         manifest.devices.iter().map(|d| json!({ "device": d.name, "flag": attach_flag(target, d) })).collect();
     json!({
         "target": target.name,
-        "host": target.host,
+        "host": target.host().program,
         "composed": true,
         "attach": attach,
         "manifest": serde_json::to_value(manifest).expect("manifests serialize"),
@@ -117,8 +117,12 @@ pub fn unikernel_json(manifest: &UnikernelManifest, target: &Target) -> Value {
 pub fn dot(c: &Composition) -> String {
     let plan = &c.plan;
     let mut out = String::from("digraph unikernel {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n");
-    let _ =
-        writeln!(out, "  platform [label=\"{} platform\\n({})\", shape=box3d];", plan.target.name, plan.target.host);
+    let _ = writeln!(
+        out,
+        "  platform [label=\"{} platform\\n({})\", shape=box3d];",
+        plan.target.name,
+        plan.target.host().program
+    );
     for (index, node) in plan.nodes.iter().enumerate() {
         let style = if index == plan.app() { ", style=bold" } else { "" };
         let _ = writeln!(out, "  n{index} [label=\"{}\\n{}\"{style}];", node.name, node.manifest.version);
@@ -158,7 +162,7 @@ pub fn json(c: &Composition) -> Value {
         .collect();
     json!({
         "target": plan.target.name,
-        "host": plan.target.host,
+        "host": plan.target.host().program,
         "order": components,
         "exports": [c.main_export_name()],
         "platform_imports": c.platform_imports(),

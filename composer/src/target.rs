@@ -3,6 +3,7 @@
 
 use crate::names::InterfaceName;
 use anyhow::{Result, anyhow, bail};
+use ukc_manifest::hosts::{Layout, TargetHost};
 use ukc_manifest::{DeviceType, UnikernelManifest};
 
 /// A target a unikernel can be composed for.
@@ -12,8 +13,6 @@ pub struct Target {
     pub name: &'static str,
     /// One line saying what the target is.
     pub about: &'static str,
-    /// The host program that runs unikernels composed for this target.
-    pub host: &'static str,
     /// Where the platform world is: ukc's own WIT, or the WASI WIT.
     pub wit: PlatformWit,
     /// The world listing what the host provides, in that WIT's platform package.
@@ -21,8 +20,6 @@ pub struct Target {
     /// Which driver fills an interface (path without version) or every interface of a
     /// package when several could; `platform` names the host's own implementation.
     pub defaults: &'static [(&'static str, &'static str)],
-    /// How the host's command line is laid out.
-    pub command_line: CommandLine,
 }
 
 /// The WIT a target's platform world comes from.
@@ -34,42 +31,26 @@ pub enum PlatformWit {
     Wasi,
 }
 
-/// How a target's host takes the unikernel, its device flags and its arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CommandLine {
-    /// `HOST UNIKERNEL FLAGS -- ARGS` (`ukc-unix`).
-    KernelFirst,
-    /// `HOST FLAGS -- UNIKERNEL ARGS` (Solo5's grammar: `ukc-hvt`).
-    KernelLast,
-    /// `HOST FLAGS UNIKERNEL ARGS` (`wasmtime run`).
-    Wasmtime,
-}
-
 /// Every target, in the order `ukc targets` lists them.
 pub const TARGETS: &[Target] = &[
     Target {
         name: "unix",
         about: "a Unix process: files as block devices, directories as kv stores, stdout as console",
-        host: "ukc-unix",
         wit: PlatformWit::Ukc,
         world: "unix",
         defaults: &[],
-        command_line: CommandLine::KernelFirst,
     },
     Target {
         name: "hvt",
         about: "the Solo5 hvt device model: console, clocks, yield, named block and net devices",
-        host: "ukc-hvt",
         wit: PlatformWit::Ukc,
         world: "hvt",
         defaults: &[("ukc:kv/ro", "kv-tar"), ("ukc:tcpip", "tcpip")],
-        command_line: CommandLine::KernelLast,
     },
     Target {
         name: "wasi",
         about: "any WASI 0.2 runtime (wasmtime run): console on stdout, kv stores on preopened directories, \
                 block devices on files, TCP/IP on wasi:sockets",
-        host: "wasmtime run",
         wit: PlatformWit::Wasi,
         world: "command",
         // The wasi-* drivers bridge ukc devices to WASI; where another driver also exports
@@ -86,7 +67,6 @@ pub const TARGETS: &[Target] = &[
             ("ukc:block", "wasi-block"),
             ("ukc:tcpip", "wasi-tcpip"),
         ],
-        command_line: CommandLine::Wasmtime,
     },
 ];
 
@@ -107,37 +87,28 @@ impl Target {
         self.defaults.iter().find(|(p, _)| *p == want.path || *p == want.package()).map(|(_, d)| *d)
     }
 
-    /// The host flag that attaches a device of type `ty`, with a placeholder for its
-    /// backing, or `None` when the host has no such devices. On `wasi` the flags are
-    /// preopens: the kv store `NAME` is the directory preopened as `NAME` (`wasi-kv`), and
-    /// the block device `NAME` the file `NAME` in the one preopened as `/dev/block`
-    /// (`wasi-block`), as [`Target::device_backing`] says.
+    /// How the target's host runs unikernels and attaches devices (shared with the hosts).
+    pub fn host(&self) -> &'static TargetHost {
+        TargetHost::of(self.name).expect("every target has a host in ukc_manifest::hosts")
+    }
+
+    /// The host flag that attaches device `name` of type `ty`, with a placeholder for its
+    /// backing, or `None` when the host has no such devices.
     pub fn device_flag(&self, ty: DeviceType, name: &str) -> Option<String> {
-        match (self.name, ty) {
-            ("wasi", DeviceType::Kv) => Some(format!("--dir DIR::{name}")),
-            ("wasi", DeviceType::Block) => Some("--dir DIR::/dev/block".into()),
-            ("wasi", DeviceType::Net) => None,
-            (_, DeviceType::Block) => Some(format!("--block:{name}=FILE")),
-            ("unix", DeviceType::Kv) => Some(format!("--kv:{name}=DIR")),
-            ("hvt", DeviceType::Net) => Some(format!("--net:{name}=TAP")),
-            _ => None,
-        }
+        self.host().device_flag(ty, name)
     }
 
     /// Where the device's contents are, when its flag does not name them: one flag
     /// preopens the directory of every block device on `wasi`, so each is a file in it.
     pub fn device_backing(&self, ty: DeviceType, name: &str) -> Option<String> {
-        match (self.name, ty) {
-            ("wasi", DeviceType::Block) => Some(format!("DIR/{name}")),
-            _ => None,
-        }
+        self.host().device_backing(ty, name)
     }
 
     /// Host options a unikernel importing `platform_imports` needs besides its devices:
     /// wasmtime lets sockets reach no address without `-S inherit-network`.
     fn host_options(&self, platform_imports: &[String]) -> Vec<String> {
         let sockets = platform_imports.iter().any(|name| name.starts_with("wasi:sockets/"));
-        if self.command_line == CommandLine::Wasmtime && sockets {
+        if self.host().layout == Layout::Wasmtime && sockets {
             vec!["-S".into(), "inherit-network".into()]
         } else {
             Vec::new()
@@ -147,37 +118,7 @@ impl Target {
     /// The command that runs `unikernel`, which imports `platform_imports`, with every
     /// device its manifest requires.
     pub fn run_command(&self, unikernel: &str, manifest: &UnikernelManifest, platform_imports: &[String]) -> String {
-        let mut flags = self.host_options(platform_imports);
-        for flag in manifest.devices.iter().filter_map(|d| self.device_flag(d.ty, &d.name)) {
-            // Several block devices on `wasi` share one preopen.
-            if !flags.contains(&flag) {
-                flags.push(flag);
-            }
-        }
-        let takes_args = !manifest.args.is_empty() || !manifest.undeclared_args.is_empty();
-        let mut words = vec![self.host.to_string()];
-        match self.command_line {
-            CommandLine::KernelLast => {
-                words.extend(flags);
-                words.push("--".into());
-                words.push(unikernel.into());
-            }
-            CommandLine::KernelFirst => {
-                words.push(unikernel.into());
-                words.extend(flags);
-                if takes_args {
-                    words.push("--".into());
-                }
-            }
-            CommandLine::Wasmtime => {
-                words.extend(flags);
-                words.push(unikernel.into());
-            }
-        }
-        if takes_args {
-            words.push("[ARGS...]".into());
-        }
-        words.join(" ")
+        self.host().run_command(unikernel, manifest, &self.host_options(platform_imports))
     }
 }
 
@@ -230,41 +171,29 @@ mod tests {
     use super::*;
     use ukc_manifest::{SCHEMA, UnikernelDevice};
 
-    fn manifest(devices: &[(&str, DeviceType)]) -> UnikernelManifest {
-        UnikernelManifest {
+    #[test]
+    fn wasi_run_lines_grant_sockets_to_unikernels_that_import_them() {
+        let wasi = Target::find("wasi").unwrap();
+        let manifest = UnikernelManifest {
             schema: SCHEMA,
             target: "wasi".into(),
             components: Vec::new(),
-            devices: devices
-                .iter()
-                .map(|(name, ty)| UnikernelDevice {
-                    name: name.to_string(),
-                    ty: *ty,
-                    by: vec!["app".into()],
-                    read_only: false,
-                })
-                .collect(),
+            devices: vec![UnikernelDevice {
+                name: "site".into(),
+                ty: DeviceType::Kv,
+                by: vec!["app".into()],
+                read_only: false,
+            }],
             args: Vec::new(),
             undeclared_args: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn wasi_run_lines_preopen_block_devices_once_and_grant_sockets() {
-        let wasi = Target::find("wasi").unwrap();
-        let devices = manifest(&[("disk", DeviceType::Block), ("site", DeviceType::Kv), ("log", DeviceType::Block)]);
+        };
         let sockets = ["wasi:sockets/tcp@0.2.12".to_string()];
         assert_eq!(
-            wasi.run_command("u.wasm", &devices, &sockets),
-            "wasmtime run -S inherit-network --dir DIR::/dev/block --dir DIR::site u.wasm"
+            wasi.run_command("u.wasm", &manifest, &sockets),
+            "wasmtime run -S inherit-network --dir DIR::site u.wasm"
         );
-        assert_eq!(wasi.run_command("u.wasm", &manifest(&[]), &[]), "wasmtime run u.wasm");
-        assert_eq!(wasi.device_backing(DeviceType::Block, "log").as_deref(), Some("DIR/log"));
+        assert_eq!(wasi.run_command("u.wasm", &manifest, &[]), "wasmtime run --dir DIR::site u.wasm");
         let unix = Target::find("unix").unwrap();
-        assert_eq!(
-            unix.run_command("u.wasm", &devices, &sockets),
-            "ukc-unix u.wasm --block:disk=FILE --kv:site=DIR --block:log=FILE"
-        );
-        assert_eq!(unix.device_backing(DeviceType::Block, "log"), None);
+        assert_eq!(unix.run_command("u.wasm", &manifest, &sockets), "ukc-unix u.wasm --kv:site=DIR");
     }
 }

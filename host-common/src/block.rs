@@ -2,13 +2,53 @@
 
 use crate::Devices;
 use crate::bindings::ukc::block::block::{Error, Host, HostDevice, Info};
+use crate::devices::DeviceOption;
+use crate::flags::Attachments;
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
 use ukc_hvt_abi::block_range;
+use ukc_manifest::{DeviceType, UnikernelManifest};
 use wasmtime::component::Resource;
 
 pub use ukc_hvt_abi::block_range::MAX_TRANSFER;
+
+/// `--block-sector-size:NAME=SIZE`.
+pub const SECTOR_SIZE: DeviceOption = DeviceOption {
+    ty: DeviceType::Block,
+    flag: "block-sector-size",
+    value: "SIZE",
+    about: "sector size of device NAME: a power of two >= 512 (default 512)",
+    check: |value| parse_sector_size(value).map(drop),
+};
+
+/// Sector size unless `--block-sector-size` says otherwise, as Solo5's.
+pub const DEFAULT_SECTOR_SIZE: u32 = 512;
+
+fn parse_sector_size(value: &str) -> Result<u32, String> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 512 && n.is_power_of_two())
+        .ok_or_else(|| "the sector size must be a power of two, at least 512".to_string())
+}
+
+/// The sector size of block device `name` in `attachments`.
+pub fn sector_size(attachments: &Attachments, name: &str) -> u32 {
+    attachments.option(&SECTOR_SIZE, name).and_then(|v| parse_sector_size(v).ok()).unwrap_or(DEFAULT_SECTOR_SIZE)
+}
+
+/// Opens every block device in `attachments`, read-only where `manifest` says the
+/// unikernel only reads it, in command-line order.
+pub fn open_all(attachments: &Attachments, manifest: &UnikernelManifest) -> Result<Vec<BlockBackend>, String> {
+    attachments
+        .of(DeviceType::Block)
+        .map(|(name, file)| {
+            let read_only = manifest.device(name).is_some_and(|d| d.read_only);
+            BlockBackend::open(name, file, sector_size(attachments, name), read_only)
+        })
+        .collect()
+}
 
 /// A file attached as a named block device.
 #[derive(Debug)]

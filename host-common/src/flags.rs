@@ -1,7 +1,11 @@
-//! The device flags hosts share with `solo5-hvt` (`--block:NAME=PATH`, `--mem=MB`, ...)
-//! and the boot check of attached devices against the unikernel's manifest.
+//! The device flags hosts share with `solo5-hvt` (`--block:NAME=FILE`, `--mem=MB`, ...)
+//! and the boot check of attached devices against the unikernel's manifest. Which device
+//! flags a host takes is its target's row in `ukc_manifest::hosts` and the device
+//! options in [`crate::devices`].
 
+use crate::devices::{self, DeviceOption};
 use std::collections::BTreeMap;
+use ukc_manifest::hosts::TargetHost;
 use ukc_manifest::{DeviceType, UnikernelManifest};
 
 /// Default guest memory limit in MiB, as `solo5-hvt`.
@@ -17,10 +21,9 @@ pub struct Attachments {
     pub mem_mb: u64,
     /// Attached devices, in command-line order: type, name, backing (file, directory, tap).
     pub devices: Vec<(DeviceType, String, String)>,
-    /// `--block-sector-size:NAME=N` values.
-    pub sector_sizes: BTreeMap<String, u32>,
-    /// `--net-mac:NAME=HWADDR` values.
-    pub macs: BTreeMap<String, [u8; 6]>,
+    /// Device options (`--block-sector-size:NAME=SIZE`): (option, device name) → value,
+    /// checked by the option's device module.
+    pub options: BTreeMap<(&'static str, String), String>,
     /// How long the unikernel may run (`ukc-hvt --timeout=SECONDS`); `None`: no limit.
     pub timeout: Option<std::time::Duration>,
     /// Where the unikernel may listen and what it may reach on the host's sockets
@@ -33,8 +36,7 @@ impl Default for Attachments {
         Attachments {
             mem_mb: DEFAULT_MEM_MB,
             devices: Vec::new(),
-            sector_sizes: BTreeMap::new(),
-            macs: BTreeMap::new(),
+            options: BTreeMap::new(),
             timeout: None,
             sockets: Default::default(),
         }
@@ -42,9 +44,9 @@ impl Default for Attachments {
 }
 
 impl Attachments {
-    /// Takes `arg` if it is a device or memory flag for one of the `accepted` device
-    /// types; `Ok(false)` when it is no such flag. Errors are one line for the user.
-    pub fn take(&mut self, arg: &str, accepted: &[DeviceType]) -> Result<bool, String> {
+    /// Takes `arg` if it is a device or memory flag of `host`; `Ok(false)` when it is no
+    /// such flag. Errors are one line for the user.
+    pub fn take(&mut self, arg: &str, host: &TargetHost) -> Result<bool, String> {
         let Some(body) = arg.strip_prefix("--") else {
             return Ok(false);
         };
@@ -63,42 +65,32 @@ impl Attachments {
         let Some((kind, rest)) = body.split_once(':') else {
             return Ok(false);
         };
+        let option = devices::options(host).find(|o| o.flag == kind);
+        let ty = host.device_types().find(|t| t.as_str() == kind);
+        if option.is_none() && ty.is_none() {
+            return Ok(false);
+        }
         let (name, value) = rest.split_once('=').ok_or_else(|| format!("{arg}: expected --{kind}:NAME=VALUE"))?;
         if name.is_empty() || value.is_empty() {
             return Err(format!("{arg}: expected --{kind}:NAME=VALUE with a name and a value"));
         }
-        if kind == "block-sector-size" {
-            let size = value
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 512 && n.is_power_of_two())
-                .ok_or_else(|| format!("{arg}: the sector size must be a power of two, at least 512"))?;
-            if self.sector_sizes.insert(name.to_string(), size).is_some() {
-                return Err(format!("--block-sector-size:{name} is given twice"));
+        if let Some(option) = option {
+            (option.check)(value).map_err(|expected| format!("{arg}: {expected}"))?;
+            if self.options.insert((option.flag, name.to_string()), value.to_string()).is_some() {
+                return Err(format!("--{kind}:{name} is given twice"));
             }
             return Ok(true);
         }
-        if kind == "net-mac" && accepted.contains(&DeviceType::Net) {
-            let mac = crate::tap::parse_mac(value)
-                .ok_or_else(|| format!("{arg}: expected a MAC address such as 02:00:00:00:00:01"))?;
-            if self.macs.insert(name.to_string(), mac).is_some() {
-                return Err(format!("--net-mac:{name} is given twice"));
-            }
-            return Ok(true);
-        }
-        let Some(ty) = accepted.iter().copied().find(|t| t.as_str() == kind) else {
-            return Ok(false);
-        };
         if self.devices.iter().any(|(_, n, _)| n == name) {
             return Err(format!("device '{name}' is attached twice; each name can be attached once"));
         }
-        self.devices.push((ty, name.to_string(), value.to_string()));
+        self.devices.push((ty.expect("a device type when not an option"), name.to_string(), value.to_string()));
         Ok(true)
     }
 
-    /// The sector size for block device `name` (512 unless set).
-    pub fn sector_size(&self, name: &str) -> u32 {
-        self.sector_sizes.get(name).copied().unwrap_or(512)
+    /// The value of `option` for device `name`, if given.
+    pub fn option(&self, option: &DeviceOption, name: &str) -> Option<&str> {
+        self.options.get(&(option.flag, name.to_string())).map(String::as_str)
     }
 
     /// The attached devices of one type: (name, backing).
@@ -131,14 +123,10 @@ impl Attachments {
                 ));
             }
         }
-        for name in self.sector_sizes.keys() {
-            if !self.of(DeviceType::Block).any(|(n, _)| n == name) {
-                return Err(format!("--block-sector-size:{name} names no attached block device"));
-            }
-        }
-        for name in self.macs.keys() {
-            if !self.of(DeviceType::Net).any(|(n, _)| n == name) {
-                return Err(format!("--net-mac:{name} names no attached net device"));
+        for (flag, name) in self.options.keys() {
+            let ty = devices::OPTIONS.iter().find(|o| o.flag == *flag).expect("only known options are taken").ty;
+            if !self.of(ty).any(|(n, _)| n == name) {
+                return Err(format!("--{flag}:{name} names no attached {ty} device"));
             }
         }
         Ok(())
@@ -158,7 +146,9 @@ mod tests {
     use super::*;
     use ukc_manifest::UnikernelDevice;
 
-    const ALL: &[DeviceType] = &DeviceType::ALL;
+    fn unix() -> &'static TargetHost {
+        TargetHost::of("unix").unwrap()
+    }
 
     fn manifest(devices: &[(&str, DeviceType)]) -> UnikernelManifest {
         UnikernelManifest {
@@ -177,7 +167,7 @@ mod tests {
     fn attach(args: &[&str]) -> Result<Attachments, String> {
         let mut a = Attachments::default();
         for arg in args {
-            assert!(a.take(arg, ALL)?, "{arg} not taken");
+            assert!(a.take(arg, unix())?, "{arg} not taken");
         }
         Ok(a)
     }
@@ -186,10 +176,12 @@ mod tests {
     fn parses_flags() {
         let a = attach(&["--block:storage=disk.img", "--block-sector-size:storage=4096", "--mem=64"]).unwrap();
         assert_eq!(a.mem_mb, 64);
-        assert_eq!(a.sector_size("storage"), 4096);
+        assert_eq!(crate::block::sector_size(&a, "storage"), 4096);
         assert_eq!(a.of(DeviceType::Block).collect::<Vec<_>>(), vec![("storage", "disk.img")]);
-        assert!(!Attachments::default().take("--hello=x", ALL).unwrap());
-        assert!(!Attachments::default().take("--net:x=tap0", &[DeviceType::Block]).unwrap());
+        assert!(!Attachments::default().take("--hello=x", unix()).unwrap());
+        let wasi = TargetHost::of("wasi").unwrap();
+        assert!(!Attachments::default().take("--net:x=tap0", wasi).unwrap());
+        assert!(!Attachments::default().take("--net-mac:x=02:00:00:00:00:01", wasi).unwrap());
     }
 
     #[test]

@@ -3,15 +3,13 @@
 //! compile (or load from the cache), link and run.
 
 use crate::args::{Parsed, RuntimeArgs};
-use crate::block::BlockBackend;
 use crate::cache::Cache;
 use crate::engine;
 use crate::exit::TimedOut;
 use crate::flags::Attachments;
-use crate::net::NetBackend;
 use crate::{Devices, exit, run};
 use std::time::Duration;
-use ukc_manifest::{DeviceType, UnikernelManifest};
+use ukc_manifest::UnikernelManifest;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 
@@ -43,7 +41,7 @@ pub struct CommandLine {
     /// The text `--help` prints.
     pub help: fn() -> String,
     /// One line of usage, printed after a command-line error.
-    pub usage: &'static str,
+    pub usage: fn() -> String,
 }
 
 /// A host's `main`: parses the command line, then prints help or the version, or boots
@@ -73,7 +71,7 @@ pub fn respond(
         }
         Ok(Command::Run(invocation)) => boot(&invocation),
         Err(message) => {
-            eprintln!("{}: {message}\nusage: {}", host.name, command_line.usage);
+            eprintln!("{}: {message}\nusage: {}", host.name, (command_line.usage)());
             exit::USAGE
         }
     };
@@ -167,19 +165,8 @@ pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel
     };
     let attachments = &invocation.attachments;
     attachments.check(&manifest).map_err(setup)?;
-    let blocks = attachments
-        .of(DeviceType::Block)
-        .map(|(name, file)| {
-            let read_only = manifest.device(name).is_some_and(|d| d.read_only);
-            BlockBackend::open(name, file, attachments.sector_size(name), read_only)
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(setup)?;
-    let nets = attachments
-        .of(DeviceType::Net)
-        .map(|(name, ifname)| NetBackend::open(name, ifname, attachments.macs.get(name).copied()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(setup)?;
+    let blocks = crate::block::open_all(attachments, &manifest).map_err(setup)?;
+    let nets = crate::net::open_all(attachments).map_err(setup)?;
     let mut devices = Devices::new(args, blocks, nets);
     devices.restrict_sockets(attachments.sockets.clone());
     if let Some(limit) = attachments.timeout {

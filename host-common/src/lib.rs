@@ -11,6 +11,7 @@ pub mod block;
 pub mod cache;
 mod clock;
 mod console;
+pub mod devices;
 pub mod engine;
 mod entropy;
 pub mod exit;

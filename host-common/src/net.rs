@@ -3,14 +3,36 @@
 
 use crate::Devices;
 use crate::bindings::ukc::net::net::{Error, Host, HostDevice, Info};
+use crate::devices::DeviceOption;
+use crate::flags::Attachments;
 use crate::tap;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
+use ukc_manifest::DeviceType;
 use wasmtime::component::Resource;
 
 /// Bytes of Ethernet header a frame carries besides its payload.
 const ETHERNET_HEADER: u32 = 14;
+
+/// `--net-mac:NAME=HWADDR`.
+pub const MAC: DeviceOption = DeviceOption {
+    ty: DeviceType::Net,
+    flag: "net-mac",
+    value: "HWADDR",
+    about: "MAC address of device NAME (default: random, locally administered)",
+    check: |value| {
+        tap::parse_mac(value).map(drop).ok_or_else(|| "expected a MAC address such as 02:00:00:00:00:01".into())
+    },
+};
+
+/// Attaches every net device in `attachments`, in command-line order.
+pub fn open_all(attachments: &Attachments) -> Result<Vec<NetBackend>, String> {
+    attachments
+        .of(DeviceType::Net)
+        .map(|(name, ifname)| NetBackend::open(name, ifname, attachments.option(&MAC, name).and_then(tap::parse_mac)))
+        .collect()
+}
 
 /// A TAP interface attached as a named net device.
 #[derive(Debug)]

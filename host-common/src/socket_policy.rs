@@ -19,9 +19,11 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::ops::RangeInclusive;
 
 /// The usage lines of the socket flags, for a host's help text.
-pub const USAGE: &str = "  --listen-address=ADDR        address to listen on (default: every address, 0.0.0.0)
-  --allow-listen=PORTS         only these TCP ports listen and UDP ports bind: 80,8000-8100 (default: any)
-  --allow-connect=CIDR[:PORTS] connect and send only there, repeatable: 10.0.0.0/8:80,443 (default: anywhere)";
+pub const USAGE: &str = "  --listen-address=ADDR           address to listen on (default: every address, 0.0.0.0)
+  --allow-listen=PORTS            only these TCP ports listen and UDP ports bind: 80,8000-8100
+                                  (default: any)
+  --allow-connect=CIDR[:PORTS]    connect and send only there, repeatable: 10.0.0.0/8:80,443
+                                  (default: anywhere)";
 
 /// The policy `ukc-unix`'s flags set; the default allows everything.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,12 +1,13 @@
 //! `solo5-hvt`'s command line, plus how to isolate the unikernel and for how long:
-//! `ukc-hvt [--isolation=kvm|process] [--timeout=SECONDS] [--mem=MB] [--net:NAME=IFACE]
-//! [--net-mac:NAME=HWADDR] [--block:NAME=PATH] [--block-sector-size:NAME=N] [--help]
-//! [--version] [--] UNIKERNEL [ARGS...]`.
+//! `ukc-hvt [--isolation=kvm|process] [--timeout=SECONDS] [--mem=MB] [DEVICES] [--help]
+//! [--version] [--] UNIKERNEL [ARGS...]`, its device flags from the hvt row of the device
+//! table (`ukc_manifest::hosts`, `ukc_host::devices`).
 
 use std::time::Duration;
+use ukc_host::devices;
 use ukc_host::flags::{Attachments, DEFAULT_MEM_MB};
 use ukc_host::launch::{Command, Invocation};
-use ukc_manifest::DeviceType;
+use ukc_manifest::hosts::TargetHost;
 
 /// Where the unikernel runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,13 +18,18 @@ pub enum Isolation {
     Process,
 }
 
-/// The device types the hvt device model has.
-pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Net];
+/// The hvt target's host: the device types of the hvt device model, and their flags.
+fn host() -> &'static TargetHost {
+    TargetHost::of("hvt").expect("the hvt target has a host")
+}
 
 /// One line of usage, for errors and the help text.
-pub const USAGE: &str = "ukc-hvt [--isolation=kvm|process] [--timeout=SECONDS] [--mem=MB] [--net:NAME=IFACE] \\
-                         [--net-mac:NAME=HWADDR] [--block:NAME=PATH] [--block-sector-size:NAME=N] [--help] [--version] \\
-                         [--] UNIKERNEL [ARGS...]";
+pub fn usage() -> String {
+    format!(
+        "ukc-hvt [--isolation=kvm|process] [--timeout=SECONDS] [--mem=MB] {} [--help] [--version] [--] UNIKERNEL [ARGS...]",
+        devices::usage(host())
+    )
+}
 
 /// Parses the arguments after the program name: options, then UNIKERNEL, then its
 /// arguments, untouched. The isolation is `None` unless `--isolation` chose one.
@@ -43,7 +49,7 @@ pub fn parse(args: Vec<String>) -> Result<(Command, Option<Isolation>), String> 
             _ if arg.starts_with("--timeout=") => {
                 attachments.timeout = Some(parse_timeout(&arg["--timeout=".len()..])?);
             }
-            _ if attachments.take(&arg, DEVICE_TYPES)? => {}
+            _ if attachments.take(&arg, host())? => {}
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg}; see ukc-hvt --help")),
             _ => break arg,
         }
@@ -75,7 +81,7 @@ pub fn help() -> String {
     format!(
         "Runs a ukc unikernel composed for the hvt target on the Solo5 hvt device model.
 
-usage: {USAGE}
+usage: {usage}
 
 UNIKERNEL is the composed unikernel (ukc compose APP --target hvt); ARGS go to it, and
 `ukc-hvt -- UNIKERNEL --help` lists the arguments it accepts.
@@ -89,11 +95,7 @@ Core options:
   --help                          this help
   --version                       the version
 Devices (attach each device the unikernel declares, under its name):
-  --net:NAME=IFACE                the TAP interface IFACE as net device NAME
-  --net-mac:NAME=HWADDR           MAC address of net device NAME (default: random, locally administered)
-  --block:NAME=PATH               the file PATH as block device NAME
-  --block-sector-size:NAME=SIZE   sector size of block device NAME: a power of two >= 512 (default 512)
-
+{devices}
 The device model is Solo5's: console, monotonic and wall clocks, yield, named block and net
 devices, exit; plus entropy (a WebAssembly guest cannot execute rdrand, so the host gives
 it random bytes) and runtime arguments.
@@ -116,7 +118,9 @@ Environment:
 Examples:
   ukc compose target/components/kv-ro.wasm -t hvt -o kv.hvt.wasm
   ukc-hvt --block:storage=files.tar -- kv.hvt.wasm
-  ukc-hvt --net:service=tap0 --block:storage=site.tar -- website.hvt.wasm --ipv4=10.0.0.2/24"
+  ukc-hvt --net:service=tap0 --block:storage=site.tar -- website.hvt.wasm --ipv4=10.0.0.2/24",
+        usage = usage(),
+        devices = devices::help(host()),
     )
 }
 
@@ -138,7 +142,7 @@ mod tests {
         assert_eq!(i.attachments.mem_mb, 64);
         assert_eq!(i.args, ["--hello=Hi", "--mem=1"]);
         let Command::Run(i) = parse_words("--net:service=tap0 k.wasm").unwrap() else { panic!("not a run") };
-        assert_eq!(i.attachments.of(DeviceType::Net).collect::<Vec<_>>(), [("service", "tap0")]);
+        assert_eq!(i.attachments.of(ukc_manifest::DeviceType::Net).collect::<Vec<_>>(), [("service", "tap0")]);
     }
 
     #[test]

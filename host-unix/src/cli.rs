@@ -1,19 +1,22 @@
-//! The `ukc-unix` command line:
-//! `ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR]
-//! [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [SOCKET POLICY] [--] [ARGS...]`.
-//! Host options may also come before UNIKERNEL.
+//! The `ukc-unix` command line: `ukc-unix UNIKERNEL [DEVICES] [--mem=MB] [SOCKET POLICY]
+//! [--] [ARGS...]`, its device flags from the unix row of the device table
+//! (`ukc_manifest::hosts`, `ukc_host::devices`). Host options may also come before UNIKERNEL.
 
+use ukc_host::devices;
 use ukc_host::flags::{Attachments, DEFAULT_MEM_MB};
 use ukc_host::launch::{Command, Invocation};
 use ukc_host::socket_policy::USAGE as SOCKET_USAGE;
-use ukc_manifest::DeviceType;
+use ukc_manifest::hosts::TargetHost;
 
-/// The device types `ukc-unix` attaches.
-pub const DEVICE_TYPES: &[DeviceType] = &[DeviceType::Block, DeviceType::Net, DeviceType::Kv];
+/// The unix target's host: the device types `ukc-unix` attaches, and their flags.
+fn host() -> &'static TargetHost {
+    TargetHost::of("unix").expect("the unix target has a host")
+}
 
 /// One line of usage, for errors and the help text.
-pub const USAGE: &str = "ukc-unix UNIKERNEL [--block:NAME=FILE] [--block-sector-size:NAME=N] [--kv:NAME=DIR] \
-                         [--net:NAME=TAP] [--net-mac:NAME=HWADDR] [--mem=MB] [SOCKET POLICY] [--] [ARGS...]";
+pub fn usage() -> String {
+    format!("ukc-unix UNIKERNEL {} [--mem=MB] [SOCKET POLICY] [--] [ARGS...]", devices::usage(host()))
+}
 
 /// Parses the arguments after the program name.
 pub fn parse(args: Vec<String>) -> Result<Command, String> {
@@ -26,7 +29,7 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
             guest_args.extend(rest.by_ref());
             break;
         }
-        if attachments.take(&arg, DEVICE_TYPES)? || attachments.sockets.take(&arg)? {
+        if attachments.take(&arg, host())? || attachments.sockets.take(&arg)? {
             continue;
         }
         if unikernel.is_some() {
@@ -53,16 +56,10 @@ pub fn help() -> String {
     format!(
         "Runs a ukc unikernel composed for the unix target as a Unix process.
 
-usage: {USAGE}
+usage: {usage}
 
 Devices (attach each device the unikernel declares, under its name):
-  --block:NAME=FILE            FILE as block device NAME (read-write; read-only if FILE is,
-                               or if the unikernel only reads it: see `ukc describe`)
-  --block-sector-size:NAME=N   sector size of block device NAME: a power of two >= 512 (default 512)
-  --kv:NAME=DIR                DIR as read-only key-value store NAME
-  --net:NAME=TAP               the TAP interface TAP as net device NAME
-  --net-mac:NAME=HWADDR        MAC address of net device NAME (default: random, locally administered)
-  --mem=MB                     memory limit of the unikernel in MiB (default {DEFAULT_MEM_MB})
+{devices}  --mem=MB                        memory limit of the unikernel in MiB (default {DEFAULT_MEM_MB})
 
 Socket policy (ukc:tcpip on the host's sockets; by default a unikernel listens on any port
 and reaches any address, host-local services included, as any process of its user can):
@@ -85,7 +82,9 @@ Examples:
   ukc-unix block.wasm --block:storage=disk.img --block-sector-size:storage=4096
   ukc-unix kv.wasm --kv:storage=./files
   ukc-unix site.wasm --kv:storage=./site --listen-address=127.0.0.1 --allow-listen=8080 \\
-      --allow-connect=10.0.0.0/8:443"
+      --allow-connect=10.0.0.0/8:443",
+        usage = usage(),
+        devices = devices::help(host()),
     )
 }
 
@@ -109,7 +108,7 @@ mod tests {
         let i = invocation("--mem=64 k.wasm --block:storage=d.img -- --hello=Hi --block:x=y");
         assert_eq!(i.unikernel, "k.wasm");
         assert_eq!(i.attachments.mem_mb, 64);
-        assert_eq!(i.attachments.of(DeviceType::Block).count(), 1);
+        assert_eq!(i.attachments.of(ukc_manifest::DeviceType::Block).count(), 1);
         assert_eq!(i.args, ["--hello=Hi", "--block:x=y"]);
         assert_eq!(invocation("k.wasm --hello=Hi --kv:s=d").args, ["--hello=Hi", "--kv:s=d"]);
         assert_eq!(invocation("k.wasm --help").args, ["--help"]);

@@ -30,5 +30,5 @@ impl ExtraDevices for UnixDevices {
 }
 
 fn main() -> ExitCode {
-    ukc_host::launch::main::<UnixDevices>(&HOST, &CommandLine { parse: cli::parse, help: cli::help, usage: cli::USAGE })
+    ukc_host::launch::main::<UnixDevices>(&HOST, &CommandLine { parse: cli::parse, help: cli::help, usage: cli::usage })
 }

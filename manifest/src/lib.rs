@@ -13,6 +13,7 @@
 
 pub mod cmdline;
 mod component;
+pub mod hosts;
 mod section;
 mod unikernel;
 mod validate;

@@ -214,6 +214,9 @@ fn block_for_wasi_fills_a_file_under_wasmtime_as_unix_fills_one() {
     assert_only_wasi(&out);
     let described = ukc(&["describe", path_str(&component("block")), "-t", "wasi"]).ok();
     assert!(described.contains("attach with --dir DIR::/dev/block (the device is DIR/storage)"), "{described}");
+    // The unikernel's own help gives the run line `ukc compose` gave, preopen included.
+    let help = wasmtime(&[path_str(&out), "--help"]).ok();
+    assert!(help.contains("usage: wasmtime run --dir DIR::/dev/block block.wasi.wasm [ARGS...]"), "{help}");
 
     let on_unix = compose(&component("block"), "unix", dir.path(), "block.unix.wasm", &[]);
     let unix_image = dir.path().join("unix.img");

@@ -7,7 +7,7 @@ use ukc::target::{Platform, TARGETS};
 pub fn run() -> Result<()> {
     for target in TARGETS {
         let platform = Platform::load(target)?;
-        println!("{:<6} {} (host: {})", target.name, target.about, target.host);
+        println!("{:<6} {} (host: {})", target.name, target.about, target.host().program);
         let provides: Vec<String> = platform.provides.iter().map(ToString::to_string).collect();
         println!("       provides: {}", provides.join(", "));
         for (interface, driver) in target.defaults {

@@ -26,8 +26,9 @@ ukc_guest::manifest!("ukc.json");
 
 use std::sync::OnceLock;
 use ukc::args::declarations;
+use ukc_manifest::UnikernelManifest;
 use ukc_manifest::cmdline::{Parsed, RuntimeArgs, help};
-use ukc_manifest::{DeviceType, UnikernelManifest};
+use ukc_manifest::hosts::TargetHost;
 use wasip2::cli::{environment, exit, stderr, stdout};
 use wasip2::io::streams::OutputStream;
 
@@ -79,13 +80,10 @@ fn parsed() -> &'static RuntimeArgs {
     })
 }
 
-/// How to run the unikernel, for `--help`: the kv stores are preopened directories.
+/// How to run the unikernel, for `--help`: as `ukc compose` says, from the same table.
 fn usage(manifest: &UnikernelManifest, program: &str) -> String {
-    let mut words = vec!["wasmtime run".to_string()];
-    words.extend(manifest.devices_of(DeviceType::Kv).map(|d| format!("--dir DIR::{}", d.name)));
-    words.push(program.to_string());
-    words.push("[ARGS...]".to_string());
-    words.join(" ")
+    let wasi = TargetHost::of("wasi").expect("the wasi target has a host");
+    wasi.run_command(program, manifest, &[])
 }
 
 /// Prints `message` on standard error and exits with failure.
