@@ -44,11 +44,11 @@ pub struct CommandLine {
     pub usage: fn() -> String,
 }
 
-/// A host's `main`: parses the command line, then prints help or the version, or boots
-/// with the host's own extra devices; returns the process's exit status.
-pub fn main<X: ExtraDevices>(host: &HostInfo, command_line: &CommandLine) -> std::process::ExitCode {
+/// A host's `main`: parses the command line, then prints help or the version, or boots;
+/// returns the process's exit status.
+pub fn main(host: &HostInfo, command_line: &CommandLine) -> std::process::ExitCode {
     let parsed = (command_line.parse)(std::env::args().skip(1).collect());
-    respond(host, command_line, parsed, |invocation| launch::<X>(host, invocation))
+    respond(host, command_line, parsed, |invocation| launch(host, invocation))
 }
 
 /// Acts on a parsed command line: prints help or the version, reports a usage error, or
@@ -89,30 +89,11 @@ pub struct Invocation {
     pub args: Vec<String>,
 }
 
-/// The store's data: the shared devices, the host's own devices, and the memory limit.
-pub struct Guest<X> {
-    /// The devices every host provides.
+/// The store's data: the devices and the memory limit.
+pub struct Guest {
+    /// The devices of the host's platform.
     pub devices: Devices,
-    /// The host's own devices.
-    pub extra: X,
     limits: StoreLimits,
-}
-
-/// Devices a host adds to the shared ones.
-pub trait ExtraDevices: Sized + 'static {
-    /// Opens them from the command line's attachments.
-    fn open(attachments: &Attachments) -> Result<Self, String>;
-    /// Adds their interfaces to the linker.
-    fn add_to_linker(linker: &mut Linker<Guest<Self>>) -> anyhow::Result<()>;
-}
-
-impl ExtraDevices for () {
-    fn open(_: &Attachments) -> Result<(), String> {
-        Ok(())
-    }
-    fn add_to_linker(_: &mut Linker<Guest<()>>) -> anyhow::Result<()> {
-        Ok(())
-    }
 }
 
 /// A unikernel that passed every check before boot: its bytes, and its devices opened.
@@ -129,9 +110,9 @@ pub struct Unikernel {
 
 /// Boots `invocation` in this process and returns the process's exit status; every
 /// failure is reported on standard error in one message.
-pub fn launch<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> u8 {
+pub fn launch(host: &HostInfo, invocation: &Invocation) -> u8 {
     let prepared = open(host, invocation).and_then(|unikernel| match unikernel {
-        Some(unikernel) => prepare::<X>(unikernel, &invocation.attachments).map(Some),
+        Some(unikernel) => prepare(host, unikernel, &invocation.attachments).map(Some),
         None => Ok(None),
     });
     match prepared {
@@ -144,7 +125,7 @@ pub fn launch<X: ExtraDevices>(host: &HostInfo, invocation: &Invocation) -> u8 {
     }
 }
 
-type Prepared<X> = (Component, Linker<Guest<X>>, Store<Guest<X>>);
+type Prepared = (Component, Linker<Guest>, Store<Guest>);
 
 /// What every host does before running, wherever it runs the unikernel: read it and its
 /// manifest, parse its runtime arguments, check the attached devices against the
@@ -168,6 +149,7 @@ pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel
     let blocks = crate::block::open_all(attachments, &manifest).map_err(setup)?;
     let nets = crate::net::open_all(attachments).map_err(setup)?;
     let mut devices = Devices::new(args, blocks, nets);
+    devices.attach_kv(crate::kv::KvStores::open(attachments).map_err(setup)?);
     devices.restrict_sockets(attachments.sockets.clone());
     if let Some(limit) = attachments.timeout {
         devices.limit_time(limit);
@@ -178,18 +160,16 @@ pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel
 }
 
 /// Compiles (or loads from the cache) and links the unikernel for this process.
-fn prepare<X: ExtraDevices>(unikernel: Unikernel, attachments: &Attachments) -> Result<Prepared<X>, (u8, String)> {
+fn prepare(host: &HostInfo, unikernel: Unikernel, attachments: &Attachments) -> Result<Prepared, (u8, String)> {
     let setup = |message: String| (exit::SETUP, message);
-    let extra = X::open(attachments).map_err(setup)?;
     let engine = engine::engine(attachments.timeout.is_some()).map_err(|e| setup(format!("{e:#}")))?;
     let (component, _) =
         Cache::from_env().load(&engine, &unikernel.bytes).map_err(|e| setup(format!("{}: {e:#}", unikernel.path)))?;
     let mut linker = Linker::new(&engine);
-    Devices::add_to_linker(&mut linker, |g: &mut Guest<X>| &mut g.devices).map_err(|e| setup(format!("{e:#}")))?;
-    X::add_to_linker(&mut linker).map_err(|e| setup(format!("{e:#}")))?;
+    Devices::add_to_linker(&mut linker, host.target, |g: &mut Guest| &mut g.devices)
+        .map_err(|e| setup(format!("{e:#}")))?;
     let guest = Guest {
         devices: unikernel.devices,
-        extra,
         limits: StoreLimitsBuilder::new().memory_size(unikernel.memory_limit).build(),
     };
     let mut store = Store::new(&engine, guest);

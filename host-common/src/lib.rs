@@ -1,10 +1,10 @@
 //! What every ukc host shares: the engine and its compile cache, the command-line grammar
 //! for devices, the boot checks against the unikernel's manifest, runtime arguments, and
-//! the devices both the `unix` and `hvt` platforms provide, one module per device.
+//! the devices of the `unix` and `hvt` platforms, one module per device.
 //!
 //! A host parses its own command line into an [`launch::Invocation`] and hands it to
-//! [`launch::launch`] with the host-specific devices it adds (the unix host's kv stores,
-//! say); everything else happens here, the same way for every host.
+//! [`launch::launch`], which links the unikernel with its target's platform world
+//! (`wit/platform.wit`); everything else happens here, the same way for every host.
 
 pub mod args;
 pub mod block;
@@ -16,6 +16,7 @@ pub mod engine;
 mod entropy;
 pub mod exit;
 pub mod flags;
+pub mod kv;
 pub mod launch;
 pub mod net;
 mod poll;
@@ -28,37 +29,37 @@ pub use exit::Exit;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 
-/// Host bindings of the interfaces every platform provides.
+/// Host bindings of the platforms' worlds (`wit/platform.wit`): `unix` holds every
+/// interface a ukc host provides, and `hvt`, which `unix` includes, shares its types.
 pub mod bindings {
-    wasmtime::component::bindgen!({
-        inline: "
-            package ukc:host;
-            world shared {
-                import ukc:console/console@0.1.0;
-                import ukc:clock/monotonic@0.1.0;
-                import ukc:clock/wall@0.1.0;
-                import ukc:entropy/entropy@0.1.0;
-                import ukc:poll/poll@0.1.0;
-                import ukc:args/args@0.1.0;
-                import ukc:args/undeclared@0.1.0;
-                import ukc:exit/exit@0.1.0;
-                import ukc:block/block@0.1.0;
-                import ukc:net/net@0.1.0;
-                import ukc:tcpip/ipv4@0.1.0;
-                import ukc:tcpip/tcp@0.1.0;
-                import ukc:tcpip/udp@0.1.0;
-            }
-        ",
-        path: "../wit",
-        imports: { default: trappable },
-        with: {
-            "ukc:block/block.device": crate::block::DeviceHandle,
-            "ukc:net/net.device": crate::net::NetHandle,
-            "ukc:tcpip/tcp.listener": crate::sockets::Listener,
-            "ukc:tcpip/tcp.connection": crate::sockets::Connection,
-            "ukc:tcpip/udp.socket": crate::sockets::Datagrams,
-        },
-    });
+    /// The `ukc:platform/unix` world.
+    pub mod unix {
+        wasmtime::component::bindgen!({
+            path: "../wit",
+            world: "ukc:platform/unix",
+            imports: { default: trappable },
+            with: {
+                "ukc:block/block.device": crate::block::DeviceHandle,
+                "ukc:net/net.device": crate::net::NetHandle,
+                "ukc:kv/ro.store": crate::kv::StoreHandle,
+                "ukc:tcpip/tcp.listener": crate::sockets::Listener,
+                "ukc:tcpip/tcp.connection": crate::sockets::Connection,
+                "ukc:tcpip/udp.socket": crate::sockets::Datagrams,
+            },
+        });
+    }
+
+    /// The `ukc:platform/hvt` world, on the `unix` world's interfaces.
+    pub mod hvt {
+        wasmtime::component::bindgen!({
+            path: "../wit",
+            world: "ukc:platform/hvt",
+            imports: { default: trappable },
+            with: { "ukc": super::unix::ukc },
+        });
+    }
+
+    pub use unix::ukc;
 }
 
 /// The state behind the shared interfaces: one per unikernel.
@@ -67,6 +68,7 @@ pub struct Devices {
     args: args::RuntimeArgs,
     blocks: Vec<block::BlockBackend>,
     nets: Vec<net::NetBackend>,
+    kv: kv::KvStores,
     watched: sockets::Watched,
     socket_policy: socket_policy::SocketPolicy,
     table: ResourceTable,
@@ -81,11 +83,17 @@ impl Devices {
             args,
             blocks,
             nets,
+            kv: Default::default(),
             watched: Default::default(),
             socket_policy: Default::default(),
             table: ResourceTable::new(),
             time_limit: None,
         }
+    }
+
+    /// Attaches kv stores (on the unix platform, whose host serves them).
+    pub fn attach_kv(&mut self, stores: kv::KvStores) {
+        self.kv = stores;
     }
 
     /// Limits where the unikernel may listen and what it may reach on the host's sockets.
@@ -132,32 +140,18 @@ impl Devices {
         })
     }
 
-    /// Adds every shared interface to `linker`; `get` finds the devices in the store's data.
-    pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut Devices) -> anyhow::Result<()> {
-        use bindings::ukc;
-        ukc::console::console::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::clock::monotonic::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::clock::wall::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::entropy::entropy::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::poll::poll::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::args::args::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::args::undeclared::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::exit::exit::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::block::block::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        ukc::net::net::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        Ok(())
-    }
-
-    /// Adds the host socket stack (`ukc:tcpip` on the host's sockets), for hosts whose
-    /// platform provides it.
-    pub fn add_sockets_to_linker<T: 'static>(
+    /// Adds every interface of `target`'s platform world to `linker`; `get` finds the
+    /// devices in the store's data.
+    pub fn add_to_linker<T: 'static>(
         linker: &mut Linker<T>,
+        target: &str,
         get: fn(&mut T) -> &mut Devices,
     ) -> anyhow::Result<()> {
-        use bindings::ukc::tcpip;
-        tcpip::ipv4::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        tcpip::tcp::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
-        tcpip::udp::add_to_linker::<T, HasSelf<Devices>>(linker, get)?;
+        match target {
+            "unix" => bindings::unix::Unix::add_to_linker::<T, HasSelf<Devices>>(linker, get)?,
+            "hvt" => bindings::hvt::Hvt::add_to_linker::<T, HasSelf<Devices>>(linker, get)?,
+            other => anyhow::bail!("no host platform world for the {other} target"),
+        }
         Ok(())
     }
 }

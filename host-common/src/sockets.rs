@@ -110,6 +110,9 @@ fn error(e: std::io::Error) -> Error {
     }
 }
 
+/// The shared types of `ukc:tcpip` (no functions).
+impl crate::bindings::ukc::tcpip::types::Host for Devices {}
+
 impl ipv4::Host for Devices {
     fn config(&mut self) -> wasmtime::Result<Option<ipv4::Settings>> {
         // The host manages its own addresses.

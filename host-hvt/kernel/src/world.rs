@@ -47,20 +47,10 @@ impl Kernel {
 
 /// Adds every interface of the hvt platform to `linker`.
 pub fn add_to_linker(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
-    use ukc::*;
     fn get(kernel: &mut Kernel) -> &mut Kernel {
         kernel
     }
-    console::console::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    clock::monotonic::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    clock::wall::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    entropy::entropy::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    poll::poll::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    args::args::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    args::undeclared::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    exit::exit::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    block::block::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
-    net::net::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
+    Hvt::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
     // Bindgen's host functions lift a `list<u8>` into a new `Vec` one byte per iteration
     // (the kernel is built without SIMD); the bulk writes replace theirs with ones that
     // read the bytes in place (see `in_place`).

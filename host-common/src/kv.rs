@@ -6,29 +6,15 @@
 //! directories resolve for lookups but are not listed, as in kv-tar: each dictionary is
 //! listed once, at its own place, so a walk of the store ends whatever loops links make.
 
+use crate::Devices;
+use crate::bindings::ukc::kv::ro::{Entry, Error, Host, HostStore, Kind};
+use crate::flags::Attachments;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Metadata};
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::time::UNIX_EPOCH;
-use ukc_host::flags::Attachments;
 use ukc_manifest::DeviceType;
-use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
-
-mod bindings {
-    wasmtime::component::bindgen!({
-        inline: "
-            package ukc:unix-host;
-            world kv {
-                import ukc:kv/ro@0.1.0;
-            }
-        ",
-        path: "../wit",
-        imports: { default: trappable },
-        with: { "ukc:kv/ro.store": crate::kv::StoreHandle },
-    });
-}
-
-use bindings::ukc::kv::ro::{self, Entry, Error, Host, HostStore, Kind};
+use wasmtime::component::{Resource, ResourceTable};
 
 /// How deep the attach-time scan for escaping links descends.
 const MAX_DEPTH: usize = 64;
@@ -86,6 +72,7 @@ fn scan(root: &Dir, dir: &Dir, prefix: &str, depth: usize, escapes: &mut Vec<Str
 pub struct StoreHandle(usize);
 
 /// The attached kv stores and the guest's handles to them.
+#[derive(Default)]
 pub struct KvStores {
     attached: Vec<KvDir>,
     table: ResourceTable,
@@ -97,12 +84,6 @@ impl KvStores {
         let attached =
             attachments.of(DeviceType::Kv).map(|(name, dir)| KvDir::open(name, dir)).collect::<Result<Vec<_>, _>>()?;
         Ok(KvStores { attached, table: ResourceTable::new() })
-    }
-
-    /// Adds `ukc:kv/ro` to `linker`; `get` finds the stores in the store's data.
-    pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut KvStores) -> anyhow::Result<()> {
-        ro::add_to_linker::<T, HasSelf<KvStores>>(linker, get)?;
-        Ok(())
     }
 
     fn dir(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<&Dir> {
@@ -160,22 +141,22 @@ fn value_metadata(dir: &Dir, key: &str) -> Result<(String, Metadata), Error> {
     }
 }
 
-impl Host for KvStores {
+impl Host for Devices {
     fn open(&mut self, name: String) -> wasmtime::Result<Result<Resource<StoreHandle>, Error>> {
         // Every declared store is attached (the host checked), so any other name is a bug
         // in the unikernel: stop it, naming the store, as acquiring an unknown device does.
-        let Some(index) = self.attached.iter().position(|s| s.name == name) else {
+        let Some(index) = self.kv.attached.iter().position(|s| s.name == name) else {
             return Err(wasmtime::Error::msg(format!(
                 "the unikernel opened the kv store '{name}', which no component declares in its manifest"
             )));
         };
-        Ok(Ok(self.table.push(StoreHandle(index))?))
+        Ok(Ok(self.kv.table.push(StoreHandle(index))?))
     }
 }
 
-impl HostStore for KvStores {
+impl HostStore for Devices {
     fn exists(&mut self, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<Option<Kind>, Error>> {
-        let dir = self.dir(&store)?;
+        let dir = self.kv.dir(&store)?;
         Ok(path_of(&key).and_then(|path| match dir.metadata(&path) {
             Ok(metadata) => Ok(kind_of(&metadata)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
@@ -184,7 +165,7 @@ impl HostStore for KvStores {
     }
 
     fn get(&mut self, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        let dir = self.dir(&store)?;
+        let dir = self.kv.dir(&store)?;
         Ok(value_metadata(dir, &key).and_then(|(path, _)| dir.read(&path).map_err(|e| kv_error(&key, e))))
     }
 
@@ -195,7 +176,7 @@ impl HostStore for KvStores {
         offset: u64,
         len: u64,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        let dir = self.dir(&store)?;
+        let dir = self.kv.dir(&store)?;
         Ok(value_metadata(dir, &key).and_then(|(path, metadata)| {
             let len = len.min(metadata.len().saturating_sub(offset));
             let mut data = vec![0; usize::try_from(len).map_err(|_| Error::Io(format!("{key}: range too large")))?];
@@ -207,7 +188,7 @@ impl HostStore for KvStores {
     }
 
     fn list(&mut self, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<Vec<Entry>, Error>> {
-        let dir = self.dir(&store)?;
+        let dir = self.kv.dir(&store)?;
         Ok(path_of(&key).and_then(|path| {
             let entries = dir.read_dir(&path).map_err(|e| kv_error(&key, e))?;
             let mut members = Vec::new();
@@ -232,12 +213,12 @@ impl HostStore for KvStores {
     }
 
     fn size(&mut self, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<u64, Error>> {
-        let dir = self.dir(&store)?;
+        let dir = self.kv.dir(&store)?;
         Ok(value_metadata(dir, &key).map(|(_, metadata)| metadata.len()))
     }
 
     fn last_modified(&mut self, store: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<u64, Error>> {
-        let dir = self.dir(&store)?;
+        let dir = self.kv.dir(&store)?;
         Ok(path_of(&key).and_then(|path| {
             let metadata = dir.metadata(&path).map_err(|e| kv_error(&key, e))?;
             let modified = metadata.modified().map_err(|e| kv_error(&key, e))?.into_std();
@@ -247,7 +228,7 @@ impl HostStore for KvStores {
     }
 
     fn drop(&mut self, store: Resource<StoreHandle>) -> wasmtime::Result<()> {
-        self.table.delete(store)?;
+        self.kv.table.delete(store)?;
         Ok(())
     }
 }
@@ -297,10 +278,10 @@ mod tests {
             std::os::unix::fs::symlink(".", root.path().join(link)).unwrap();
         }
         std::os::unix::fs::symlink("x", root.path().join("a/y")).unwrap();
-        let mut stores = KvStores { attached: Vec::new(), table: ResourceTable::new() };
-        stores.attached.push(KvDir::open("s", &root.path().to_string_lossy()).unwrap());
-        let names = |stores: &mut KvStores, key: &str| {
-            let handle = stores.table.push(StoreHandle(0)).unwrap();
+        let mut stores = Devices::new(crate::args::RuntimeArgs::default(), Vec::new(), Vec::new());
+        stores.kv.attached.push(KvDir::open("s", &root.path().to_string_lossy()).unwrap());
+        let names = |stores: &mut Devices, key: &str| {
+            let handle = stores.kv.table.push(StoreHandle(0)).unwrap();
             let listed = stores.list(handle, key.into()).unwrap().unwrap();
             listed.into_iter().map(|e| format!("{}:{:?}", e.name, e.kind)).collect::<Vec<_>>()
         };
