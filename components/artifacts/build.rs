@@ -11,35 +11,53 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use ukc_manifest::{COMPONENT_SECTION, ComponentManifest};
 
-/// A guest crate: its package name, the component name it builds, whether it is a driver.
+/// A guest crate: its package name, the component name it builds (its directory's
+/// name), whether it is a driver (embedded in ukc).
 struct Guest {
-    package: &'static str,
-    name: &'static str,
+    package: String,
+    name: String,
     driver: bool,
 }
 
-const GUESTS: &[Guest] = &[
-    Guest { package: "driver-kv-tar", name: "kv-tar", driver: true },
-    Guest { package: "example-hello", name: "hello", driver: false },
-    Guest { package: "example-block", name: "block", driver: false },
-    Guest { package: "example-kv-ro", name: "kv-ro", driver: false },
-    Guest { package: "example-pong", name: "pong", driver: false },
-    Guest { package: "driver-tcpip", name: "tcpip", driver: true },
-    Guest { package: "example-network", name: "network", driver: false },
-    Guest { package: "example-static-website", name: "static-website", driver: false },
-    Guest { package: "bench-block", name: "block-bench", driver: false },
-    Guest { package: "example-conduit-server", name: "conduit-server", driver: false },
-    Guest { package: "example-dhcp", name: "dhcp", driver: false },
-    Guest { package: "driver-wasi-base", name: "wasi-base", driver: true },
-    Guest { package: "driver-wasi-random", name: "wasi-random", driver: true },
-    Guest { package: "driver-wasi-args", name: "wasi-args", driver: true },
-    Guest { package: "driver-wasi-kv", name: "wasi-kv", driver: true },
-    Guest { package: "driver-wasi-block", name: "wasi-block", driver: true },
-    Guest { package: "driver-wasi-tcpip", name: "wasi-tcpip", driver: true },
-    Guest { package: "driver-wasi-run", name: "wasi-run", driver: true },
-    Guest { package: "driver-wasi-shim", name: "wasi-shim", driver: true },
-    Guest { package: "driver-wasi-main", name: "wasi-main", driver: true },
-];
+/// Where guest crates live, and whether those are drivers: every directory there with a
+/// `Cargo.toml` is a guest, so adding one is adding a directory.
+const GUEST_DIRS: &[(&str, bool)] =
+    &[("components/drivers", true), ("components/examples", false), ("components/bench", false)];
+
+/// Every guest crate, by directory name within each of [`GUEST_DIRS`].
+fn discover(workspace: &Path) -> Result<Vec<Guest>> {
+    let mut guests = Vec::new();
+    for &(dir, driver) in GUEST_DIRS {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(workspace.join(dir)).with_context(|| format!("listing {dir}"))? {
+            let path = entry?.path();
+            let manifest = path.join("Cargo.toml");
+            if !manifest.is_file() {
+                continue;
+            }
+            let name = path.file_name().context("a directory has a name")?.to_string_lossy().into_owned();
+            let package = package_name(&std::fs::read_to_string(&manifest)?)
+                .with_context(|| format!("{} names no package", manifest.display()))?;
+            found.push(Guest { package, name, driver });
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        guests.extend(found);
+    }
+    Ok(guests)
+}
+
+/// The `name` of a Cargo.toml's `[package]` section.
+fn package_name(cargo_toml: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in cargo_toml.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package && let Some(value) = line.strip_prefix("name") {
+            return Some(value.trim_start().strip_prefix('=')?.trim().trim_matches('"').to_string());
+        }
+    }
+    None
+}
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "wasm";
@@ -58,12 +76,13 @@ fn main() -> Result<()> {
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
     println!("cargo:rustc-env=UKC_COMPONENTS_DIR={}", components_dir.display());
 
-    build_guests(&workspace, &guest_target)?;
+    let guests = discover(&workspace)?;
+    build_guests(&workspace, &guest_target, &guests)?;
 
     std::fs::create_dir_all(&components_dir)?;
     let mut drivers =
         String::from("/// The built-in drivers, embedded in this crate.\npub const DRIVERS: &[Artifact] = &[\n");
-    for guest in GUESTS {
+    for guest in &guests {
         let core =
             guest_target.join(WASM_TARGET).join(PROFILE).join(format!("{}.wasm", guest.package.replace('-', "_")));
         let component =
@@ -81,91 +100,6 @@ fn main() -> Result<()> {
     }
     drivers.push_str("];\n");
     std::fs::write(out_dir.join("drivers.rs"), drivers)?;
-    std::fs::write(out_dir.join("wit.rs"), wit_table(&workspace.join("wit"))?)?;
-    std::fs::write(out_dir.join("platforms.rs"), platforms_table(&workspace.join("wit"), &out_dir)?)?;
-    Ok(())
-}
-
-/// Generates `PLATFORM_WORLDS`: every world of `ukc:platform` and of `wasi:cli`, with what
-/// `ukc compose` needs of each, so that it does not parse the WIT on every run.
-fn platforms_table(wit: &Path, out_dir: &Path) -> Result<String> {
-    let mut ukc = wit_parser::Resolve::default();
-    let mut files = Vec::new();
-    collect_wit(wit, wit, &mut files)?;
-    // Each device package before the platform package, which uses them.
-    files.sort_by_key(|(relative, _)| (!relative.starts_with("deps/"), relative.clone()));
-    let mut ukc_platform = None;
-    for (relative, absolute) in &files {
-        let source = std::fs::read_to_string(absolute)?;
-        ukc_platform = Some(ukc.push_str(relative, &source).with_context(|| format!("parsing wit/{relative}"))?);
-    }
-    let wasi_dir = ukc_wasi_wit::locate().map_err(anyhow::Error::msg)?;
-    println!("cargo:rerun-if-changed={}", wasi_dir.display());
-    let mut wasi = wit_parser::Resolve::default();
-    let mut wasi_cli = None;
-    for package in ukc_wasi_wit::PACKAGES {
-        let file = wasi_dir.join("deps").join(format!("{package}.wit"));
-        let source = std::fs::read_to_string(&file)?;
-        wasi_cli = Some(wasi.push_str(&file, &source).with_context(|| format!("parsing {}", file.display()))?);
-    }
-    let mut table = String::from(
-        "/// Every world of the platform packages (`ukc:platform`, `wasi:cli`), parsed when ukc was built.\n\
-         pub const PLATFORM_WORLDS: &[PlatformWorld] = &[\n",
-    );
-    for (resolve, package) in
-        [(&ukc, ukc_platform.context("wit/ is empty")?), (&wasi, wasi_cli.context("no WASI WIT")?)]
-    {
-        let name = &resolve.packages[package].name;
-        let package_name = format!("{}:{}", name.namespace, name.name);
-        let encoded = out_dir.join(format!("{}-{}.wit.wasm", name.namespace, name.name));
-        std::fs::write(&encoded, wit_component::encode(resolve, package)?)?;
-        for (world_name, &world) in &resolve.packages[package].worlds {
-            let world = &resolve.worlds[world];
-            let key_names = |keys: Vec<&wit_parser::WorldKey>| -> Result<Vec<String>> {
-                keys.into_iter()
-                    .map(|key| match key {
-                        wit_parser::WorldKey::Interface(id) => resolve.id_of(*id).context("an unnamed interface"),
-                        wit_parser::WorldKey::Name(name) => Ok(name.clone()),
-                    })
-                    .collect()
-            };
-            table.push_str(&format!(
-                "    PlatformWorld {{ package: {package_name:?}, world: {world_name:?}, imports: &{:?}, exports: &{:?}, wit_package: include_bytes!({:?}) }},\n",
-                key_names(world.imports.keys().collect())?,
-                key_names(world.exports.keys().collect())?,
-                encoded.display().to_string()
-            ));
-        }
-    }
-    table.push_str("];\n");
-    Ok(table)
-}
-
-/// Generates `WIT_FILES`: every `.wit` file under `wit/`, by path relative to it.
-fn wit_table(wit: &Path) -> Result<String> {
-    let mut files = Vec::new();
-    collect_wit(wit, wit, &mut files)?;
-    files.sort();
-    let mut table = String::from(
-        "/// The WIT packages ukc provides, as (path relative to `wit/`, contents).\npub const WIT_FILES: &[(&str, &str)] = &[\n",
-    );
-    for (relative, absolute) in files {
-        table.push_str(&format!("    ({relative:?}, include_str!({absolute:?})),\n"));
-    }
-    table.push_str("];\n");
-    Ok(table)
-}
-
-fn collect_wit(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_wit(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e == "wit") {
-            let relative = path.strip_prefix(root)?.to_string_lossy().into_owned();
-            out.push((relative, path.display().to_string()));
-        }
-    }
     Ok(())
 }
 
@@ -179,15 +113,15 @@ fn outer_target_dir(out_dir: &Path) -> Option<PathBuf> {
     out_dir.ancestors().find(|dir| dir.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf)
 }
 
-fn build_guests(workspace: &Path, guest_target: &Path) -> Result<()> {
+fn build_guests(workspace: &Path, guest_target: &Path, guests: &[Guest]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
         .args(["build", "--profile", PROFILE, "--target", WASM_TARGET])
         .arg("--target-dir")
         .arg(guest_target);
-    for guest in GUESTS {
-        cmd.args(["-p", guest.package]);
+    for guest in guests {
+        cmd.args(["-p", &guest.package]);
     }
     // Flags meant for the host build must not reach the wasm build.
     for var in [
@@ -214,14 +148,19 @@ fn componentize(core: &Path, guest: &Guest) -> Result<Vec<u8>> {
     let module = std::fs::read(core)?;
     let manifest = custom_section(&module, COMPONENT_SECTION)
         .with_context(|| format!("{} has no `{COMPONENT_SECTION}` section", guest.package))?;
-    let manifest = ComponentManifest::from_json(manifest, guest.package).map_err(anyhow::Error::msg)?;
+    let manifest = ComponentManifest::from_json(manifest, &guest.package).map_err(anyhow::Error::msg)?;
     if manifest.name != guest.name {
-        bail!("{}'s manifest names it {:?}, but the build expects {:?}", guest.package, manifest.name, guest.name);
+        bail!(
+            "{}'s manifest names it {:?}, but its directory is called {:?}; a guest's component is named after its directory",
+            guest.package,
+            manifest.name,
+            guest.name
+        );
     }
     let mut module = module;
     if custom_section(&module, "name").is_none() {
         let mut names = wasm_encoder::NameSection::new();
-        names.module(guest.name);
+        names.module(&guest.name);
         module.extend(ukc_manifest::encode_custom_section("name", &names.as_custom().data));
     }
     wit_component::ComponentEncoder::default().validate(true).module(&module)?.encode()

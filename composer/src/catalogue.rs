@@ -7,6 +7,18 @@ use crate::target::PLATFORM;
 use anyhow::{Result, bail};
 use std::path::Path;
 
+/// The drivers embedded in ukc: (name, component).
+#[cfg(feature = "builtin-drivers")]
+fn builtin_drivers() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    ukc_components::DRIVERS.iter().map(|a| (a.name, a.bytes))
+}
+
+/// Without the `builtin-drivers` feature, there are none.
+#[cfg(not(feature = "builtin-drivers"))]
+fn builtin_drivers() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    std::iter::empty()
+}
+
 /// The available drivers.
 pub struct Catalogue {
     /// Every driver, built-ins first, each name once.
@@ -20,8 +32,8 @@ impl Catalogue {
     /// built-in's name replaces it (with a note); two plugins with one name are an error.
     pub fn load(plugins: &[String]) -> Result<Catalogue> {
         let mut drivers = Vec::new();
-        for artifact in ukc_components::DRIVERS {
-            drivers.push(Component::from_bytes(artifact.bytes.to_vec(), Origin::Builtin, artifact.name)?);
+        for (name, bytes) in builtin_drivers() {
+            drivers.push(Component::from_bytes(bytes.to_vec(), Origin::Builtin, name)?);
         }
         let mut notes = Vec::new();
         for path in plugins {

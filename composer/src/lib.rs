@@ -3,8 +3,9 @@
 //!
 //! The steps, each in its own module: [`component`] loads the application and the drivers;
 //! [`resolve`] decides which provider fills each import and in which order to instantiate
-//! them; [`merge`] merges their manifests; [`encode`] links them with wac-graph; and
-//! [`describe`] and [`wac`] present the result to people and to `wac`.
+//! them; `merge` merges their manifests; `encode` links them with wac-graph; and
+//! [`describe`] and [`wac`] present the result to people and to `wac`. The public face is
+//! what the `ukc` command line uses.
 //!
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
@@ -16,12 +17,12 @@
 
 pub mod catalogue;
 pub mod component;
-pub mod declarations;
+mod declarations;
 pub mod describe;
 mod diagnose;
-pub mod encode;
-pub mod entry;
-pub mod merge;
+mod encode;
+mod entry;
+mod merge;
 pub mod names;
 mod order;
 pub mod output;

@@ -323,19 +323,4 @@ fn export_for(component: &Component, want: &InterfaceName) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uses_name_interfaces_or_packages() {
-        let u = Use::parse("ukc:kv/ro@0.1.0=kv-tar").unwrap();
-        assert_eq!(u, Use { interface: "ukc:kv/ro".into(), provider: "kv-tar".into() });
-        let p = Use::parse("ukc:tcpip=tcpip").unwrap();
-        assert_eq!(p.interface, "ukc:tcpip");
-        assert!(p.covers(&InterfaceName::parse("ukc:tcpip/tcp@0.1.0").unwrap()));
-        assert!(!p.covers(&InterfaceName::parse("ukc:net/net@0.1.0").unwrap()));
-        assert!(Use::parse("kv-tar").is_err());
-        assert!(Use::parse("kv=kv-tar").is_err());
-        assert!(Use::parse("ukc:kv/ro=").is_err());
-    }
-}
+mod tests;

@@ -144,7 +144,7 @@ impl Platform {
             PlatformWit::Ukc => "ukc:platform",
             PlatformWit::Wasi => "wasi:cli",
         };
-        let world = ukc_components::PLATFORM_WORLDS
+        let world = ukc_platform::PLATFORM_WORLDS
             .iter()
             .find(|w| w.package == package && w.world == target.world)
             .ok_or_else(|| anyhow!("the built-in WIT has no world {package}/{}", target.world))?;

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use std::path::Path;
-use ukc_components::WIT_FILES;
+use ukc_platform::WIT_FILES;
 use wit_parser::{PackageId, Resolve};
 
 /// Parses the embedded WIT: every device package, then `ukc:platform`, which uses them.

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use std::path::PathBuf;
-use ukc_components::WIT_FILES;
+use ukc_platform::WIT_FILES;
 
 /// Arguments of `ukc wit`.
 #[derive(clap::Args)]
