@@ -64,8 +64,13 @@ impl Use {
 pub enum Provider {
     /// The host, under the platform's name for the interface.
     Platform(InterfaceName),
-    /// The node at this index in [`Plan::nodes`], through its export of this name.
-    Node { node: usize, export: String },
+    /// A linked component.
+    Node {
+        /// Its index in [`Plan::nodes`].
+        node: usize,
+        /// Its export that fills the import.
+        export: String,
+    },
 }
 
 /// One filled import.

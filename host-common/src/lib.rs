@@ -33,6 +33,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 /// interface a ukc host provides, and `hvt`, which `unix` includes, shares its types.
 pub mod bindings {
     /// The `ukc:platform/unix` world.
+    #[allow(missing_docs)] // generated
     pub mod unix {
         wasmtime::component::bindgen!({
             path: "../wit",
@@ -50,6 +51,7 @@ pub mod bindings {
     }
 
     /// The `ukc:platform/hvt` world, on the `unix` world's interfaces.
+    #[allow(missing_docs)] // generated
     pub mod hvt {
         wasmtime::component::bindgen!({
             path: "../wit",

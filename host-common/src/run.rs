@@ -2,73 +2,57 @@
 //! the host's exit status with one clear message.
 
 use crate::exit::{self, Exit, TimedOut};
-use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, Trap, WasmBacktrace};
 
 /// The name under which a unikernel exports its entry point.
 pub const MAIN_EXPORT: &str = "ukc:app/main@0.1.0";
 
-/// How a unikernel's run ended. Hosts that run the unikernel elsewhere (in a VM) send
-/// this back and report it here, so that every host says the same thing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// `run` returned `ok`.
-    Finished,
-    /// `run` returned `err` with this message.
-    Failed(String),
-    /// The unikernel called `exit` with this status.
-    Exited(u8),
-    /// The unikernel trapped in `component`; `trap` says how.
-    Trapped { component: String, trap: String },
-    /// The host stopped the unikernel in `component` (it broke a rule, such as acquiring
-    /// an undeclared device); `message` says why.
-    Stopped { component: String, message: String },
-    /// The unikernel ran past the host's time limit.
-    TimedOut(Duration),
-    /// The unikernel could not be linked against the host's interfaces.
-    CannotLink(String),
-    /// The unikernel does not export the entry point.
-    NoEntryPoint,
-}
+/// How a unikernel's run ended: one type with the guest kernel and the tender, which
+/// carry it across the VM boundary (see `ukc_hvt_abi::outcome`).
+pub use ukc_hvt_abi::Outcome;
 
-impl Outcome {
-    /// Prints the outcome's message on standard error, as `host`, and returns the exit
-    /// status it stands for.
-    pub fn report(&self, host: &str) -> u8 {
-        match self {
-            Outcome::Finished => 0,
-            Outcome::Failed(message) => {
-                eprintln!("{host}: the unikernel failed: {message}");
-                exit::FAILED
-            }
-            Outcome::Exited(status) => *status,
-            Outcome::Trapped { component, trap } => {
-                eprintln!("{host}: the unikernel trapped in {component}: {trap}");
-                exit::TRAP
-            }
-            Outcome::Stopped { component, message } => {
-                eprintln!("{host}: the unikernel was stopped in {component}: {message}");
-                exit::TRAP
-            }
-            Outcome::TimedOut(limit) => {
-                eprintln!(
-                    "{host}: the unikernel ran past --timeout={} and was stopped (exit status {})",
-                    limit.as_secs_f64(),
-                    exit::TIMEOUT
-                );
+/// Prints how the run ended on standard error, as `host`, and returns the exit status it
+/// stands for: the same words and statuses whichever isolation the unikernel ran in.
+pub fn report(outcome: &Outcome, host: &str) -> u8 {
+    match outcome {
+        Outcome::Finished => 0,
+        Outcome::Failed(message) => {
+            eprintln!("{host}: the unikernel failed: {message}");
+            exit::FAILED
+        }
+        Outcome::Exited(status) => *status,
+        Outcome::Trapped { component, trap } => {
+            eprintln!("{host}: the unikernel trapped in {component}: {trap}");
+            exit::TRAP
+        }
+        Outcome::Stopped { component, message } => {
+            eprintln!("{host}: the unikernel was stopped in {component}: {message}");
+            exit::TRAP
+        }
+        Outcome::TimedOut(limit) => {
+            eprintln!(
+                "{host}: the unikernel ran past --timeout={} and was stopped (exit status {})",
+                limit.as_secs_f64(),
                 exit::TIMEOUT
-            }
-            Outcome::CannotLink(message) => {
-                eprintln!("{host}: cannot link the unikernel: {message}");
-                exit::SETUP
-            }
-            Outcome::NoEntryPoint => {
-                eprintln!(
-                    "{host}: the unikernel does not export {MAIN_EXPORT} with `run: func() -> result<_, string>`"
-                );
-                exit::SETUP
-            }
+            );
+            exit::TIMEOUT
+        }
+        Outcome::CannotLink(message) => {
+            eprintln!("{host}: cannot link the unikernel: {message}");
+            exit::SETUP
+        }
+        Outcome::NoEntryPoint => {
+            eprintln!("{host}: the unikernel does not export {MAIN_EXPORT} with `run: func() -> result<_, string>`");
+            exit::SETUP
+        }
+        Outcome::CannotLoad(message) => {
+            eprintln!("{host}: the guest kernel cannot load the unikernel: {message}");
+            exit::SETUP
+        }
+        Outcome::KernelFailed(message) => {
+            eprintln!("{host}: {message}");
+            exit::TRAP
         }
     }
 }
@@ -76,7 +60,7 @@ impl Outcome {
 /// Instantiates `component` and runs it; returns the exit status. `host` names the
 /// host program in messages.
 pub fn boot<T: 'static>(host: &str, component: &Component, linker: &Linker<T>, store: &mut Store<T>) -> u8 {
-    run(component, linker, store).report(host)
+    report(&run(component, linker, store), host)
 }
 
 /// Instantiates `component`, runs it and says how it ended.

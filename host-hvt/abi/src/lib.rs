@@ -21,6 +21,9 @@ extern crate alloc;
 pub mod block_cache;
 pub mod block_range;
 pub mod frames;
+pub mod outcome;
+
+pub use outcome::Outcome;
 
 use bytemuck::{Pod, Zeroable};
 
@@ -119,7 +122,9 @@ pub mod call {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Bytes {
+    /// Its guest-physical (identity-mapped) address.
     pub addr: u64,
+    /// Its length in bytes.
     pub len: u64,
 }
 
@@ -169,9 +174,13 @@ pub const REFUSED: u64 = u64::MAX;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Arg {
+    /// The argument's name, without `--`.
     pub name: Bytes,
+    /// Room for its value.
     pub value: Bytes,
+    /// [`ARG_NONE`], [`ARG_SOME`] or [`REFUSED`]: set by the tender.
     pub result: u64,
+    /// The value's length, or the refusal's: set by the tender.
     pub len: u64,
 }
 
@@ -180,7 +189,9 @@ pub struct Arg {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Listing {
+    /// Room for the strings.
     pub buffer: Bytes,
+    /// Their length in all: set by the tender.
     pub len: u64,
 }
 
@@ -194,10 +205,15 @@ pub const ARG_SOME: u64 = 1;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Acquire {
+    /// [`BLOCK`] or [`NET`].
     pub kind: u64,
+    /// The device's name.
     pub name: Bytes,
+    /// 0, or [`REFUSED`]: set by the tender.
     pub result: u64,
+    /// The device's index, for the calls that follow: set by the tender.
     pub index: u64,
+    /// The refusal's length: set by the tender.
     pub len: u64,
 }
 
@@ -210,8 +226,11 @@ pub const NET: u64 = 1;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct BlockInfo {
+    /// The device, as [`Acquire`] returned it.
     pub index: u64,
+    /// Its size in bytes: set by the tender.
     pub capacity: u64,
+    /// Its sector size in bytes: set by the tender.
     pub sector_size: u64,
     /// 1 when the device accepts writes, 0 when it is read-only.
     pub writable: u64,
@@ -221,9 +240,13 @@ pub struct BlockInfo {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct BlockIo {
+    /// The device, as [`Acquire`] returned it.
     pub index: u64,
+    /// Where on the device, in bytes (a multiple of the sector size).
     pub offset: u64,
+    /// The bytes to write, or room for those read.
     pub data: Bytes,
+    /// 0, or a `BLOCK_*` error code: set by the tender.
     pub error: u64,
 }
 
@@ -240,8 +263,11 @@ pub const BLOCK_NOT_FOUND: u64 = 4;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct NetInfo {
+    /// The device, as [`Acquire`] returned it.
     pub index: u64,
+    /// Its MAC address in the first six bytes: set by the tender.
     pub mac: [u8; 8],
+    /// Its MTU in bytes, not counting the Ethernet header: set by the tender.
     pub mtu: u64,
 }
 
@@ -253,10 +279,15 @@ pub struct NetInfo {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct NetIo {
+    /// Frames to send.
     pub tx: Bytes,
+    /// Room for received frames.
     pub rx: Bytes,
+    /// The devices to read from, a bit each.
     pub read: u64,
+    /// Bytes of `rx` used: set by the tender.
     pub rx_len: u64,
+    /// The devices read until none was left: set by the tender.
     pub drained: u64,
 }
 
@@ -265,7 +296,9 @@ pub struct NetIo {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct FrameHeader {
+    /// The net device's index.
     pub device: u32,
+    /// The frame's length in bytes.
     pub len: u32,
 }
 
@@ -285,9 +318,13 @@ pub const fn next_frame(offset: u64, len: u64) -> u64 {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Yield {
+    /// The monotonic clock's reading to wait until, in nanoseconds.
     pub deadline: u64,
+    /// Frames each way, as [`NetIo`].
     pub io: NetIo,
+    /// The devices with input: set by the tender.
     pub ready: u64,
+    /// The clocks when the tender returned: set by the tender.
     pub clock: Clock,
 }
 
@@ -295,30 +332,14 @@ pub struct Yield {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Report {
+    /// An [`outcome::code`].
     pub outcome: u64,
+    /// The exit status, or the time limit in nanoseconds.
     pub status: u64,
+    /// The component it happened in, or empty.
     pub component: Bytes,
+    /// What happened, or empty.
     pub message: Bytes,
-}
-
-/// [`Report`] outcomes, as host-common's `run::Outcome`.
-pub mod outcome {
-    /// `run` returned `ok`.
-    pub const FINISHED: u64 = 0;
-    /// `run` returned `err(message)`.
-    pub const FAILED: u64 = 1;
-    /// `exit(status)`.
-    pub const EXITED: u64 = 2;
-    /// A trap in `component`; `message` is the trap.
-    pub const TRAPPED: u64 = 3;
-    /// Stopped in `component` by a refused call; `message` says why.
-    pub const STOPPED: u64 = 4;
-    /// Linking failed; `message` says why.
-    pub const CANNOT_LINK: u64 = 5;
-    /// No `ukc:app/main` export with `run`.
-    pub const NO_ENTRY_POINT: u64 = 6;
-    /// The kernel could not load the artifact; `message` says why.
-    pub const CANNOT_LOAD: u64 = 7;
 }
 
 /// What an exception handler pushed, at the address in `eax` of a [`call::FAULT`]:
@@ -326,11 +347,18 @@ pub mod outcome {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct Fault {
+    /// The exception's vector (14: page fault, ...).
     pub vector: u64,
+    /// Its error code, or 0.
     pub error_code: u64,
+    /// Where it happened.
     pub rip: u64,
+    /// The code segment then.
     pub cs: u64,
+    /// The flags then.
     pub rflags: u64,
+    /// The stack pointer then.
     pub rsp: u64,
+    /// The stack segment then.
     pub ss: u64,
 }

@@ -54,12 +54,13 @@ pub extern "C" fn _start() -> ! {
     let names = unsafe { core::slice::from_raw_parts(boot.net_names.addr as *const u8, boot.net_names.len as usize) };
     let nets = net::Nets::new(core::str::from_utf8(names).unwrap_or_default());
     let kernel = world::Kernel::new(clock, nets, boot.memory_limit as usize);
-    let ending = run::run(&boot, kernel);
+    let outcome = run::run(&boot, kernel);
+    let fields = outcome.fields();
     let mut report = abi::Report {
-        outcome: ending.outcome,
-        status: u64::from(ending.status),
-        component: hypercall::bytes(ending.component.as_bytes()),
-        message: hypercall::bytes(ending.message.as_bytes()),
+        outcome: fields.code,
+        status: fields.status,
+        component: hypercall::bytes(fields.component.as_bytes()),
+        message: hypercall::bytes(fields.message.as_bytes()),
     };
     hypercall::call(abi::call::REPORT, &mut report);
     unreachable!("the tender stops the VM at a report")

@@ -1,7 +1,7 @@
 //! Loading the unikernel the tender precompiled, running it, and saying how it ended,
 //! as the in-process host does (host-common's `run.rs`).
 
-use crate::abi::{self, outcome};
+use crate::abi::{self, Outcome};
 use crate::basic::Exit;
 use crate::world::{self, Kernel};
 use alloc::format;
@@ -14,42 +14,24 @@ use wasmtime::{Config, Engine, Store, Trap, WasmBacktrace};
 /// The name under which a unikernel exports its entry point.
 const MAIN_EXPORT: &str = "ukc:app/main@0.1.0";
 
-/// How the run ended: an `abi::outcome`, a status, a component and a message.
-pub struct Ending {
-    pub outcome: u64,
-    pub status: u8,
-    pub component: String,
-    pub message: String,
-}
-
-impl Ending {
-    fn new(outcome: u64) -> Ending {
-        Ending { outcome, status: 0, component: String::new(), message: String::new() }
-    }
-
-    fn with_message(outcome: u64, message: String) -> Ending {
-        Ending { message, ..Ending::new(outcome) }
-    }
-}
-
 /// Loads the artifact `boot` names and runs it with `kernel` as its platform.
-pub fn run(boot: &abi::BootInfo, kernel: Kernel) -> Ending {
+pub fn run(boot: &abi::BootInfo, kernel: Kernel) -> Outcome {
     let component = match load(boot) {
         Ok(component) => component,
-        Err(e) => return Ending::with_message(outcome::CANNOT_LOAD, format!("{e:#}")),
+        Err(e) => return Outcome::CannotLoad(format!("{e:#}")),
     };
     let mut linker = Linker::new(component.engine());
     if let Err(e) = world::add_to_linker(&mut linker) {
-        return Ending::with_message(outcome::CANNOT_LINK, format!("{e:#}"));
+        return Outcome::CannotLink(format!("{e:#}"));
     }
     let mut store = Store::new(component.engine(), kernel);
     store.limiter(|kernel| &mut kernel.limits);
-    let ending = call_main(&component, &linker, &mut store);
+    let outcome = call_main(&component, &linker, &mut store);
     // Frames the unikernel sent and blocks it wrote before it stopped still reach their
     // devices, as in process mode.
     store.data_mut().nets.flush();
     store.data_mut().blocks.write_back();
-    ending
+    outcome
 }
 
 /// The engine, and the unikernel deserialized in place from the artifact.
@@ -76,39 +58,39 @@ fn load(boot: &abi::BootInfo) -> wasmtime::Result<Component> {
 }
 
 /// Instantiates the unikernel and calls its `run`.
-fn call_main(component: &Component, linker: &Linker<Kernel>, store: &mut Store<Kernel>) -> Ending {
+fn call_main(component: &Component, linker: &Linker<Kernel>, store: &mut Store<Kernel>) -> Outcome {
     let instance = match linker.instantiate(&mut *store, component) {
         Ok(instance) => instance,
-        Err(e) => return Ending::with_message(outcome::CANNOT_LINK, format!("{e:#}")),
+        Err(e) => return Outcome::CannotLink(format!("{e:#}")),
     };
     let run = instance
         .get_export_index(&mut *store, None, MAIN_EXPORT)
         .and_then(|main| instance.get_export_index(&mut *store, Some(&main), "run"))
         .and_then(|run| instance.get_typed_func::<(), (Result<(), String>,)>(&mut *store, run).ok());
     let Some(run) = run else {
-        return Ending::new(outcome::NO_ENTRY_POINT);
+        return Outcome::NoEntryPoint;
     };
     match run.call(&mut *store, ()) {
-        Ok((Ok(()),)) => Ending::new(outcome::FINISHED),
-        Ok((Err(message),)) => Ending::with_message(outcome::FAILED, message),
+        Ok((Ok(()),)) => Outcome::Finished,
+        Ok((Err(message),)) => Outcome::Failed(message),
         Err(e) => stopped(&e),
     }
 }
 
-/// The ending of an error that unwound the unikernel: an exit, a trap, or a refusal.
-fn stopped(error: &wasmtime::Error) -> Ending {
+/// The outcome of an error that unwound the unikernel: an exit, a trap, or a refusal.
+fn stopped(error: &wasmtime::Error) -> Outcome {
     if let Some(Exit(status)) = error.downcast_ref::<Exit>() {
-        return Ending { status: *status, ..Ending::new(outcome::EXITED) };
+        return Outcome::Exited(*status);
     }
     let component = error
         .downcast_ref::<WasmBacktrace>()
         .and_then(|bt| bt.frames().iter().find_map(|f| f.module().name().map(str::to_string)))
         .unwrap_or_else(|| "an unnamed component".to_string());
     match error.downcast_ref::<Trap>() {
-        Some(trap) => Ending { component, ..Ending::with_message(outcome::TRAPPED, trap.to_string()) },
+        Some(trap) => Outcome::Trapped { component, trap: trap.to_string() },
         None => {
             let message = error.chain().last().map(ToString::to_string).unwrap_or_else(|| error.to_string());
-            Ending { component, ..Ending::with_message(outcome::STOPPED, message) }
+            Outcome::Stopped { component, message }
         }
     }
 }

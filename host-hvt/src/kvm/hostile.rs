@@ -3,13 +3,14 @@
 //! write outside guest memory, allocate without bound, panic, or misreport. Each case
 //! writes a crafted argument into guest memory and serves it as the VM would.
 
+use super::GuestError;
 use super::abi::{self, call};
 use super::hypercalls::Hypercalls;
 use super::memory::{GuestMemory, Plain};
-use super::{GuestError, Stop};
 use ukc_host::Devices;
 use ukc_host::args::RuntimeArgs;
 use ukc_host::block::{BlockBackend, MAX_TRANSFER};
+use ukc_host::run::Outcome;
 
 const MIB: u64 = 1 << 20;
 /// Guest memory of the tests; mapped lazily, so its size costs nothing.
@@ -35,12 +36,12 @@ impl Guest {
     }
 
     /// Writes `arg` at `ARG` and serves hypercall `number` with it.
-    fn call<T: Plain>(&mut self, number: u16, arg: &T) -> Result<Option<Stop>, GuestError> {
+    fn call<T: Plain>(&mut self, number: u16, arg: &T) -> Result<Option<Outcome>, GuestError> {
         self.memory.write(ARG, arg).unwrap();
         self.call_at(number, ARG)
     }
 
-    fn call_at(&mut self, number: u16, at: u64) -> Result<Option<Stop>, GuestError> {
+    fn call_at(&mut self, number: u16, at: u64) -> Result<Option<Outcome>, GuestError> {
         Hypercalls { devices: &mut self.devices, memory: &mut self.memory }.handle(number, at)
     }
 }
@@ -91,7 +92,7 @@ fn buffers_outside_guest_memory_are_refused_whatever_the_call() {
         assert!(is_memory_error(guest.call(call::NET_IO, &net)), "net tx {range:?}");
         let net = abi::NetIo { rx: range, read: 1, ..Default::default() };
         assert!(is_memory_error(guest.call(call::NET_IO, &net)), "net rx {range:?}");
-        let report = abi::Report { outcome: abi::outcome::FAILED, message: range, ..Default::default() };
+        let report = abi::Report { outcome: abi::outcome::code::FAILED, message: range, ..Default::default() };
         assert!(is_memory_error(guest.call(call::REPORT, &report)), "report {range:?}");
         assert!(is_memory_error(guest.call(call::PANIC, &range)), "panic {range:?}");
     }
@@ -109,8 +110,8 @@ fn huge_names_and_messages_are_read_only_in_part() {
     let answered: abi::Acquire = guest.memory.read(ARG).unwrap();
     assert_eq!(answered.result, abi::REFUSED);
     assert!(answered.len <= abi::SCRATCH_LEN, "the refusal fits the scratch area");
-    let report = abi::Report { outcome: abi::outcome::FAILED, message: huge, ..Default::default() };
-    let Ok(Some(Stop::Outcome(ukc_host::run::Outcome::Failed(message)))) = guest.call(call::REPORT, &report) else {
+    let report = abi::Report { outcome: abi::outcome::code::FAILED, message: huge, ..Default::default() };
+    let Ok(Some(Outcome::Failed(message))) = guest.call(call::REPORT, &report) else {
         panic!("a report of a failure");
     };
     assert!(

@@ -3,7 +3,7 @@
 
 use super::abi::{self, call};
 use super::memory::{GuestMemory, Plain};
-use super::{GuestError, Stop, frames};
+use super::{GuestError, frames};
 use ukc_host::Devices;
 use ukc_host::bindings::ukc::args::{args, undeclared};
 use ukc_host::bindings::ukc::block::block::Error as BlockError;
@@ -32,7 +32,7 @@ fn serve<T: Plain>(
 
 impl Hypercalls<'_> {
     /// Serves hypercall `number` with its argument at `at`; `Some` when the VM stops.
-    pub fn handle(&mut self, number: u16, at: u64) -> Result<Option<Stop>, GuestError> {
+    pub fn handle(&mut self, number: u16, at: u64) -> Result<Option<Outcome>, GuestError> {
         let devices = &mut *self.devices;
         match number {
             call::CONSOLE => {
@@ -61,7 +61,7 @@ impl Hypercalls<'_> {
                 let message = text(self.memory, self.memory.read(at)?, MAX_MESSAGE)?;
                 // The kernel allocates for the unikernel; running out is a matter of --mem.
                 let hint = if message.contains("memory allocation") { "; give it more memory with --mem" } else { "" };
-                return Ok(Some(Stop::Kernel(format!("the guest kernel panicked: {message}{hint}"))));
+                return Ok(Some(Outcome::KernelFailed(format!("the guest kernel panicked: {message}{hint}"))));
             }
             other => return Err(GuestError::UnknownCall(other)),
         }
@@ -192,11 +192,15 @@ fn net_io(devices: &Devices, memory: &mut GuestMemory, io: &mut abi::NetIo) -> R
 }
 
 /// `yield`: send, wait as the in-process host waits, receive from the devices with input.
-fn yield_(devices: &mut Devices, memory: &mut GuestMemory, arg: &mut abi::Yield) -> Result<Option<Stop>, GuestError> {
+fn yield_(
+    devices: &mut Devices,
+    memory: &mut GuestMemory,
+    arg: &mut abi::Yield,
+) -> Result<Option<Outcome>, GuestError> {
     frames::send(memory, devices.nets(), arg.io.tx)?;
     let ready = match devices.wait(arg.deadline) {
         Ok(names) => names,
-        Err(timed_out) => return Ok(Some(Stop::Outcome(Outcome::TimedOut(timed_out.0)))),
+        Err(timed_out) => return Ok(Some(Outcome::TimedOut(timed_out.0))),
     };
     let nets = devices.nets();
     let ready =
@@ -219,19 +223,9 @@ pub fn clock(devices: &mut Devices, tsc_khz: u64) -> abi::Clock {
 }
 
 /// The outcome a report describes.
-fn report(memory: &GuestMemory, report: abi::Report) -> Result<Stop, GuestError> {
-    use abi::outcome::*;
+fn report(memory: &GuestMemory, report: abi::Report) -> Result<Outcome, GuestError> {
     let component = text(memory, report.component, MAX_NAME)?;
     let message = text(memory, report.message, MAX_MESSAGE)?;
-    Ok(Stop::Outcome(match report.outcome {
-        FINISHED => Outcome::Finished,
-        FAILED => Outcome::Failed(message),
-        EXITED => Outcome::Exited(report.status as u8),
-        TRAPPED => Outcome::Trapped { component, trap: message },
-        STOPPED => Outcome::Stopped { component, message },
-        CANNOT_LINK => Outcome::CannotLink(message),
-        NO_ENTRY_POINT => Outcome::NoEntryPoint,
-        CANNOT_LOAD => return Ok(Stop::CannotLoad(message)),
-        _ => return Err(GuestError::Batch("a report of an unknown outcome")),
-    }))
+    Outcome::from_report(report.outcome, report.status, component, message)
+        .ok_or(GuestError::Batch("a report of an unknown outcome"))
 }

@@ -47,33 +47,6 @@ pub fn available() -> bool {
     std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
 }
 
-/// How the VM stopped.
-pub enum Stop {
-    /// The unikernel's run ended: as in process mode.
-    Outcome(Outcome),
-    /// The guest kernel failed (a panic, a fault, a broken hypercall): why.
-    Kernel(String),
-    /// The guest kernel could not load the unikernel: why.
-    CannotLoad(String),
-}
-
-impl Stop {
-    /// Says how the VM stopped, as `host`, and returns the exit status.
-    fn report(&self, host: &str) -> u8 {
-        match self {
-            Stop::Outcome(outcome) => outcome.report(host),
-            Stop::Kernel(message) => {
-                eprintln!("{host}: {message}");
-                exit::TRAP
-            }
-            Stop::CannotLoad(message) => {
-                eprintln!("{host}: the guest kernel cannot load the unikernel: {message}");
-                exit::SETUP
-            }
-        }
-    }
-}
-
 /// A hypercall the tender cannot serve: the guest kernel broke the ABI.
 #[derive(Debug)]
 pub enum GuestError {
@@ -111,7 +84,7 @@ impl fmt::Display for GuestError {
 /// reported on standard error in one message.
 pub fn run(host: &HostInfo, unikernel: Unikernel, timeout: Option<Duration>) -> u8 {
     match boot(unikernel, timeout) {
-        Ok(stop) => stop.report(host.name),
+        Ok(outcome) => ukc_host::run::report(&outcome, host.name),
         Err(message) => {
             eprintln!("{}: {message}", host.name);
             exit::SETUP
@@ -120,7 +93,7 @@ pub fn run(host: &HostInfo, unikernel: Unikernel, timeout: Option<Duration>) -> 
 }
 
 /// Compiles, makes the VM, loads it, and serves it until it stops.
-fn boot(mut unikernel: Unikernel, timeout: Option<Duration>) -> Result<Stop, String> {
+fn boot(mut unikernel: Unikernel, timeout: Option<Duration>) -> Result<Outcome, String> {
     let memory_size = unikernel.memory_limit as u64;
     if memory_size > abi::MAX_MEMORY {
         return Err(format!(
@@ -149,28 +122,28 @@ fn boot(mut unikernel: Unikernel, timeout: Option<Duration>) -> Result<Stop, Str
 }
 
 /// Runs the vCPU and serves its exits until the VM stops.
-fn serve(vm: &mut Vm, devices: &mut Devices, watchdog: Option<(&Watchdog, Duration)>) -> Stop {
+fn serve(vm: &mut Vm, devices: &mut Devices, watchdog: Option<(&Watchdog, Duration)>) -> Outcome {
     loop {
         if let Some((watchdog, limit)) = watchdog
             && watchdog.expired()
         {
-            return Stop::Outcome(Outcome::TimedOut(limit));
+            return Outcome::TimedOut(limit);
         }
         let exit = match vm.run() {
             Ok(exit) => exit,
-            Err(message) => return Stop::Kernel(message),
+            Err(message) => return Outcome::KernelFailed(message),
         };
         let (port, argument) = match exit {
             Exit::Hypercall { port, argument } => (port, argument),
             Exit::Interrupted => continue,
             Exit::OutsideMemory { address } => {
                 let size = vm.memory.size() >> 20;
-                return Stop::Kernel(format!(
+                return Outcome::KernelFailed(format!(
                     "the guest touched address {address:#x}, outside its {size} MiB of memory"
                 ));
             }
-            Exit::Shutdown => return Stop::Kernel(format!("the guest kernel triple-faulted{}", where_(vm))),
-            Exit::Other(what) => return Stop::Kernel(format!("the VM stopped: {what}{}", where_(vm))),
+            Exit::Shutdown => return Outcome::KernelFailed(format!("the guest kernel triple-faulted{}", where_(vm))),
+            Exit::Other(what) => return Outcome::KernelFailed(format!("the VM stopped: {what}{}", where_(vm))),
         };
         let number = port.wrapping_sub(abi::PORT_BASE);
         if number == abi::call::FAULT {
@@ -180,7 +153,7 @@ fn serve(vm: &mut Vm, devices: &mut Devices, watchdog: Option<(&Watchdog, Durati
         match calls.handle(number, argument) {
             Ok(None) => {}
             Ok(Some(stop)) => return stop,
-            Err(e) => return Stop::Kernel(format!("the guest kernel broke the hypercall ABI: {e}")),
+            Err(e) => return Outcome::KernelFailed(format!("the guest kernel broke the hypercall ABI: {e}")),
         }
     }
 }
@@ -191,9 +164,9 @@ fn where_(vm: &Vm) -> String {
 }
 
 /// The stop for an exception the kernel's handler reported.
-fn fault(vm: &Vm, at: u64) -> Stop {
+fn fault(vm: &Vm, at: u64) -> Outcome {
     let Ok(frame) = vm.memory.read::<abi::Fault>(at) else {
-        return Stop::Kernel("the guest kernel faulted, and its report lies outside its memory".into());
+        return Outcome::KernelFailed("the guest kernel faulted, and its report lies outside its memory".into());
     };
     let name = match frame.vector {
         0 => "division error",
@@ -210,7 +183,7 @@ fn fault(vm: &Vm, at: u64) -> Stop {
         (14, Ok(sregs)) => format!(" at address {:#x}", sregs.cr2),
         _ => String::new(),
     };
-    Stop::Kernel(format!(
+    Outcome::KernelFailed(format!(
         "the guest kernel stopped on a {name} (vector {}, error code {:#x}){address}, at rip {:#x}",
         frame.vector, frame.error_code, frame.rip
     ))

@@ -13,12 +13,12 @@ const DATA: u64 = abi::KERNEL_BASE + 2 * 4096;
 
 /// Runs `code` at the kernel's address in a VM of `memory` bytes, as the tender runs the
 /// guest kernel, and returns how it stopped.
-fn run_code(code: &[u8], memory: usize) -> Stop {
+fn run_code(code: &[u8], memory: usize) -> Outcome {
     run_code_with_data(code, &[], memory)
 }
 
 /// Runs `code` as `run_code` does, with `data` at [`DATA`].
-fn run_code_with_data(code: &[u8], data: &[u8], memory: usize) -> Stop {
+fn run_code_with_data(code: &[u8], data: &[u8], memory: usize) -> Outcome {
     let (mut vm, ()) = Vm::new(GuestMemory::new(memory).unwrap(), |_| ()).unwrap();
     vm.memory.slice_mut(abi::KERNEL_BASE, code.len() as u64).unwrap().copy_from_slice(code);
     vm.memory.slice_mut(DATA, data.len() as u64).unwrap().copy_from_slice(data);
@@ -45,11 +45,10 @@ fn hypercall(number: u16) -> Vec<u8> {
     [&[0x66, 0xba][..], &(abi::PORT_BASE + number).to_le_bytes(), &[0xef]].concat()
 }
 
-fn kernel_message(stop: Stop) -> String {
-    match stop {
-        Stop::Kernel(message) => message,
-        Stop::Outcome(outcome) => panic!("expected the kernel to be stopped, got {outcome:?}"),
-        Stop::CannotLoad(message) => panic!("expected the kernel to be stopped, got: {message}"),
+fn kernel_message(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::KernelFailed(message) => message,
+        other => panic!("expected the kernel to be stopped, got {other:?}"),
     }
 }
 
@@ -123,7 +122,7 @@ fn an_exception_without_handlers_stops_the_vm() {
 }
 
 /// Boots the real guest kernel with `artifact` as the unikernel, as `boot` does.
-fn boot_artifact(artifact: &[u8]) -> Stop {
+fn boot_artifact(artifact: &[u8]) -> Outcome {
     let (mut vm, placed) =
         Vm::new(GuestMemory::new(64 * MIB).unwrap(), |memory| load::place(memory, artifact, &[])).unwrap();
     let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);
@@ -142,7 +141,7 @@ fn the_guest_runs_only_artifacts_compiled_for_its_settings() {
     };
     // Compiled as the tender compiles: it loads, and has no entry point.
     let stop = boot_artifact(&compile(|_| {}));
-    assert!(matches!(stop, Stop::Outcome(ukc_host::run::Outcome::NoEntryPoint)), "{:?}", describe(&stop));
+    assert!(matches!(stop, Outcome::NoEntryPoint), "{stop:?}");
     // A CPU feature the guest is not promised, traps that rely on signals, guard pages:
     // each is refused by the guest with a message, before any of it runs.
     type Tweak = fn(&mut wasmtime::Config);
@@ -168,16 +167,9 @@ fn the_guest_runs_only_artifacts_compiled_for_its_settings() {
     ];
     for (tweak, what) in others {
         let message = match boot_artifact(&compile(tweak)) {
-            Stop::CannotLoad(message) => message,
-            other => panic!("{what}: expected a refusal, got {}", describe(&other)),
+            Outcome::CannotLoad(message) => message,
+            other => panic!("{what}: expected a refusal, got {other:?}"),
         };
         assert!(message.to_lowercase().contains(what), "{what}: {message}");
-    }
-}
-
-fn describe(stop: &Stop) -> String {
-    match stop {
-        Stop::Outcome(outcome) => format!("{outcome:?}"),
-        Stop::Kernel(message) | Stop::CannotLoad(message) => message.clone(),
     }
 }

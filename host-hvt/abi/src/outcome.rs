@@ -1,0 +1,146 @@
+//! How a unikernel's run ended: one type for the in-process host, the guest kernel and
+//! the tender. The kernel sends it across in a [`Report`](crate::Report) (its [`code`]s
+//! and fields), and the tender reads it back with [`Outcome::from_report`], so both
+//! isolations end a run the same way and every host reports it in the same words.
+
+use alloc::string::String;
+use core::time::Duration;
+
+/// How a unikernel's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `run` returned `ok`.
+    Finished,
+    /// `run` returned `err` with this message.
+    Failed(String),
+    /// The unikernel called `exit` with this status.
+    Exited(u8),
+    /// The unikernel trapped.
+    Trapped {
+        /// The component it trapped in.
+        component: String,
+        /// How.
+        trap: String,
+    },
+    /// The host stopped the unikernel: it broke a rule, such as acquiring an undeclared
+    /// device.
+    Stopped {
+        /// The component that broke it.
+        component: String,
+        /// Why.
+        message: String,
+    },
+    /// The unikernel ran past the host's time limit.
+    TimedOut(Duration),
+    /// The unikernel could not be linked against the host's interfaces.
+    CannotLink(String),
+    /// The unikernel does not export the entry point.
+    NoEntryPoint,
+    /// The guest kernel could not load the unikernel's machine code; the message says why.
+    CannotLoad(String),
+    /// The guest kernel itself failed (a panic, a fault, a broken hypercall).
+    KernelFailed(String),
+}
+
+/// The outcome codes of a [`Report`](crate::Report).
+pub mod code {
+    /// [`Outcome::Finished`](super::Outcome::Finished).
+    pub const FINISHED: u64 = 0;
+    /// [`Outcome::Failed`](super::Outcome::Failed): the message.
+    pub const FAILED: u64 = 1;
+    /// [`Outcome::Exited`](super::Outcome::Exited): the status.
+    pub const EXITED: u64 = 2;
+    /// [`Outcome::Trapped`](super::Outcome::Trapped): the component and the trap.
+    pub const TRAPPED: u64 = 3;
+    /// [`Outcome::Stopped`](super::Outcome::Stopped): the component and the message.
+    pub const STOPPED: u64 = 4;
+    /// [`Outcome::CannotLink`](super::Outcome::CannotLink): the message.
+    pub const CANNOT_LINK: u64 = 5;
+    /// [`Outcome::NoEntryPoint`](super::Outcome::NoEntryPoint).
+    pub const NO_ENTRY_POINT: u64 = 6;
+    /// [`Outcome::CannotLoad`](super::Outcome::CannotLoad): the message.
+    pub const CANNOT_LOAD: u64 = 7;
+    /// [`Outcome::TimedOut`](super::Outcome::TimedOut): the limit in nanoseconds as the status.
+    pub const TIMED_OUT: u64 = 8;
+    /// [`Outcome::KernelFailed`](super::Outcome::KernelFailed): the message.
+    pub const KERNEL_FAILED: u64 = 9;
+}
+
+/// An outcome as a report carries it: the code, the status, the component and the message.
+pub struct Fields<'a> {
+    /// One of the [`code`]s.
+    pub code: u64,
+    /// The exit status, or the time limit in nanoseconds.
+    pub status: u64,
+    /// The component it happened in, or empty.
+    pub component: &'a str,
+    /// What happened, or empty.
+    pub message: &'a str,
+}
+
+impl Outcome {
+    /// The fields a report carries for this outcome.
+    pub fn fields(&self) -> Fields<'_> {
+        let fields = |code, status, component, message| Fields { code, status, component, message };
+        match self {
+            Outcome::Finished => fields(code::FINISHED, 0, "", ""),
+            Outcome::Failed(message) => fields(code::FAILED, 0, "", message),
+            Outcome::Exited(status) => fields(code::EXITED, u64::from(*status), "", ""),
+            Outcome::Trapped { component, trap } => fields(code::TRAPPED, 0, component, trap),
+            Outcome::Stopped { component, message } => fields(code::STOPPED, 0, component, message),
+            Outcome::TimedOut(limit) => {
+                fields(code::TIMED_OUT, u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX), "", "")
+            }
+            Outcome::CannotLink(message) => fields(code::CANNOT_LINK, 0, "", message),
+            Outcome::NoEntryPoint => fields(code::NO_ENTRY_POINT, 0, "", ""),
+            Outcome::CannotLoad(message) => fields(code::CANNOT_LOAD, 0, "", message),
+            Outcome::KernelFailed(message) => fields(code::KERNEL_FAILED, 0, "", message),
+        }
+    }
+
+    /// The outcome a report's fields stand for; `None` for an unknown code.
+    pub fn from_report(code: u64, status: u64, component: String, message: String) -> Option<Outcome> {
+        Some(match code {
+            code::FINISHED => Outcome::Finished,
+            code::FAILED => Outcome::Failed(message),
+            code::EXITED => Outcome::Exited(status as u8),
+            code::TRAPPED => Outcome::Trapped { component, trap: message },
+            code::STOPPED => Outcome::Stopped { component, message },
+            code::CANNOT_LINK => Outcome::CannotLink(message),
+            code::NO_ENTRY_POINT => Outcome::NoEntryPoint,
+            code::CANNOT_LOAD => Outcome::CannotLoad(message),
+            code::TIMED_OUT => Outcome::TimedOut(Duration::from_nanos(status)),
+            code::KERNEL_FAILED => Outcome::KernelFailed(message),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn every_outcome_crosses_a_report_unchanged() {
+        let outcomes = vec![
+            Outcome::Finished,
+            Outcome::Failed("no".into()),
+            Outcome::Exited(7),
+            Outcome::Trapped { component: "app".into(), trap: "unreachable".into() },
+            Outcome::Stopped { component: "kv-tar".into(), message: "undeclared device".into() },
+            Outcome::TimedOut(Duration::from_millis(1500)),
+            Outcome::CannotLink("missing import".into()),
+            Outcome::NoEntryPoint,
+            Outcome::CannotLoad("bad artifact".into()),
+            Outcome::KernelFailed("panicked".into()),
+        ];
+        for outcome in outcomes {
+            let f = outcome.fields();
+            let back = Outcome::from_report(f.code, f.status, f.component.to_string(), f.message.to_string());
+            assert_eq!(back.as_ref(), Some(&outcome));
+        }
+        assert_eq!(Outcome::from_report(10, 0, String::new(), String::new()), None);
+    }
+}
