@@ -28,9 +28,19 @@ fn main() {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     // The kernel is optimised whatever the outer profile, with whole-program LTO, which
-    // makes it a fifth smaller.
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    // makes it a fifth smaller. Under rustup it is built with the toolchain the workspace
+    // pins (rust-toolchain.toml), whichever one builds the tender: the fuzzer's nightly
+    // (1.97) links this kernel against an undefined `__asan_handle_no_return`, and a
+    // kernel from another compiler would be one nobody tested.
+    let cargo = match std::env::var_os("RUSTUP_TOOLCHAIN") {
+        Some(_) => "cargo".into(),
+        None => std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+    };
+    let status = Command::new(cargo)
         .current_dir(&workspace)
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC")
         .args(["build", "--release", "-p", PACKAGE, "--target", TARGET, "--target-dir"])
         .arg(&target_dir)
         .env_remove("RUSTFLAGS")
