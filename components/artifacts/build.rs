@@ -70,7 +70,9 @@ fn main() -> Result<()> {
     let guest_target = target_dir.join("guests");
     let components_dir = target_dir.join("components");
 
-    for dir in ["wit", "components/guest", "components/drivers", "components/examples", "components/bench"] {
+    for dir in
+        ["wit", "components/guest", "components/drivers", "components/examples", "components/bench", "host-hvt/abi"]
+    {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());

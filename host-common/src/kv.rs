@@ -13,6 +13,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Metadata};
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::time::UNIX_EPOCH;
+use ukc_hvt_abi::kv_key;
 use ukc_manifest::DeviceType;
 use wasmtime::component::{Resource, ResourceTable};
 
@@ -91,22 +92,11 @@ impl KvStores {
     }
 }
 
-/// The relative path for `key`: `.` for the root; `invalid-key` for empty, `.` or `..`
-/// segments.
+/// The relative path for `key`: `.` for the root; `invalid-key` when it breaks the kv
+/// device contract's key rule.
 fn path_of(key: &str) -> Result<String, Error> {
-    let trimmed = key.strip_prefix('/').unwrap_or(key);
-    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    if trimmed.is_empty() {
-        return Ok(".".into());
-    }
-    for segment in trimmed.split('/') {
-        if segment.is_empty() || segment == "." || segment == ".." || segment.contains('\0') {
-            return Err(Error::InvalidKey(format!(
-                "{key}: keys are /-separated names, without empty, . or .. segments"
-            )));
-        }
-    }
-    Ok(trimmed.to_string())
+    let segments = kv_key::segments(key).ok_or_else(|| Error::InvalidKey(format!("{key}: {}", kv_key::RULE)))?;
+    Ok(if segments.is_empty() { ".".into() } else { segments.join("/") })
 }
 
 /// Maps an I/O error on `key` to the kv error a guest sees.

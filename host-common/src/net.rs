@@ -12,8 +12,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use ukc_manifest::DeviceType;
 use wasmtime::component::Resource;
 
-/// Bytes of Ethernet header a frame carries besides its payload.
-const ETHERNET_HEADER: u32 = 14;
+use ukc_hvt_abi::net_frame;
 
 /// `--net-mac:NAME=HWADDR`.
 pub const MAC: DeviceOption = DeviceOption {
@@ -78,7 +77,7 @@ impl NetBackend {
 
     /// Takes the next received frame, or `again` when none is waiting.
     pub fn read(&self) -> Result<Vec<u8>, Error> {
-        let mut frame = vec![0; (self.mtu + ETHERNET_HEADER) as usize];
+        let mut frame = vec![0; net_frame::largest(self.mtu as usize)];
         match (&self.tap).read(&mut frame) {
             Ok(len) => {
                 frame.truncate(len);
@@ -91,7 +90,7 @@ impl NetBackend {
 
     /// Sends one frame; waits for room when the interface's queue is full.
     pub fn write(&self, frame: &[u8]) -> Result<(), Error> {
-        if frame.len() < ETHERNET_HEADER as usize || frame.len() > (self.mtu + ETHERNET_HEADER) as usize {
+        if frame.len() < net_frame::ETHERNET_HEADER || frame.len() > net_frame::largest(self.mtu as usize) {
             return Err(Error::InvalidFrame);
         }
         loop {

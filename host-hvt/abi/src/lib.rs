@@ -21,6 +21,8 @@ extern crate alloc;
 pub mod block_cache;
 pub mod block_range;
 pub mod frames;
+pub mod kv_key;
+pub mod net_frame;
 pub mod outcome;
 
 pub use outcome::Outcome;

@@ -28,8 +28,6 @@ pub fn add_write_in_place(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
     )
 }
 
-/// Bytes of Ethernet header a frame carries besides its payload.
-const ETHERNET_HEADER: usize = 14;
 /// Room for frames to send before a batch must go out.
 const TX_CAPACITY: usize = 128 << 10;
 /// Room for received frames in one exit (at least one frame of the largest MTU).
@@ -137,7 +135,7 @@ impl Nets {
 
     fn write(&mut self, index: usize, frame: &[u8]) -> Result<(), Error> {
         let mtu = self.info[index].map_or(0, |info| info.mtu as usize);
-        if frame.len() < ETHERNET_HEADER || frame.len() > mtu + ETHERNET_HEADER {
+        if frame.len() < abi::net_frame::ETHERNET_HEADER || frame.len() > abi::net_frame::largest(mtu) {
             return Err(Error::InvalidFrame);
         }
         let end = abi::next_frame(self.tx.len() as u64, frame.len() as u64) as usize;

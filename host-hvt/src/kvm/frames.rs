@@ -7,9 +7,6 @@ use super::abi::{self, frames};
 use super::memory::GuestMemory;
 use ukc_host::net::NetBackend;
 
-/// Bytes of Ethernet header a frame carries besides its payload.
-const ETHERNET_HEADER: usize = 14;
-
 /// Sends every frame in the batch `tx` on its device. A frame the device refuses is
 /// dropped, and the device code says why on standard error.
 pub fn send(memory: &GuestMemory, nets: &[NetBackend], tx: abi::Bytes) -> Result<(), GuestError> {
@@ -39,7 +36,7 @@ pub fn receive(
     let mut at = 0;
     let mut drained = 0;
     for (index, net) in nets.iter().enumerate().filter(|(i, _)| read & 1 << i != 0) {
-        let largest = (net.info().mtu as usize + ETHERNET_HEADER) as u64;
+        let largest = abi::net_frame::largest(net.info().mtu as usize) as u64;
         while abi::next_frame(at as u64, largest) as usize <= buffer.len() {
             let Ok(frame) = net.read() else {
                 // `again`, or an error the device code reported: nothing more to take.

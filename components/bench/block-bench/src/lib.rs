@@ -32,9 +32,7 @@ use ukc::args::args;
 use ukc::block::block;
 use ukc::clock::monotonic;
 use ukc::console::console;
-
-/// The largest request the block interface accepts.
-const MAX_REQUEST: u64 = 16 << 20;
+use ukc_hvt_abi::block_range::MAX_TRANSFER;
 
 struct BlockBench;
 
@@ -99,7 +97,7 @@ fn request_and_total(info: &block::Info) -> Result<(u64, u64), String> {
     let sector = u64::from(info.sector_size);
     let request: u64 = args::get("request-bytes")
         .and_then(|v| v.parse().ok())
-        .filter(|n: &u64| (1..=MAX_REQUEST).contains(n) && n.is_multiple_of(sector))
+        .filter(|n: &u64| (1..=MAX_TRANSFER).contains(n) && n.is_multiple_of(sector))
         .ok_or_else(|| {
             format!("--request-bytes must be a multiple of the {sector}-byte sector size, at most 16 MiB")
         })?;

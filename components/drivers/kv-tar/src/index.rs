@@ -70,18 +70,9 @@ pub struct Index {
     parents: Vec<usize>,
 }
 
-/// The segments of a store key, or `None` when the key is malformed: a leading and a
-/// trailing `/` are optional, `""` and `"/"` are the root, and empty, `.` and `..`
-/// segments are refused.
-pub fn key_segments(key: &str) -> Option<Vec<&str>> {
-    if key.is_empty() || key == "/" {
-        return Some(Vec::new());
-    }
-    let key = key.strip_prefix('/').unwrap_or(key);
-    let key = key.strip_suffix('/').unwrap_or(key);
-    let segments: Vec<&str> = key.split('/').collect();
-    segments.iter().all(|s| !matches!(*s, "" | "." | "..")).then_some(segments)
-}
+/// The segments of a store key, or `None` when the key is malformed: the kv device
+/// contract's rule, the same in every store.
+pub use ukc_hvt_abi::kv_key::segments as key_segments;
 
 /// The segments of a symlink's target, or `None` when it is absolute: such a target
 /// names a path on the machine that made the archive, not one inside it.

@@ -48,15 +48,10 @@ impl Device for MemDevice {
 
     fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, String> {
         self.calls.borrow_mut().push((offset, len));
-        let end = offset + u64::from(len);
-        if len == 0
-            || len > 16 << 20
-            || !offset.is_multiple_of(self.sector)
-            || !u64::from(len).is_multiple_of(self.sector)
-            || end > self.capacity()
-        {
+        // The device contract's rule, as the hosts check it.
+        let Some(end) = ukc_hvt_abi::block_range::end(offset, u64::from(len), self.sector, self.capacity()) else {
             return Err(format!("invalid-range: {len} bytes at {offset}"));
-        }
+        };
         if self.fail.get() {
             return Err("injected failure".into());
         }

@@ -7,8 +7,8 @@ use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
 
-/// Bytes of Ethernet header in front of every frame's payload.
-pub const ETHERNET_HEADER: usize = 14;
+/// Bytes of Ethernet header in front of every frame's payload (the net device contract's).
+pub use ukc_hvt_abi::net_frame::ETHERNET_HEADER;
 
 /// Something that sends and receives whole Ethernet frames without blocking.
 pub trait Link {

@@ -24,6 +24,7 @@ wit_bindgen::generate!({
 ukc_guest::manifest!("ukc.json");
 
 use exports::ukc::block::block::{self, Error, GuestDevice, Info};
+use ukc_hvt_abi::block_range;
 use wasip2::cli::stderr;
 use wasip2::filesystem::preopens;
 use wasip2::filesystem::types::{Descriptor, DescriptorFlags, DescriptorType, ErrorCode, OpenFlags, PathFlags};
@@ -33,9 +34,6 @@ const DIRECTORY: &str = "/dev/block";
 
 /// The unit of every access, in bytes.
 const SECTOR_SIZE: u32 = 512;
-
-/// The largest read or write one call may ask for, as the WIT documents.
-const MAX_TRANSFER: u64 = 16 << 20;
 
 struct Block;
 
@@ -108,11 +106,11 @@ impl Device {
 
     /// Checks an access of `len` bytes at `offset`.
     fn check(&self, offset: u64, len: u64) -> Result<(), Error> {
-        let sector = u64::from(SECTOR_SIZE);
-        let aligned = offset.is_multiple_of(sector) && len.is_multiple_of(sector);
-        let in_range =
-            len > 0 && len <= MAX_TRANSFER && offset.checked_add(len).is_some_and(|end| end <= self.capacity);
-        if aligned && in_range { Ok(()) } else { Err(Error::InvalidRange) }
+        // The device contract's one rule, as the hosts and the guest kernel check it.
+        match block_range::end(offset, len, u64::from(SECTOR_SIZE), self.capacity) {
+            Some(_) => Ok(()),
+            None => Err(Error::InvalidRange),
+        }
     }
 
     /// Reports a failure of the host's storage, as `ukc-unix` does, and returns `io`.

@@ -17,6 +17,7 @@ wit_bindgen::generate!({
 ukc_guest::manifest!("ukc.json");
 
 use exports::ukc::kv::ro::{self, Entry, Error, GuestStore, Kind};
+use ukc_hvt_abi::kv_key;
 use wasip2::filesystem::preopens;
 use wasip2::filesystem::types::{
     Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, ErrorCode, OpenFlags, PathFlags,
@@ -141,18 +142,11 @@ fn read(file: &Descriptor, key: &str, offset: u64, len: u64) -> Result<Vec<u8>, 
     Ok(data)
 }
 
-/// The relative path for `key`: `.` for the root; `invalid-key` for empty, `.` or `..`
-/// segments (the rule of `ukc-unix`'s kv stores).
+/// The relative path for `key`: `.` for the root; `invalid-key` when it breaks the kv
+/// device contract's key rule.
 fn path_of(key: &str) -> Result<String, Error> {
-    let trimmed = key.strip_prefix('/').unwrap_or(key);
-    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    if trimmed.is_empty() {
-        return Ok(".".into());
-    }
-    if trimmed.split('/').any(|s| s.is_empty() || s == "." || s == ".." || s.contains('\0')) {
-        return Err(Error::InvalidKey(format!("{key}: keys are /-separated names, without empty, . or .. segments")));
-    }
-    Ok(trimmed.to_string())
+    let segments = kv_key::segments(key).ok_or_else(|| Error::InvalidKey(format!("{key}: {}", kv_key::RULE)))?;
+    Ok(if segments.is_empty() { ".".into() } else { segments.join("/") })
 }
 
 /// What `stat` says a key names: directories are dictionaries, files are values, and

@@ -4,7 +4,7 @@ use crate::{show_ip, show_mac};
 
 const ETHERTYPE_ARP: u16 = 0x0806;
 const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERNET_HEADER: usize = 14;
+use ukc_hvt_abi::net_frame::ETHERNET_HEADER;
 
 /// A frame to send back, and what it answers.
 pub struct Answer {
