@@ -28,19 +28,20 @@ fn main() {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     // The kernel is optimised whatever the outer profile, with whole-program LTO, which
-    // makes it a fifth smaller. Under rustup it is built with the toolchain the workspace
-    // pins (rust-toolchain.toml), whichever one builds the tender: the fuzzer's nightly
-    // (1.97) links this kernel against an undefined `__asan_handle_no_return`, and a
-    // kernel from another compiler would be one nobody tested.
-    let cargo = match std::env::var_os("RUSTUP_TOOLCHAIN") {
-        Some(_) => "cargo".into(),
-        None => std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-    };
-    let status = Command::new(cargo)
+    // makes it a fifth smaller.
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // What cargo tells this script of the tender's target must not reach the kernel's
+    // build scripts, which read it for theirs: cargo sets those of the kernel's target but
+    // leaves the others. Under cargo-fuzz, CARGO_CFG_SANITIZE=address made wasmtime's
+    // unwinder call AddressSanitizer's runtime, which the kernel does not have.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_CFG_") || name.starts_with("CARGO_FEATURE_") {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    let status = cargo
         .current_dir(&workspace)
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("RUSTC")
-        .env_remove("RUSTDOC")
         .args(["build", "--release", "-p", PACKAGE, "--target", TARGET, "--target-dir"])
         .arg(&target_dir)
         .env_remove("RUSTFLAGS")

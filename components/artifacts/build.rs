@@ -137,6 +137,14 @@ fn build_guests(workspace: &Path, guest_target: &Path, guests: &[Guest]) -> Resu
     ] {
         cmd.env_remove(var);
     }
+    // Nor what cargo tells this script of the host's target: the guests' build scripts
+    // would read a cfg the wasm target does not set (as host-hvt/build.rs explains).
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_CFG_") || name.starts_with("CARGO_FEATURE_") {
+            cmd.env_remove(name.as_ref());
+        }
+    }
     let status = cmd.status().context("running cargo to build the guest components")?;
     if !status.success() {
         bail!("building the guest components failed ({status}); see the cargo output above");
