@@ -172,6 +172,13 @@ mod tests {
     use ukc_manifest::{SCHEMA, UnikernelDevice};
 
     #[test]
+    fn every_target_has_a_host_and_every_host_a_target_in_the_same_order() {
+        let targets: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+        let hosts: Vec<&str> = ukc_manifest::hosts::HOSTS.iter().map(|h| h.target).collect();
+        assert_eq!(targets, hosts);
+    }
+
+    #[test]
     fn wasi_run_lines_grant_sockets_to_unikernels_that_import_them() {
         let wasi = Target::find("wasi").unwrap();
         let manifest = UnikernelManifest {

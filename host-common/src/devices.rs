@@ -61,7 +61,7 @@ pub fn help(host: &TargetHost) -> String {
 /// One flag and what it does, wrapped under the description column.
 fn help_line(out: &mut String, flag: &str, about: &str) {
     let mut line = format!("  {flag:<width$}", width = FLAG_COLUMN - 2);
-    if line.len() > FLAG_COLUMN {
+    if line.len() >= FLAG_COLUMN {
         out.push_str(line.trim_end());
         out.push('\n');
         line = " ".repeat(FLAG_COLUMN);

@@ -66,7 +66,7 @@ impl Attachments {
             return Ok(false);
         };
         let option = devices::options(host).find(|o| o.flag == kind);
-        let ty = host.device_types().find(|t| t.as_str() == kind);
+        let ty = host.devices.iter().find(|a| a.word() == Some(kind)).map(|a| a.ty);
         if option.is_none() && ty.is_none() {
             return Ok(false);
         }

@@ -10,6 +10,7 @@ use crate::flags::Attachments;
 use crate::{Devices, exit, run};
 use std::time::Duration;
 use ukc_manifest::UnikernelManifest;
+use ukc_manifest::hosts::TargetHost;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 
@@ -19,8 +20,6 @@ pub struct HostInfo {
     pub name: &'static str,
     /// The target whose unikernels it runs (`hvt`).
     pub target: &'static str,
-    /// How to pass runtime arguments, for `--help`; `UNIKERNEL` stands for its path.
-    pub args_usage: &'static str,
 }
 
 /// What a host's command line asks for.
@@ -139,7 +138,8 @@ pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel
     let args = match RuntimeArgs::parse(&manifest, &invocation.args) {
         Ok(Parsed::Run(args)) => args,
         Ok(Parsed::Help) => {
-            println!("{}", crate::args::help(&manifest, &host.args_usage.replace("UNIKERNEL", path)));
+            let usage = TargetHost::of(host.target).map(|h| h.args_usage()).unwrap_or_default();
+            println!("{}", crate::args::help(&manifest, &usage.replace("UNIKERNEL", path)));
             return Ok(None);
         }
         Err(message) => return Err((exit::USAGE, message)),

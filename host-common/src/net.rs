@@ -59,6 +59,13 @@ impl NetBackend {
         })
     }
 
+    /// A net device over `file`, any descriptor that passes one frame per read and write
+    /// and does not block (a `SOCK_SEQPACKET` socket pair, say), with this address and
+    /// MTU: for tests and the fuzzer, which have no TAP interface.
+    pub fn over(name: &str, file: File, mac: [u8; 6], mtu: u32) -> NetBackend {
+        NetBackend { name: name.to_string(), ifname: format!("{name} (a socket)"), tap: file, mac, mtu }
+    }
+
     /// The device's name.
     pub fn name(&self) -> &str {
         &self.name

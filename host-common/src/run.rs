@@ -5,8 +5,7 @@ use crate::exit::{self, Exit, TimedOut};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, Trap, WasmBacktrace};
 
-/// The name under which a unikernel exports its entry point.
-pub const MAIN_EXPORT: &str = "ukc:app/main@0.1.0";
+pub use ukc_hvt_abi::MAIN_EXPORT;
 
 /// How a unikernel's run ended: one type with the guest kernel and the tender, which
 /// carry it across the VM boundary (see `ukc_hvt_abi::outcome`).

@@ -6,15 +6,20 @@
 //! call number (low five bits, so unknown numbers come too; the high bit counts the
 //! argument's address down from the top of the address space) and a 16-bit address of its
 //! argument. The rest is guest memory from address 0, 64 KiB of it, so every field the
-//! guest sets may point inside memory, across its end or far past it.
+//! guest sets may point inside memory, across its end or far past it. The unikernel has
+//! one block device (`storage`), one net device (`service`, over a socket pair with two
+//! frames waiting) and one runtime argument with a value (`--greeting`).
 
 use crate::kvm::hypercalls::Hypercalls;
 use crate::kvm::memory::GuestMemory;
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::net::UnixDatagram;
 use ukc_host::Devices;
-use ukc_host::args::RuntimeArgs;
+use ukc_host::args::{Parsed, RuntimeArgs};
 use ukc_host::block::BlockBackend;
+use ukc_host::net::NetBackend;
 use ukc_hvt_abi::{self as abi, call};
+use ukc_manifest::UnikernelManifest;
 
 /// Guest memory of each input.
 const MEMORY: usize = 64 << 10;
@@ -36,7 +41,8 @@ pub fn serve_hypercalls(input: &[u8]) -> usize {
     memory.slice_mut(0, len as u64).expect("inside guest memory").copy_from_slice(&contents[..len]);
     let image = Image::new();
     let block = BlockBackend::open("storage", &image.path(), 512, false).expect("the image opens");
-    let mut devices = Devices::new(RuntimeArgs::default(), vec![block], vec![]);
+    let (net, _peer) = net_device();
+    let mut devices = Devices::new(runtime_args(), vec![block], vec![net]);
     let mut served_calls = 0;
     for step in script.chunks_exact(3) {
         let number = u16::from(step[0] & 0x1f);
@@ -62,6 +68,38 @@ pub fn serve_hypercalls(input: &[u8]) -> usize {
         served_calls += 1;
     }
     served_calls
+}
+
+/// The arguments of a unikernel that declares `--greeting`, with its default value.
+fn runtime_args() -> RuntimeArgs {
+    let manifest = UnikernelManifest::from_json(
+        br#"{"schema": 1, "target": "hvt", "components": [], "devices": [],
+             "args": [{"name": "greeting", "type": "string", "default": "hello", "doc": "", "by": ["app"]}]}"#,
+        "the fuzzer",
+    )
+    .expect("the fuzzer's manifest is valid");
+    match RuntimeArgs::parse(&manifest, &[]) {
+        Ok(Parsed::Run(args)) => args,
+        _ => unreachable!("no arguments parse"),
+    }
+}
+
+/// The net device `service` over one end of a socket pair that keeps frames apart, as a
+/// TAP interface does, with two frames waiting on it; and the other end, which the frames
+/// the guest sends reach.
+fn net_device() -> (NetBackend, UnixDatagram) {
+    let mut fds = [0; 2];
+    let kind = libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: `fds` has room for the two descriptors; the result is checked.
+    let made = unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) };
+    assert_eq!(made, 0, "socketpair: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just created and nothing else owns them.
+    let (device, peer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let peer = UnixDatagram::from(peer);
+    for len in [60, 1514] {
+        peer.send(&vec![0xa5; len]).expect("room for two frames");
+    }
+    (NetBackend::over("service", device.into(), [2, 0, 0, 0, 0, 1], 1500), peer)
 }
 
 /// The block device's image: a memory file, so that inputs leave nothing on disk and
@@ -136,9 +174,9 @@ mod tests {
         let seeds: [(&[u8], usize); 4] = [
             (include_bytes!("../../fuzz/seeds/hypercalls/block_session"), 5),
             (include_bytes!("../../fuzz/seeds/hypercalls/entropy_args"), 3),
-            // A yield with nothing to send; then a batch for net device 0, which is not
-            // attached, stops the VM.
-            (include_bytes!("../../fuzz/seeds/hypercalls/yield_net"), 1),
+            // A yield with nothing to send, a batch that sends a frame and receives the
+            // two waiting, the device's address.
+            (include_bytes!("../../fuzz/seeds/hypercalls/yield_net"), 3),
             // A report stops the VM.
             (include_bytes!("../../fuzz/seeds/hypercalls/report"), 0),
         ];

@@ -7,8 +7,7 @@ use ukc_host::launch::{self, CommandLine, HostInfo, Invocation};
 use ukc_hvt::cli::{self, Isolation};
 use ukc_hvt::kvm;
 
-const HOST: HostInfo =
-    HostInfo { name: "ukc-hvt", target: "hvt", args_usage: "ukc-hvt [DEVICES] -- UNIKERNEL [ARGS...]" };
+const HOST: HostInfo = HostInfo { name: "ukc-hvt", target: "hvt" };
 
 const COMMAND_LINE: CommandLine = CommandLine { parse: cli::parse_command, help: cli::help, usage: cli::usage };
 

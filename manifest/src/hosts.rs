@@ -43,6 +43,15 @@ pub struct Attach {
     pub about: &'static str,
 }
 
+impl Attach {
+    /// The word of a `--WORD:NAME=BACKING` flag (`block`), which a host parses; `None`
+    /// for a flag of another host's grammar (`wasmtime run`'s `--dir`).
+    pub fn word(&self) -> Option<&'static str> {
+        let (word, rest) = self.flag.strip_prefix("--")?.split_once(':')?;
+        rest.starts_with("NAME=").then_some(word)
+    }
+}
+
 const BLOCK_FILE: Attach = Attach {
     ty: DeviceType::Block,
     flag: "--block:NAME=FILE",
@@ -118,6 +127,17 @@ impl TargetHost {
     /// How the host attaches devices of type `ty`, if it has them.
     pub fn attach(&self, ty: DeviceType) -> Option<&'static Attach> {
         self.devices.iter().find(|a| a.ty == ty)
+    }
+
+    /// How to pass a unikernel its own arguments, for its `--help`; `UNIKERNEL` stands
+    /// for its path.
+    pub fn args_usage(&self) -> String {
+        let program = self.program;
+        match self.layout {
+            Layout::KernelFirst => format!("{program} UNIKERNEL [DEVICES] -- [ARGS...]"),
+            Layout::KernelLast => format!("{program} [DEVICES] -- UNIKERNEL [ARGS...]"),
+            Layout::Wasmtime => format!("{program} [DIRECTORIES] UNIKERNEL [ARGS...]"),
+        }
     }
 
     /// The device types the host attaches.
@@ -206,6 +226,11 @@ mod tests {
             }
         }
         assert!(TargetHost::of("vm").is_none());
+        let unix = TargetHost::of("unix").unwrap();
+        assert_eq!(unix.devices.iter().map(Attach::word).collect::<Vec<_>>(), [Some("block"), Some("kv"), Some("net")]);
+        assert_eq!(TargetHost::of("wasi").unwrap().attach(DeviceType::Kv).unwrap().word(), None);
+        assert_eq!(unix.args_usage(), "ukc-unix UNIKERNEL [DEVICES] -- [ARGS...]");
+        assert_eq!(TargetHost::of("hvt").unwrap().args_usage(), "ukc-hvt [DEVICES] -- UNIKERNEL [ARGS...]");
         assert_eq!(
             TargetHost::of("unix").unwrap().device_types().collect::<Vec<_>>(),
             [DeviceType::Block, DeviceType::Kv, DeviceType::Net]

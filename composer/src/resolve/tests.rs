@@ -74,6 +74,8 @@ fn each_rule_picks_the_provider_it_names() {
     let kv_tar = || component("kv-tar", &[BLOCK], &[KV], r#""maps": [{"type": "kv", "onto": "block"}]"#);
     let kv_mem = || component("kv-mem", &[], &[KV], r#""maps": [{"type": "kv"}]"#);
     let console_log = || component("console-log", &[], &[CONSOLE], "");
+    // hvt's default for ukc:tcpip is the tcpip driver, absent here: the rule passes over it.
+    let tcp_only = || component("tcp-only", &[], &[TCP], "");
     // (target, app's imports, drivers, --use, the app's links)
     type Case = (&'static str, &'static [&'static str], Vec<Component>, &'static [&'static str], Vec<&'static str>);
     let cases: Vec<Case> = vec![
@@ -103,7 +105,9 @@ fn each_rule_picks_the_provider_it_names() {
             &["ukc:kv/ro=kv-mem"],
             vec!["app: ukc:kv/ro@0.1.0 <- kv-mem ukc:kv/ro@0.1.0"],
         ),
-        // 5. the one driver exporting it, where the target has no default (unix has none).
+        // 5. the one driver exporting it, where neither a default nor the platform does...
+        ("hvt", &[TCP], vec![tcp_only()], &[], vec!["app: ukc:tcpip/tcp@0.1.0 <- tcp-only ukc:tcpip/tcp@0.1.0"]),
+        // ...and --use a driver over the platform that provides it too (unix has kv stores).
         ("unix", &[KV], vec![kv_mem()], &["ukc:kv/ro=kv-mem"], vec!["app: ukc:kv/ro@0.1.0 <- kv-mem ukc:kv/ro@0.1.0"]),
         ("unix", &[KV], vec![kv_mem()], &[], vec!["app: ukc:kv/ro@0.1.0 <- platform ukc:kv/ro@0.1.0"]),
         // Semver: a newer patch on the 0.1 track is the same interface.
@@ -182,7 +186,7 @@ fn ambiguity_cycles_and_bad_choices_are_errors_that_say_what_to_do() {
     let p = component("p", &["x:q/q@0.1.0"], &["x:p/p@0.1.0"], "");
     let q = component("q", &["x:p/p@0.1.0"], &["x:q/q@0.1.0"], "");
     let e = error(resolve_with("hvt", app(&["x:p/p@0.1.0"], ""), vec![p, q], &[]));
-    assert!(e.contains("cycle") && e.contains("p") && e.contains("q"), "{e}");
+    assert!(e.contains("cycle") && e.contains("x:p/p@0.1.0") && e.contains("x:q/q@0.1.0"), "{e}");
 
     let plan = resolve_with("hvt", app(&[CONSOLE], ""), vec![a()], &["x:y/z=a"]).unwrap();
     assert_eq!(plan.notes, ["--use x:y/z=a had no effect: nothing imports x:y/z"]);

@@ -1,6 +1,7 @@
 //! The kv device contract's key rule, as the WIT documents it, for every store: a key is
-//! `/`-separated names; a leading and a trailing `/` are optional, `""` and `"/"` name the
-//! root, and empty, `.` and `..` names, and NUL bytes, make it invalid (`invalid-key`).
+//! `/`-separated names; a leading and a trailing `/` are optional, so `""`, `"/"` and
+//! `"//"` name the root, and empty, `.` and `..` names, and NUL bytes, make it invalid
+//! (`invalid-key`).
 
 use alloc::vec::Vec;
 
@@ -9,11 +10,11 @@ pub const RULE: &str = "keys are /-separated names, without empty, . or .. segme
 
 /// The names of `key` from the root, or `None` when it breaks the rule.
 pub fn segments(key: &str) -> Option<Vec<&str>> {
-    if key.is_empty() || key == "/" {
-        return Some(Vec::new());
-    }
     let key = key.strip_prefix('/').unwrap_or(key);
     let key = key.strip_suffix('/').unwrap_or(key);
+    if key.is_empty() {
+        return Some(Vec::new());
+    }
     let segments: Vec<&str> = key.split('/').collect();
     segments.iter().all(|s| !matches!(*s, "" | "." | "..") && !s.contains('\0')).then_some(segments)
 }
@@ -24,12 +25,12 @@ mod tests {
 
     #[test]
     fn keys_are_names_from_the_root() {
-        for root in ["", "/"] {
+        for root in ["", "/", "//"] {
             assert_eq!(segments(root), Some(Vec::new()));
         }
         assert_eq!(segments("/a/b.txt"), Some(alloc::vec!["a", "b.txt"]));
         assert_eq!(segments("a/b/"), Some(alloc::vec!["a", "b"]));
-        for bad in ["//", "../x", "a/../../x", "a//b", "./a", "a/./b", "a/\0", "a/b\0c"] {
+        for bad in ["///", "../x", "a/../../x", "a//b", "./a", "a/./b", "a/\0", "a/b\0c"] {
             assert_eq!(segments(bad), None, "{bad:?}");
         }
     }

@@ -1,8 +1,13 @@
 //! The contract between the tender (`host-hvt/src/kvm`) and the guest kernel: where
-//! things live in guest memory, what the tender hands over at boot, and the hypercalls.
-//! Both sides depend on this crate, so they cannot disagree on a number or a field; every
-//! argument struct derives [`bytemuck::Pod`], which checks at compile time that it has no
-//! padding and that any bytes the other side wrote are a value of it.
+//! things live in guest memory, what the tender hands over at boot, the hypercalls, and
+//! how a run ended ([`Outcome`]). Both sides depend on this crate, so they cannot disagree
+//! on a number or a field; every argument struct derives [`bytemuck::Pod`], which checks
+//! at compile time that it has no padding and that any bytes the other side wrote are a
+//! value of it.
+//!
+//! It also holds the device contract's rules that every implementation of a device
+//! shares, the hosts, the guest kernel and the drivers alike: a block request's range
+//! ([`block_range`]), a frame's size ([`net_frame`]) and a kv key ([`kv_key`]).
 //!
 //! A hypercall is Solo5's: `out dx, eax` with `dx` = [`PORT_BASE`] + the call's number and
 //! `eax` = the guest-physical address of the call's argument struct, which the tender
@@ -25,7 +30,7 @@ pub mod kv_key;
 pub mod net_frame;
 pub mod outcome;
 
-pub use outcome::Outcome;
+pub use outcome::{MAIN_EXPORT, Outcome};
 
 use bytemuck::{Pod, Zeroable};
 

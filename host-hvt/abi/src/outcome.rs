@@ -1,10 +1,16 @@
 //! How a unikernel's run ended: one type for the in-process host, the guest kernel and
 //! the tender. The kernel sends it across in a [`Report`](crate::Report) (its [`code`]s
 //! and fields), and the tender reads it back with [`Outcome::from_report`], so both
-//! isolations end a run the same way and every host reports it in the same words.
+//! isolations end a run the same way and every host reports it in the same words. Only
+//! what the kernel can know crosses: a time-out and a failed kernel are the tender's to
+//! say, and a report claiming either is refused.
 
 use alloc::string::String;
 use core::time::Duration;
+
+/// The name under which a unikernel exports its entry point, whose `run` the host (or
+/// the guest kernel) calls; an outcome says how that call ended.
+pub const MAIN_EXPORT: &str = "ukc:app/main@0.1.0";
 
 /// How a unikernel's run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,17 +66,13 @@ pub mod code {
     pub const NO_ENTRY_POINT: u64 = 6;
     /// [`Outcome::CannotLoad`](super::Outcome::CannotLoad): the message.
     pub const CANNOT_LOAD: u64 = 7;
-    /// [`Outcome::TimedOut`](super::Outcome::TimedOut): the limit in nanoseconds as the status.
-    pub const TIMED_OUT: u64 = 8;
-    /// [`Outcome::KernelFailed`](super::Outcome::KernelFailed): the message.
-    pub const KERNEL_FAILED: u64 = 9;
 }
 
 /// An outcome as a report carries it: the code, the status, the component and the message.
 pub struct Fields<'a> {
     /// One of the [`code`]s.
     pub code: u64,
-    /// The exit status, or the time limit in nanoseconds.
+    /// The exit status.
     pub status: u64,
     /// The component it happened in, or empty.
     pub component: &'a str,
@@ -79,38 +81,35 @@ pub struct Fields<'a> {
 }
 
 impl Outcome {
-    /// The fields a report carries for this outcome.
-    pub fn fields(&self) -> Fields<'_> {
-        let fields = |code, status, component, message| Fields { code, status, component, message };
+    /// The fields a report carries for this outcome; `None` for the outcomes only the
+    /// tender decides ([`Outcome::TimedOut`], [`Outcome::KernelFailed`]).
+    pub fn fields(&self) -> Option<Fields<'_>> {
+        let fields = |code, status, component, message| Some(Fields { code, status, component, message });
         match self {
             Outcome::Finished => fields(code::FINISHED, 0, "", ""),
             Outcome::Failed(message) => fields(code::FAILED, 0, "", message),
             Outcome::Exited(status) => fields(code::EXITED, u64::from(*status), "", ""),
             Outcome::Trapped { component, trap } => fields(code::TRAPPED, 0, component, trap),
             Outcome::Stopped { component, message } => fields(code::STOPPED, 0, component, message),
-            Outcome::TimedOut(limit) => {
-                fields(code::TIMED_OUT, u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX), "", "")
-            }
             Outcome::CannotLink(message) => fields(code::CANNOT_LINK, 0, "", message),
             Outcome::NoEntryPoint => fields(code::NO_ENTRY_POINT, 0, "", ""),
             Outcome::CannotLoad(message) => fields(code::CANNOT_LOAD, 0, "", message),
-            Outcome::KernelFailed(message) => fields(code::KERNEL_FAILED, 0, "", message),
+            Outcome::TimedOut(_) | Outcome::KernelFailed(_) => None,
         }
     }
 
-    /// The outcome a report's fields stand for; `None` for an unknown code.
+    /// The outcome a report's fields stand for; `None` for an unknown code, or an exit
+    /// status that is not a byte.
     pub fn from_report(code: u64, status: u64, component: String, message: String) -> Option<Outcome> {
         Some(match code {
             code::FINISHED => Outcome::Finished,
             code::FAILED => Outcome::Failed(message),
-            code::EXITED => Outcome::Exited(status as u8),
+            code::EXITED => Outcome::Exited(u8::try_from(status).ok()?),
             code::TRAPPED => Outcome::Trapped { component, trap: message },
             code::STOPPED => Outcome::Stopped { component, message },
             code::CANNOT_LINK => Outcome::CannotLink(message),
             code::NO_ENTRY_POINT => Outcome::NoEntryPoint,
             code::CANNOT_LOAD => Outcome::CannotLoad(message),
-            code::TIMED_OUT => Outcome::TimedOut(Duration::from_nanos(status)),
-            code::KERNEL_FAILED => Outcome::KernelFailed(message),
             _ => return None,
         })
     }
@@ -123,24 +122,28 @@ mod tests {
     use alloc::vec;
 
     #[test]
-    fn every_outcome_crosses_a_report_unchanged() {
+    fn the_kernels_outcomes_cross_a_report_unchanged_and_nothing_else_does() {
         let outcomes = vec![
             Outcome::Finished,
             Outcome::Failed("no".into()),
             Outcome::Exited(7),
             Outcome::Trapped { component: "app".into(), trap: "unreachable".into() },
             Outcome::Stopped { component: "kv-tar".into(), message: "undeclared device".into() },
-            Outcome::TimedOut(Duration::from_millis(1500)),
             Outcome::CannotLink("missing import".into()),
             Outcome::NoEntryPoint,
             Outcome::CannotLoad("bad artifact".into()),
-            Outcome::KernelFailed("panicked".into()),
         ];
         for outcome in outcomes {
-            let f = outcome.fields();
+            let f = outcome.fields().unwrap();
             let back = Outcome::from_report(f.code, f.status, f.component.to_string(), f.message.to_string());
             assert_eq!(back.as_ref(), Some(&outcome));
         }
-        assert_eq!(Outcome::from_report(10, 0, String::new(), String::new()), None);
+        assert_eq!(Outcome::TimedOut(Duration::from_secs(1)).fields().map(|f| f.code), None);
+        assert_eq!(Outcome::KernelFailed("no".into()).fields().map(|f| f.code), None);
+        for code in [8, 9, u64::MAX] {
+            assert_eq!(Outcome::from_report(code, 0, String::new(), String::new()), None, "code {code}");
+        }
+        assert_eq!(Outcome::from_report(code::EXITED, 255, String::new(), String::new()), Some(Outcome::Exited(255)));
+        assert_eq!(Outcome::from_report(code::EXITED, 256, String::new(), String::new()), None);
     }
 }

@@ -55,7 +55,7 @@ pub extern "C" fn _start() -> ! {
     let nets = net::Nets::new(core::str::from_utf8(names).unwrap_or_default());
     let kernel = world::Kernel::new(clock, nets, boot.memory_limit as usize);
     let outcome = run::run(&boot, kernel);
-    let fields = outcome.fields();
+    let fields = outcome.fields().expect("the kernel ends a run only with outcomes it reports");
     let mut report = abi::Report {
         outcome: fields.code,
         status: fields.status,

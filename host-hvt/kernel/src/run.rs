@@ -12,7 +12,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, Trap, WasmBacktrace};
 
 /// The name under which a unikernel exports its entry point.
-const MAIN_EXPORT: &str = "ukc:app/main@0.1.0";
+use crate::abi::MAIN_EXPORT;
 
 /// Loads the artifact `boot` names and runs it with `kernel` as its platform.
 pub fn run(boot: &abi::BootInfo, kernel: Kernel) -> Outcome {

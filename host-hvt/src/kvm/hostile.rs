@@ -137,8 +137,12 @@ fn unknown_calls_devices_kinds_and_outcomes_are_refused() {
     }
     let acquire = abi::Acquire { kind: 7, name: bytes(BUFFER, 4), ..Default::default() };
     assert!(matches!(guest.call(call::ACQUIRE, &acquire), Err(GuestError::Batch(_))));
-    let report = abi::Report { outcome: 99, ..Default::default() };
-    assert!(matches!(guest.call(call::REPORT, &report), Err(GuestError::Batch(_))));
+    // Unknown outcomes; a time-out or a kernel failure, which only the tender decides; an
+    // exit status that is not a byte (it would end the process with status 0).
+    for (outcome, status) in [(99, 0), (8, 0), (9, 0), (abi::outcome::code::EXITED, 256)] {
+        let report = abi::Report { outcome, status, ..Default::default() };
+        assert!(matches!(guest.call(call::REPORT, &report), Err(GuestError::Batch(_))), "{outcome} {status}");
+    }
     // A frame for a device that is not attached, a truncated header, a frame past the end.
     let mut batch = [0u8; 32];
     batch[..8].copy_from_slice(&[5, 0, 0, 0, 4, 0, 0, 0]);

@@ -99,7 +99,10 @@ fn request_and_total(info: &block::Info) -> Result<(u64, u64), String> {
         .and_then(|v| v.parse().ok())
         .filter(|n: &u64| (1..=MAX_TRANSFER).contains(n) && n.is_multiple_of(sector))
         .ok_or_else(|| {
-            format!("--request-bytes must be a multiple of the {sector}-byte sector size, at most 16 MiB")
+            format!(
+                "--request-bytes must be a multiple of the {sector}-byte sector size, at most {} MiB",
+                MAX_TRANSFER >> 20
+            )
         })?;
     let total = match args::get("total-mb") {
         None => info.capacity,

@@ -71,7 +71,8 @@ impl<D: Device> Mount<D> {
 
     /// What `key` names, or `None`; an error only for a malformed key.
     fn find(&self, key: &str) -> Result<Option<Item>, Error> {
-        let segments = key_segments(key).ok_or_else(|| Error::InvalidKey(key.to_string()))?;
+        let segments =
+            key_segments(key).ok_or_else(|| Error::InvalidKey(format!("{key}: {}", ukc_hvt_abi::kv_key::RULE)))?;
         Ok(self.index.find(&segments))
     }
 

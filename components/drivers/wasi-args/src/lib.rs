@@ -80,7 +80,9 @@ fn parsed() -> &'static RuntimeArgs {
     })
 }
 
-/// How to run the unikernel, for `--help`: as `ukc compose` says, from the same table.
+/// How to run the unikernel, for `--help`: with the device flags `ukc compose` gives,
+/// from the same table (the host options it adds for what the unikernel imports, such as
+/// `-S inherit-network` for sockets, it alone knows).
 fn usage(manifest: &UnikernelManifest, program: &str) -> String {
     let wasi = TargetHost::of("wasi").expect("the wasi target has a host");
     wasi.run_command(program, manifest, &[])
