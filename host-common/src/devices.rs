@@ -96,8 +96,8 @@ mod tests {
     fn usage_and_help_list_each_flag_once_with_its_types_options() {
         assert_eq!(
             usage(host("unix")),
-            "[--block:NAME=FILE] [--block-sector-size:NAME=SIZE] [--kv:NAME=DIR] [--net:NAME=TAP] \
-             [--net-mac:NAME=HWADDR]"
+            "[--block:NAME=FILE] [--block-sector-size:NAME=SIZE] [--kv:NAME=DIR] [--kv-rw:NAME=DIR] \
+             [--net:NAME=TAP] [--net-mac:NAME=HWADDR]"
         );
         assert_eq!(
             usage(host("hvt")),

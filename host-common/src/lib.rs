@@ -43,6 +43,7 @@ pub mod bindings {
                 "ukc:block/block.device": crate::block::DeviceHandle,
                 "ukc:net/net.device": crate::net::NetHandle,
                 "ukc:kv/ro.store": crate::kv::StoreHandle,
+                "ukc:kv/rw.store": crate::kv::RwStoreHandle,
                 "ukc:tcpip/tcp.listener": crate::sockets::Listener,
                 "ukc:tcpip/tcp.connection": crate::sockets::Connection,
                 "ukc:tcpip/udp.socket": crate::sockets::Datagrams,

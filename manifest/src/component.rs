@@ -76,11 +76,13 @@ pub enum DeviceType {
     Net,
     /// `ukc:kv/ro`: a read-only key-value store.
     Kv,
+    /// `ukc:kv/rw`: a read-write key-value store.
+    KvRw,
 }
 
 impl DeviceType {
     /// Every device type, in the order hosts list them.
-    pub const ALL: [DeviceType; 3] = [DeviceType::Block, DeviceType::Net, DeviceType::Kv];
+    pub const ALL: [DeviceType; 4] = [DeviceType::Block, DeviceType::Net, DeviceType::Kv, DeviceType::KvRw];
 
     /// The WIT interface (without version) through which devices of this type are acquired.
     pub fn interface(self) -> &'static str {
@@ -88,6 +90,7 @@ impl DeviceType {
             DeviceType::Block => "ukc:block/block",
             DeviceType::Net => "ukc:net/net",
             DeviceType::Kv => "ukc:kv/ro",
+            DeviceType::KvRw => "ukc:kv/rw",
         }
     }
 
@@ -97,6 +100,7 @@ impl DeviceType {
             DeviceType::Block => "block",
             DeviceType::Net => "net",
             DeviceType::Kv => "kv",
+            DeviceType::KvRw => "kv-rw",
         }
     }
 }

@@ -75,6 +75,12 @@ pub const HOSTS: &[TargetHost] = &[
                 about: "the directory DIR as read-only key-value store NAME",
             },
             Attach {
+                ty: DeviceType::KvRw,
+                flag: "--kv-rw:NAME=DIR",
+                backing: None,
+                about: "the directory DIR as read-write key-value store NAME (durable at each flush)",
+            },
+            Attach {
                 ty: DeviceType::Net,
                 flag: "--net:NAME=TAP",
                 backing: None,
@@ -227,13 +233,16 @@ mod tests {
         }
         assert!(TargetHost::of("vm").is_none());
         let unix = TargetHost::of("unix").unwrap();
-        assert_eq!(unix.devices.iter().map(Attach::word).collect::<Vec<_>>(), [Some("block"), Some("kv"), Some("net")]);
+        assert_eq!(
+            unix.devices.iter().map(Attach::word).collect::<Vec<_>>(),
+            [Some("block"), Some("kv"), Some("kv-rw"), Some("net")]
+        );
         assert_eq!(TargetHost::of("wasi").unwrap().attach(DeviceType::Kv).unwrap().word(), None);
         assert_eq!(unix.args_usage(), "ukc-unix UNIKERNEL [DEVICES] -- [ARGS...]");
         assert_eq!(TargetHost::of("hvt").unwrap().args_usage(), "ukc-hvt [DEVICES] -- UNIKERNEL [ARGS...]");
         assert_eq!(
             TargetHost::of("unix").unwrap().device_types().collect::<Vec<_>>(),
-            [DeviceType::Block, DeviceType::Kv, DeviceType::Net]
+            [DeviceType::Block, DeviceType::Kv, DeviceType::KvRw, DeviceType::Net]
         );
     }
 

@@ -1,0 +1,189 @@
+//! kv stores on host directories: read-only (`--kv:NAME=DIR`, `ukc:kv/ro`) and
+//! read-write (`--kv-rw:NAME=DIR`, `ukc:kv/rw`). `tree` reads a store for both faces,
+//! `ro` and `rw` serve the interfaces, and `rw` also writes.
+//!
+//! Every access goes through a cap-std `Dir`, so no key, `..` or symbolic link reaches
+//! outside the directory. Links that lead outside are also refused when the store is
+//! attached, so a store never silently serves less than its tree holds. Links to
+//! directories resolve for lookups but are not listed, as in kv-tar: each dictionary is
+//! listed once, at its own place, so a walk of the store ends whatever loops links make.
+
+mod ro;
+mod rw;
+mod tree;
+
+use crate::flags::Attachments;
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use std::collections::BTreeSet;
+use std::io::ErrorKind;
+use ukc_manifest::DeviceType;
+use wasmtime::component::{Resource, ResourceTable};
+
+/// How deep the attach-time scan for escaping links descends.
+const MAX_DEPTH: usize = 64;
+
+/// A directory attached as a kv store.
+pub struct KvDir {
+    name: String,
+    dir: Dir,
+    /// Whether it is a read-write store.
+    writable: bool,
+    /// What changed since the last flush, relative to the store's root: files to sync,
+    /// then directories (whose entries changed).
+    dirty: BTreeSet<(bool, String)>,
+    /// The number in the last temporary name this store made.
+    next_temporary: u64,
+}
+
+impl KvDir {
+    /// Opens `path` as the store `name`, read-write if `writable`, refusing a tree with
+    /// links that lead outside it.
+    pub fn open(name: &str, path: &str, writable: bool) -> Result<KvDir, String> {
+        let dir = Dir::open_ambient_dir(path, ambient_authority())
+            .map_err(|e| format!("kv store '{name}': cannot open the directory {path}: {e}"))?;
+        let mut escapes = Vec::new();
+        scan(&dir, &dir, "", 0, &mut escapes).map_err(|e| format!("kv store '{name}': cannot read {path}: {e}"))?;
+        if let Some(first) = escapes.first() {
+            let more = if escapes.len() > 1 { format!(" (and {} more)", escapes.len() - 1) } else { String::new() };
+            return Err(format!(
+                "kv store '{name}': {path}/{first} is a symbolic link that leads outside {path}{more}; \
+                 a kv store serves one directory tree, so replace the link with what it points to"
+            ));
+        }
+        if writable {
+            rw::sweep(&dir, ".").map_err(|e| format!("kv store '{name}': cannot clean up {path}: {e}"))?;
+        }
+        Ok(KvDir { name: name.to_string(), dir, writable, dirty: BTreeSet::new(), next_temporary: 0 })
+    }
+}
+
+/// Collects the relative paths of links under `dir` (at `prefix` in `root`) that resolve
+/// outside the root. Each link is resolved from the root, where `..` may climb back up to
+/// it, not from its own directory.
+fn scan(root: &Dir, dir: &Dir, prefix: &str, depth: usize, escapes: &mut Vec<String>) -> std::io::Result<()> {
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    for entry in dir.entries()? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        let file_type = entry.file_type()?;
+        if file_type.is_symlink() {
+            if let Err(e) = root.metadata(&relative)
+                && e.kind() != ErrorKind::NotFound
+            {
+                escapes.push(relative);
+            }
+        } else if file_type.is_dir() {
+            scan(root, &entry.open_dir()?, &relative, depth + 1, escapes)?;
+        }
+    }
+    Ok(())
+}
+
+/// The handle a guest holds to a read-only store: an index into the attached stores.
+pub struct StoreHandle(usize);
+
+/// The handle a guest holds to a read-write store, likewise.
+pub struct RwStoreHandle(usize);
+
+/// The attached kv stores and the guest's handles to them.
+#[derive(Default)]
+pub struct KvStores {
+    attached: Vec<KvDir>,
+    table: ResourceTable,
+}
+
+impl KvStores {
+    /// Opens every `--kv:NAME=DIR` and `--kv-rw:NAME=DIR` attachment.
+    pub fn open(attachments: &Attachments) -> Result<KvStores, String> {
+        let read_only = attachments.of(DeviceType::Kv).map(|(name, dir)| KvDir::open(name, dir, false));
+        let writable = attachments.of(DeviceType::KvRw).map(|(name, dir)| KvDir::open(name, dir, true));
+        let attached = read_only.chain(writable).collect::<Result<Vec<_>, _>>()?;
+        Ok(KvStores { attached, table: ResourceTable::new() })
+    }
+
+    /// The index of the store `name` of the given kind. Every declared store is attached
+    /// (the host checked), so any other name is a bug in the unikernel: it stops it,
+    /// naming the store, as acquiring an unknown device does.
+    fn index(&self, name: &str, writable: bool) -> wasmtime::Result<usize> {
+        self.attached.iter().position(|s| s.name == name && s.writable == writable).ok_or_else(|| {
+            let kind = if writable { "read-write kv store" } else { "kv store" };
+            wasmtime::Error::msg(format!(
+                "the unikernel opened the {kind} '{name}', which no component declares in its manifest"
+            ))
+        })
+    }
+
+    fn dir(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<&Dir> {
+        Ok(&self.attached[self.table.get(handle)?.0].dir)
+    }
+
+    fn writable(&mut self, handle: &Resource<RwStoreHandle>) -> wasmtime::Result<&mut KvDir> {
+        let index = self.table.get(handle)?.0;
+        Ok(&mut self.attached[index])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tree::{Error, path_of};
+    use super::*;
+    use crate::Devices;
+    use crate::bindings::ukc::kv::ro::HostStore;
+
+    #[test]
+    fn keys_map_to_relative_paths() {
+        assert_eq!(path_of("").unwrap(), ".");
+        assert_eq!(path_of("/").unwrap(), ".");
+        assert_eq!(path_of("/a/b.txt").unwrap(), "a/b.txt");
+        assert_eq!(path_of("a/").unwrap(), "a");
+        for bad in ["../x", "a/../../x", "a//b", "./a", "a/./b"] {
+            assert!(matches!(path_of(bad), Err(Error::InvalidKey(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_links_that_leave_the_tree() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("sub")).unwrap();
+        std::fs::write(root.path().join("sub/inside.txt"), "ok").unwrap();
+        std::os::unix::fs::symlink("sub/inside.txt", root.path().join("fine")).unwrap();
+        std::os::unix::fs::symlink("missing", root.path().join("dangling")).unwrap();
+        // `..` from a subdirectory climbs back to the root, still inside.
+        std::os::unix::fs::symlink("..", root.path().join("sub/up")).unwrap();
+        std::os::unix::fs::symlink("../sub/inside.txt", root.path().join("sub/again")).unwrap();
+        let path = root.path().to_string_lossy().into_owned();
+        assert!(KvDir::open("s", &path, false).is_ok());
+        std::os::unix::fs::symlink("../..", root.path().join("sub/above")).unwrap();
+        let err = KvDir::open("s", &path, false).err().unwrap();
+        assert!(err.contains("sub/above is a symbolic link that leads outside"), "{err}");
+        std::fs::remove_file(root.path().join("sub/above")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", root.path().join("sub/escape")).unwrap();
+        let err = KvDir::open("s", &path, false).err().unwrap();
+        assert!(err.contains("sub/escape is a symbolic link that leads outside"), "{err}");
+    }
+
+    #[test]
+    fn lists_end_whatever_loops_links_make() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("a")).unwrap();
+        std::fs::write(root.path().join("a/x"), "x").unwrap();
+        for link in ["l1", "l2", "l3"] {
+            std::os::unix::fs::symlink(".", root.path().join(link)).unwrap();
+        }
+        std::os::unix::fs::symlink("x", root.path().join("a/y")).unwrap();
+        let mut stores = Devices::new(crate::args::RuntimeArgs::default(), Vec::new(), Vec::new());
+        stores.kv.attached.push(KvDir::open("s", &root.path().to_string_lossy(), false).unwrap());
+        let names = |stores: &mut Devices, key: &str| {
+            let handle = stores.kv.table.push(StoreHandle(0)).unwrap();
+            let listed = stores.list(handle, key.into()).unwrap().unwrap();
+            listed.into_iter().map(|e| format!("{}:{:?}", e.name, e.kind)).collect::<Vec<_>>()
+        };
+        assert_eq!(names(&mut stores, "/"), ["a:Kind::Dictionary"]);
+        assert_eq!(names(&mut stores, "/a"), ["x:Kind::Value", "y:Kind::Value"], "links to values are listed");
+        assert_eq!(names(&mut stores, "l1/l2/a"), ["x:Kind::Value", "y:Kind::Value"], "links to dictionaries resolve");
+    }
+}
