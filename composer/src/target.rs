@@ -45,7 +45,7 @@ pub const TARGETS: &[Target] = &[
         about: "the Solo5 hvt device model: console, clocks, yield, named block and net devices",
         wit: PlatformWit::Ukc,
         world: "hvt",
-        defaults: &[("ukc:kv/ro", "kv-tar"), ("ukc:tcpip", "tcpip")],
+        defaults: &[("ukc:kv/ro", "kv-tar"), ("ukc:kv/rw", "kv-log"), ("ukc:tcpip", "tcpip")],
     },
     Target {
         name: "wasi",
@@ -64,6 +64,7 @@ pub const TARGETS: &[Target] = &[
             ("ukc:args/args", "wasi-args"),
             ("ukc:exit", "wasi-args"),
             ("ukc:kv/ro", "wasi-kv"),
+            ("ukc:kv/rw", "wasi-kv"),
             ("ukc:block", "wasi-block"),
             ("ukc:tcpip", "wasi-tcpip"),
         ],

@@ -120,6 +120,12 @@ pub const HOSTS: &[TargetHost] = &[
                 backing: None,
                 about: "the directory DIR, preopened as NAME, as read-only key-value store NAME",
             },
+            Attach {
+                ty: DeviceType::KvRw,
+                flag: "--dir DIR::NAME",
+                backing: None,
+                about: "the directory DIR, preopened as NAME, as read-write key-value store NAME",
+            },
         ],
     },
 ];

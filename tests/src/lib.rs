@@ -28,6 +28,15 @@ pub fn component(name: &str) -> PathBuf {
     path
 }
 
+/// The `wasmtime` CLI the `wasi` target's tests run under: on PATH, else the one
+/// `.ci/run` or the benchmarks install.
+pub fn wasmtime_cli() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let on_path = std::env::split_paths(&path).map(|d| d.join("wasmtime")).find(|p| p.is_file());
+    let local = workspace().join("target/peers/bin/wasmtime");
+    on_path.or_else(|| local.is_file().then_some(local)).unwrap_or_else(|| peer("wasmtime"))
+}
+
 /// A peer tool from PATH or cargo's bin directory (`wasm-tools`, `wac`).
 pub fn peer(name: &str) -> PathBuf {
     let cargo_bin = std::env::var_os("CARGO_HOME")

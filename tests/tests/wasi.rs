@@ -12,13 +12,6 @@ use ukc_tests::*;
 
 /// The `wasmtime` CLI: on PATH, else the copy a developer keeps under
 /// `target/peers/bin`, else in cargo's bin directory (where `.ci/run` installs it).
-fn wasmtime_cli() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let on_path = std::env::split_paths(&path).map(|d| d.join("wasmtime")).find(|p| p.is_file());
-    let local = workspace().join("target/peers/bin/wasmtime");
-    on_path.or_else(|| local.is_file().then_some(local)).unwrap_or_else(|| peer("wasmtime"))
-}
-
 /// `wasmtime run ARGS...`.
 fn wasmtime(args: &[&str]) -> Run {
     let mut command = Command::new(wasmtime_cli());

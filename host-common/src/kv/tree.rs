@@ -12,7 +12,7 @@ use std::time::UNIX_EPOCH;
 use ukc_hvt_abi::kv_key;
 
 /// The prefix of the names a read-write store writes before renaming them into place.
-pub const RESERVED: &str = ".ukc-tmp-";
+pub use ukc_hvt_abi::kv_key::RESERVED_PREFIX as RESERVED;
 
 /// What a key names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -5,6 +5,11 @@
 
 use alloc::vec::Vec;
 
+/// The prefix of the names that stores kept on a directory (`ukc-unix`'s, the `wasi-kv`
+/// driver's) use for their temporary files: never listed, and invalid in their keys, so
+/// that both serve the same directory alike.
+pub const RESERVED_PREFIX: &str = ".ukc-tmp-";
+
 /// What an `invalid-key` error says of the rule.
 pub const RULE: &str = "keys are /-separated names, without empty, . or .. segments";
 
