@@ -169,10 +169,7 @@ pub fn digest(dir: &Dir, key: &str) -> Result<Vec<u8>, Error> {
             let base = path_of(key)?;
             for (name, kind) in list(dir, key)? {
                 let child = if base == "." { name.clone() } else { format!("{base}/{name}") };
-                hasher.update((name.len() as u64).to_le_bytes());
-                hasher.update(name.as_bytes());
-                hasher.update([u8::from(kind == Kind::Dictionary)]);
-                hasher.update(digest(dir, &child)?);
+                hasher.update(kv_key::digest_member(&name, kind == Kind::Dictionary, &digest(dir, &child)?));
             }
         }
     }

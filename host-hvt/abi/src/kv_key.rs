@@ -10,6 +10,19 @@ use alloc::vec::Vec;
 /// that both serve the same directory alike.
 pub const RESERVED_PREFIX: &str = ".ukc-tmp-";
 
+/// What a dictionary's digest (`ukc:kv/rw`'s `digest`) takes in for one member, as the WIT
+/// defines it, so that every store gives equal trees equal digests: the name's length in
+/// bytes (8 bytes, little-endian), the name, 1 for a dictionary or 0 for a value, and the
+/// member's own digest.
+pub fn digest_member(name: &str, dictionary: bool, digest: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8 + name.len() + 1 + digest.len());
+    bytes.extend_from_slice(&(name.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(name.as_bytes());
+    bytes.push(u8::from(dictionary));
+    bytes.extend_from_slice(digest);
+    bytes
+}
+
 /// What an `invalid-key` error says of the rule.
 pub const RULE: &str = "keys are /-separated names, without empty, . or .. segments";
 
@@ -27,6 +40,12 @@ pub fn segments(key: &str) -> Option<Vec<&str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dictionary_member_is_framed_as_the_wit_says() {
+        assert_eq!(digest_member("ab", true, &[9, 9]), [2, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', 1, 9, 9]);
+        assert_eq!(digest_member("", false, &[]), [0; 9]);
+    }
 
     #[test]
     fn keys_are_names_from_the_root() {

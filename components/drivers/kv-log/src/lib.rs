@@ -197,10 +197,8 @@ fn digest(log: &Log<BlockDevice>, path: &str) -> Result<Vec<u8>, tree::Error> {
         Some(tree::Kind::Dictionary) => {
             for (name, kind) in log.tree().list(path)? {
                 let child = if path.is_empty() { name.clone() } else { format!("{path}/{name}") };
-                hasher.update((name.len() as u64).to_le_bytes());
-                hasher.update(name.as_bytes());
-                hasher.update([u8::from(kind == tree::Kind::Dictionary)]);
-                hasher.update(digest(log, &child)?);
+                let member = digest(log, &child)?;
+                hasher.update(ukc_hvt_abi::kv_key::digest_member(&name, kind == tree::Kind::Dictionary, &member));
             }
         }
     }

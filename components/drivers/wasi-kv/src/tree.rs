@@ -171,10 +171,7 @@ pub fn digest(root: &Descriptor, key: &str) -> Result<Vec<u8>, Error> {
             let base = path_of(key)?;
             for (name, kind) in list(root, key)? {
                 let child = if base == "." { name.clone() } else { format!("{base}/{name}") };
-                hasher.update((name.len() as u64).to_le_bytes());
-                hasher.update(name.as_bytes());
-                hasher.update([u8::from(kind == Kind::Dictionary)]);
-                hasher.update(digest(root, &child)?);
+                hasher.update(kv_key::digest_member(&name, kind == Kind::Dictionary, &digest(root, &child)?));
             }
         }
     }
