@@ -9,6 +9,8 @@
 //!   set-aside files are swept when the store is next attached.)
 //! - `flush` syncs the files written and the directories whose entries changed since the
 //!   last one, so that what it covers survives the host being killed.
+//! - A dictionary a change leaves empty is removed, as in every store: a dictionary
+//!   exists while it holds something.
 
 use super::tree::{self, Error, Kind, RESERVED};
 use super::{KvDir, RwStoreHandle};
@@ -134,9 +136,13 @@ impl KvDir {
                 break;
             }
         }
+        let mut emptied = Vec::new();
         for action in undo.into_iter().rev() {
             match (&done, action) {
-                (Ok(()), Undo::Restore { backup, .. }) => remove_any(&self.dir, &backup),
+                (Ok(()), Undo::Restore { backup, path }) => {
+                    remove_any(&self.dir, &backup);
+                    emptied.push(path);
+                }
                 (Ok(()), _) => {}
                 (Err(_), Undo::Restore { backup, path }) => {
                     let _ = self.dir.rename(&backup, &self.dir, &path);
@@ -149,7 +155,23 @@ impl KvDir {
                 }
             }
         }
+        for path in emptied {
+            self.prune(&path);
+        }
         done
+    }
+
+    /// Removes the dictionaries on the way to `path` that it left empty, from the nearest.
+    fn prune(&mut self, path: &str) {
+        let mut at = path.to_string();
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            let parent = parent.to_string();
+            if self.dir.remove_dir(&parent).is_err() {
+                return;
+            }
+            self.touched(&parent, false);
+            at = parent;
+        }
     }
 
     /// Moves what `source` names to `destination`.
@@ -171,6 +193,7 @@ impl KvDir {
         self.dir.rename(&from, &self.dir, &to).map_err(|e| tree::io_error(source, e))?;
         self.touched(&from, false);
         self.touched(&to, kind == Kind::Value);
+        self.prune(&from);
         Ok(())
     }
 
@@ -362,7 +385,10 @@ mod tests {
         s.rename("c", "moved/here/b").unwrap();
         assert_eq!(text(&s, "moved/here/b"), "c", "a rename replaces a value");
         s.apply(&[Step::Remove("moved/here")]).unwrap();
-        assert_eq!(names(&s, "moved"), Vec::<String>::new());
+        assert_eq!(tree::exists(&s.dir, "moved").unwrap(), None, "a dictionary left empty goes");
+        set(&mut s, "x/y/z", "deep").unwrap();
+        s.rename("x/y/z", "w").unwrap();
+        assert_eq!(tree::exists(&s.dir, "x").unwrap(), None, "as when a rename empties it");
         assert_eq!(s.apply(&[Step::Remove("moved/here")]), Err(Error::NotFound("moved/here".into())));
         set(&mut s, "z", "z").unwrap();
         s.apply(&[Step::Remove("")]).unwrap();

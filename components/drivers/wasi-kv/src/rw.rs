@@ -2,8 +2,9 @@
 //! (`host-common/src/kv/rw.rs`): a value goes to a temporary file beside its key and is
 //! renamed into place; a batch keeps an undo journal (a replaced value hard-linked aside,
 //! a removed key renamed aside) so that a failing change undoes the earlier ones; `flush`
-//! syncs the files and directories changed since the last one; and the temporary files a
-//! killed host left are swept when the store is opened.
+//! syncs the files and directories changed since the last one; a dictionary a change
+//! leaves empty is removed; and the temporary files a killed host left are swept when the
+//! store is opened.
 
 use crate::exports::ukc::kv::rw::{self, Change, Entry, Error, GuestStore, Kind};
 use crate::tree;
@@ -237,9 +238,13 @@ impl RwStore {
                 break;
             }
         }
+        let mut emptied = Vec::new();
         for action in undo.into_iter().rev() {
             match (&done, action) {
-                (Ok(()), Undo::Restore { backup, .. }) => remove_any(&self.root, &backup),
+                (Ok(()), Undo::Restore { backup, path }) => {
+                    remove_any(&self.root, &backup);
+                    emptied.push(path);
+                }
                 (Ok(()), _) => {}
                 (Err(_), Undo::Restore { backup, path }) => {
                     let _ = self.root.rename_at(&backup, &self.root, &path);
@@ -252,7 +257,23 @@ impl RwStore {
                 }
             }
         }
+        for path in emptied {
+            self.prune(&path);
+        }
         done
+    }
+
+    /// Removes the dictionaries on the way to `path` that it left empty, from the
+    /// nearest: a dictionary exists while it holds something, as in every store.
+    fn prune(&self, path: &str) {
+        let mut at = path;
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            if self.root.remove_directory_at(parent).is_err() {
+                return;
+            }
+            self.touched(parent, false);
+            at = parent;
+        }
     }
 
     /// Moves what `source` names to `destination`.
@@ -274,6 +295,7 @@ impl RwStore {
         self.root.rename_at(&from, &self.root, &to).map_err(|e| tree::error(source, e))?;
         self.touched(&from, false);
         self.touched(&to, kind == tree::Kind::Value);
+        self.prune(&from);
         Ok(())
     }
 }
