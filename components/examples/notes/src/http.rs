@@ -45,6 +45,10 @@ pub fn parse(input: &[u8]) -> Parsed {
     let header = |name: &str| {
         request.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| String::from_utf8_lossy(h.value))
     };
+    // Two lengths could frame the body two ways: refused, as RFC 9112 asks.
+    if request.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("content-length")).count() > 1 {
+        return Parsed::Invalid(response(400, "Bad Request", b"one Content-Length, please\n", false));
+    }
     if header("transfer-encoding").is_some() {
         return Parsed::Invalid(response(411, "Length Required", b"send the note with a Content-Length\n", false));
     }
@@ -119,6 +123,7 @@ mod tests {
         assert_eq!(status(b"PUT /notes/a HTTP/1.1\r\nContent-Length: 65537\r\n\r\n"), "413");
         assert_eq!(status(b"PUT /notes/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), "411");
         assert_eq!(status(b"PUT /notes/a HTTP/1.1\r\nContent-Length: x\r\n\r\n"), "400");
+        assert_eq!(status(b"PUT /notes/a HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 1\r\n\r\nab"), "400");
         assert_eq!(status(b"\x00\x01 nonsense\r\n\r\n"), "400");
         assert_eq!(status(&[b'a'; MAX_HEAD + 1]), "431");
     }

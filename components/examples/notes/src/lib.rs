@@ -27,6 +27,8 @@ wit_bindgen::generate!({
 
 ukc_guest::manifest!("ukc.json");
 
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 mod http;
 mod notes;
 
