@@ -70,9 +70,8 @@ fn main() -> Result<()> {
     let guest_target = target_dir.join("guests");
     let components_dir = target_dir.join("components");
 
-    for dir in
-        ["wit", "components/guest", "components/drivers", "components/examples", "components/bench", "host-hvt/abi"]
-    {
+    let guest_dirs = GUEST_DIRS.iter().map(|(dir, _)| *dir);
+    for dir in ["wit", "components/guest", "host-hvt/abi"].into_iter().chain(guest_dirs) {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
