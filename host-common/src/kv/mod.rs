@@ -1,6 +1,6 @@
 //! kv stores on host directories: read-only (`--kv:NAME=DIR`, `ukc:kv/ro`) and
-//! read-write (`--kv-rw:NAME=DIR`, `ukc:kv/rw`). `tree` reads a store for both faces,
-//! `ro` and `rw` serve the interfaces, and `rw` also writes.
+//! read-write (`--kv-rw:NAME=DIR`, `ukc:kv/rw`), kept by the `ukc-kv-dir` crate (the
+//! `wasi-kv` driver keeps them the same way); `ro` and `rw` serve the interfaces.
 //!
 //! Every access goes through a cap-std `Dir`, so no key, `..` or symbolic link reaches
 //! outside the directory. Links that lead outside are also refused when the store is
@@ -10,13 +10,12 @@
 
 mod ro;
 mod rw;
-mod tree;
 
 use crate::flags::Attachments;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use std::collections::BTreeSet;
 use std::io::ErrorKind;
+use ukc_kv_dir::Store;
 use ukc_manifest::DeviceType;
 use wasmtime::component::{Resource, ResourceTable};
 
@@ -26,14 +25,9 @@ const MAX_DEPTH: usize = 64;
 /// A directory attached as a kv store.
 pub struct KvDir {
     name: String,
-    dir: Dir,
+    store: Store<Dir>,
     /// Whether it is a read-write store.
     writable: bool,
-    /// What changed since the last flush, relative to the store's root: files to sync,
-    /// then directories (whose entries changed).
-    dirty: BTreeSet<(bool, String)>,
-    /// The number in the last temporary name this store made.
-    next_temporary: u64,
 }
 
 impl KvDir {
@@ -51,10 +45,8 @@ impl KvDir {
                  a kv store serves one directory tree, so replace the link with what it points to"
             ));
         }
-        if writable {
-            rw::sweep(&dir, ".").map_err(|e| format!("kv store '{name}': cannot clean up {path}: {e}"))?;
-        }
-        Ok(KvDir { name: name.to_string(), dir, writable, dirty: BTreeSet::new(), next_temporary: 0 })
+        let store = Store::open(dir, writable, &std::process::id().to_string());
+        Ok(KvDir { name: name.to_string(), store, writable })
     }
 }
 
@@ -117,33 +109,20 @@ impl KvStores {
         })
     }
 
-    fn dir(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<&Dir> {
-        Ok(&self.attached[self.table.get(handle)?.0].dir)
+    fn read_only(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<&Store<Dir>> {
+        Ok(&self.attached[self.table.get(handle)?.0].store)
     }
 
-    fn writable(&mut self, handle: &Resource<RwStoreHandle>) -> wasmtime::Result<&mut KvDir> {
-        let index = self.table.get(handle)?.0;
-        Ok(&mut self.attached[index])
+    fn writable(&self, handle: &Resource<RwStoreHandle>) -> wasmtime::Result<&Store<Dir>> {
+        Ok(&self.attached[self.table.get(handle)?.0].store)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::tree::{Error, path_of};
     use super::*;
     use crate::Devices;
     use crate::bindings::ukc::kv::ro::HostStore;
-
-    #[test]
-    fn keys_map_to_relative_paths() {
-        assert_eq!(path_of("").unwrap(), ".");
-        assert_eq!(path_of("/").unwrap(), ".");
-        assert_eq!(path_of("/a/b.txt").unwrap(), "a/b.txt");
-        assert_eq!(path_of("a/").unwrap(), "a");
-        for bad in ["../x", "a/../../x", "a//b", "./a", "a/./b"] {
-            assert!(matches!(path_of(bad), Err(Error::InvalidKey(_))), "{bad}");
-        }
-    }
 
     #[test]
     fn refuses_links_that_leave_the_tree() {

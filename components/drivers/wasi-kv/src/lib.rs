@@ -1,8 +1,8 @@
 //! The `wasi-kv` driver: `ukc:kv/ro` and `ukc:kv/rw` on the `wasi` target. The store
 //! `NAME` is the directory the WASI host preopens under the guest path `NAME` (`wasmtime
 //! run --dir DIR::NAME`); keys are paths inside it, and the WASI host keeps every access
-//! inside. `tree` reads a store for both faces; `rw` writes as `ukc-unix`'s stores do, so
-//! that unikernels behave alike, and a directory may move between the two.
+//! inside. The store itself is `ukc_kv_dir`'s, as `ukc-unix` keeps it, so that unikernels
+//! behave alike and a directory may move between the two; `fs` lends it the directory.
 
 wit_bindgen::generate!({
     inline: "
@@ -18,43 +18,43 @@ wit_bindgen::generate!({
 
 ukc_guest::manifest!("ukc.json");
 
+mod fs;
 mod rw;
-mod tree;
 
 use exports::ukc::kv::ro::{self, Entry, Error, GuestStore, Kind};
+use fs::Preopened;
+use ukc_kv_dir as dir;
 use wasip2::filesystem::preopens;
-use wasip2::filesystem::types::Descriptor;
 
 struct Kv;
 
-/// An open store: the preopened directory.
-struct Store {
-    root: Descriptor,
-}
+/// The tag of this driver's temporary names, beside `ukc-unix`'s process ids.
+const TAG: &str = "wasi";
 
 /// The directory preopened as `name`.
-fn preopened(name: &str) -> Option<Descriptor> {
-    preopens::get_directories().into_iter().find(|(_, path)| path.trim_matches('/') == name).map(|(root, _)| root)
+fn preopened(name: &str) -> Option<Preopened> {
+    let found = preopens::get_directories().into_iter().find(|(_, path)| path.trim_matches('/') == name);
+    found.map(|(root, _)| Preopened(root))
 }
 
-impl From<tree::Error> for Error {
-    fn from(e: tree::Error) -> Error {
+impl From<dir::Error> for Error {
+    fn from(e: dir::Error) -> Error {
         match e {
-            tree::Error::NotFound(key) => Error::NotFound(key),
-            tree::Error::DictionaryExpected(key) => Error::DictionaryExpected(key),
-            tree::Error::ValueExpected(key) => Error::ValueExpected(key),
-            tree::Error::InvalidKey(why) => Error::InvalidKey(why),
+            dir::Error::NotFound(key) => Error::NotFound(key),
+            dir::Error::DictionaryExpected(key) => Error::DictionaryExpected(key),
+            dir::Error::ValueExpected(key) => Error::ValueExpected(key),
+            dir::Error::InvalidKey(why) => Error::InvalidKey(why),
             // Only writes rename or fill the disk.
-            tree::Error::InvalidRename(why) | tree::Error::NoSpace(why) | tree::Error::Io(why) => Error::Io(why),
+            dir::Error::InvalidRename(why) | dir::Error::NoSpace(why) | dir::Error::Io(why) => Error::Io(why),
         }
     }
 }
 
-/// The interface's kind of a tree's kind.
-fn kind(kind: tree::Kind) -> Kind {
+/// The interface's kind of a store's kind.
+fn kind(kind: dir::Kind) -> Kind {
     match kind {
-        tree::Kind::Value => Kind::Value,
-        tree::Kind::Dictionary => Kind::Dictionary,
+        dir::Kind::Value => Kind::Value,
+        dir::Kind::Dictionary => Kind::Dictionary,
     }
 }
 
@@ -63,33 +63,36 @@ impl ro::Guest for Kv {
 
     fn open(name: String) -> Result<ro::Store, Error> {
         let root = preopened(&name).ok_or(Error::NoStore(name))?;
-        Ok(ro::Store::new(Store { root }))
+        Ok(ro::Store::new(Store(dir::Store::open(root, false, TAG))))
     }
 }
 
+/// An open read-only store.
+struct Store(dir::Store<Preopened>);
+
 impl GuestStore for Store {
     fn exists(&self, key: String) -> Result<Option<Kind>, Error> {
-        Ok(tree::exists(&self.root, &key)?.map(kind))
+        Ok(self.0.exists(&key)?.map(kind))
     }
 
     fn get(&self, key: String) -> Result<Vec<u8>, Error> {
-        Ok(tree::get(&self.root, &key)?)
+        Ok(self.0.get(&key)?)
     }
 
     fn get_partial(&self, key: String, offset: u64, len: u64) -> Result<Vec<u8>, Error> {
-        Ok(tree::get_partial(&self.root, &key, offset, len)?)
+        Ok(self.0.get_partial(&key, offset, len)?)
     }
 
     fn list(&self, key: String) -> Result<Vec<Entry>, Error> {
-        Ok(tree::list(&self.root, &key)?.into_iter().map(|(name, k)| Entry { name, kind: kind(k) }).collect())
+        Ok(self.0.list(&key)?.into_iter().map(|(name, k)| Entry { name, kind: kind(k) }).collect())
     }
 
     fn size(&self, key: String) -> Result<u64, Error> {
-        Ok(tree::size(&self.root, &key)?)
+        Ok(self.0.size(&key)?)
     }
 
     fn last_modified(&self, key: String) -> Result<u64, Error> {
-        Ok(tree::last_modified(&self.root, &key)?)
+        Ok(self.0.last_modified(&key)?)
     }
 }
 
