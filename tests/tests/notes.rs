@@ -54,6 +54,8 @@ fn exercise(netns: &Netns, base: &str, scratch: &Path) {
     assert_eq!(code("DELETE", "/notes/missing", None), "404");
     assert_eq!(code("GET", "/elsewhere", None), "404");
     assert_eq!(code("POST", "/notes", None), "405");
+    assert_eq!(code("DELETE", "/notes/folder", None), "409", "a folder goes with its last note");
+    assert_eq!(code("DELETE", "/notes//", None), "404", "never the whole store");
     assert_eq!(code("DELETE", "/notes/folder/a", None), "204");
     assert_eq!(request(netns, "GET", &url("/notes"), None, scratch), ("200".into(), b"hello\n".to_vec()));
 }

@@ -165,6 +165,13 @@ mod tests {
         s.set("x/y/z", b"deep").unwrap();
         s.rename("x/y/z", "w").unwrap();
         assert_eq!(s.exists("x").unwrap(), None, "as when a rename empties it");
+        // A value written, then its dictionary renamed before a flush: the flush syncs it
+        // under its new name.
+        s.set("d/new", b"n").unwrap();
+        s.rename("d", "e").unwrap();
+        assert!(s.dirty.borrow().contains(&(false, "e/new".to_string())), "{:?}", s.dirty.borrow());
+        assert!(!s.dirty.borrow().iter().any(|(_, p)| p.starts_with("d/")));
+        s.flush().unwrap();
         s.remove("").unwrap();
         assert_eq!(names(&s, ""), Vec::<String>::new(), "removing the root empties the store");
         assert_eq!(s.remove("gone"), Err(Error::NotFound("gone".into())));

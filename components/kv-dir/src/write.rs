@@ -91,8 +91,29 @@ impl<F: Fs> Store<F> {
                 "{destination} is a dictionary, which a rename does not replace"
             )));
         }
-        self.make_parents(destination, &to, &mut Vec::new())?;
-        self.fs.rename(&from, &to).map_err(|e| error(source, e))?;
+        let mut made = Vec::new();
+        let renamed = self
+            .make_parents(destination, &to, &mut made)
+            .and_then(|()| self.fs.rename(&from, &to).map_err(|e| error(source, e)));
+        if let Err(e) = renamed {
+            for undo in made.into_iter().rev() {
+                if let Undo::RemoveDir(path) = undo {
+                    let _ = self.fs.remove_dir(&path);
+                }
+            }
+            return Err(e);
+        }
+        // What was written under the old name and not yet synced is now under the new one.
+        {
+            let prefix = format!("{from}/");
+            let mut dirty = self.dirty.borrow_mut();
+            let under: Vec<(bool, String)> =
+                dirty.iter().filter(|(_, p)| *p == from || p.starts_with(&prefix)).cloned().collect();
+            for (directory, path) in under {
+                dirty.remove(&(directory, path.clone()));
+                dirty.insert((directory, format!("{to}{}", &path[from.len()..])));
+            }
+        }
         self.touched(&from, false);
         self.touched(&to, kind == Kind::Value);
         self.prune(&from);
@@ -101,11 +122,16 @@ impl<F: Fs> Store<F> {
 
     /// Syncs every file written and every directory changed since the last flush.
     pub fn flush(&self) -> Result<(), Error> {
-        for (_, path) in std::mem::take(&mut *self.dirty.borrow_mut()) {
-            match self.fs.sync(&path) {
-                // Removed or renamed away since: its directory's sync covers it.
-                Err(FsError::NotFound) => {}
-                other => other.map_err(|e| error(&path, e))?,
+        let pending = std::mem::take(&mut *self.dirty.borrow_mut());
+        for (i, entry) in pending.iter().enumerate() {
+            match self.fs.sync(&entry.1) {
+                // Removed since: its directory's sync covers it.
+                Ok(()) | Err(FsError::NotFound) => {}
+                Err(e) => {
+                    // What is not synced yet stays for the next flush.
+                    self.dirty.borrow_mut().extend(pending.iter().skip(i).cloned());
+                    return Err(error(&entry.1, e));
+                }
             }
         }
         Ok(())

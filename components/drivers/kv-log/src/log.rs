@@ -45,6 +45,10 @@ pub struct Log<D> {
     /// Which half holds the store.
     active: u64,
     generation: u32,
+    /// The newest generation either half ever started, sealed or not: the next one is
+    /// above it, so that a compaction cut short never leaves records a later one of the
+    /// same generation would take for its own.
+    highest: u32,
     /// Where the next record goes.
     tail: u64,
     tree: Tree,
@@ -63,13 +67,13 @@ impl<D: Device> Log<D> {
         if half < 2 * sector {
             return Err(Error::NoSpace(format!("the device has {} bytes: too small for a log", device.capacity())));
         }
-        let mut log = Log { device, sector, half, active: 0, generation: 0, tail: 0, tree: Tree::default() };
+        let mut log =
+            Log { device, sector, half, active: 0, generation: 0, highest: 0, tail: 0, tree: Tree::default() };
         let mut best = None;
         for side in 0..2 {
-            if let Some(scan) = log.scan(side)?
-                && scan.sealed
-                && best.as_ref().is_none_or(|b: &Scan| scan.generation > b.generation)
-            {
+            let Some(scan) = log.scan(side)? else { continue };
+            log.highest = log.highest.max(scan.generation);
+            if scan.sealed && best.as_ref().is_none_or(|b: &Scan| scan.generation > b.generation) {
                 best = Some(scan);
             }
         }
@@ -77,11 +81,18 @@ impl<D: Device> Log<D> {
             Some(scan) => {
                 (log.active, log.generation, log.tail) = (scan.side, scan.generation, scan.end);
                 for (at, payload) in scan.changes {
-                    // A record that was whole when written was checked before: it applies.
-                    let _ = log.replay(at, &payload, &mut None);
+                    // Each record applies whole or not at all; one that does not (it was
+                    // never written by this driver) ends the log, as a torn one does.
+                    let changes = decode(at, &payload);
+                    let mut tree = log.tree.clone();
+                    if changes.and_then(|changes| apply_all(&mut tree, &changes)).is_err() {
+                        log.tail = at;
+                        break;
+                    }
+                    log.tree = tree;
                 }
             }
-            None => log.start(0, 1)?,
+            None => log.start(0, log.highest + 1)?,
         }
         Ok(log)
     }
@@ -123,7 +134,7 @@ impl<D: Device> Log<D> {
         if generation.is_some_and(|g| g != header.generation) || size > end - at {
             return Ok(None);
         }
-        let whole = if size == self.sector { first } else { self.read(at, size)? };
+        let whole = if size == self.sector { first } else { self.read_range(at, size)? };
         if !header.checks(&whole) {
             return Ok(None);
         }
@@ -137,33 +148,9 @@ impl<D: Device> Log<D> {
         self.write(base, &record::encode(generation, Kind::Start, &[], self.sector))?;
         self.write(base + self.sector, &record::encode(generation, Kind::Seal, &[], self.sector))?;
         self.flush()?;
-        (self.active, self.generation, self.tail, self.tree) =
-            (side, generation, base + 2 * self.sector, Tree::default());
+        (self.active, self.generation, self.highest, self.tail, self.tree) =
+            (side, generation, generation, base + 2 * self.sector, Tree::default());
         Ok(())
-    }
-
-    /// Applies the changes of the record at `at` to the tree; with `written`, a copy of the
-    /// tree to check them on first, whose failures stop the replay.
-    fn replay(&mut self, at: u64, payload: &[u8], checked: &mut Option<Tree>) -> Result<(), Error> {
-        let corrupt = || Error::Io(format!("the record at byte {at} does not decode"));
-        let mut reader = Reader::new(payload);
-        let count = reader.u64().ok_or_else(corrupt)?;
-        let tree = checked.as_mut().unwrap_or(&mut self.tree);
-        for _ in 0..count {
-            let change = match reader.byte().ok_or_else(corrupt)? {
-                SET => {
-                    let path = reader.text().ok_or_else(corrupt)?;
-                    let modified = reader.u64().ok_or_else(corrupt)?;
-                    let (start, bytes) = reader.bytes().ok_or_else(corrupt)?;
-                    Change::Set(path, Value { at: at + HEADER + start as u64, len: bytes.len() as u64, modified })
-                }
-                REMOVE => Change::Remove(reader.text().ok_or_else(corrupt)?),
-                RENAME => Change::Rename(reader.text().ok_or_else(corrupt)?, reader.text().ok_or_else(corrupt)?),
-                _ => return Err(corrupt()),
-            };
-            tree.apply(&change)?;
-        }
-        if reader.done() { Ok(()) } else { Err(corrupt()) }
     }
 
     /// Applies `edits` in order, all of them or none, at time `now`.
@@ -190,10 +177,16 @@ impl<D: Device> Log<D> {
             }
         }
         // Checked on a copy first: a record that is written always applies.
-        self.replay(self.tail, &payload.0, &mut Some(self.tree.clone()))?;
+        let mut checked = self.tree.clone();
+        apply_all(&mut checked, &decode(self.tail, &payload.0)?)?;
         let size = record::size(payload.0.len() as u64, self.sector);
         if self.tail + size > (self.active + 1) * self.half {
-            self.compact()?;
+            // Changes that set nothing are compacted in, rather than appended after the
+            // compaction: a full store can always shrink.
+            if !edits.iter().any(|e| matches!(e, Edit::Set(..))) {
+                return self.compact(checked);
+            }
+            self.compact(self.tree.clone())?;
             if self.tail + size > (self.active + 1) * self.half {
                 return Err(Error::NoSpace(format!(
                     "a change of {} bytes does not fit beside the store",
@@ -204,18 +197,19 @@ impl<D: Device> Log<D> {
         let at = self.tail;
         self.write(at, &record::encode(self.generation, Kind::Changes, &payload.0, self.sector))?;
         self.tail += size;
-        self.replay(at, &payload.0, &mut None)
+        apply_all(&mut self.tree, &decode(at, &payload.0)?)
     }
 
-    /// Copies the live values to the other half under the next generation and, once that
-    /// is sealed and flushed, makes it the store.
-    fn compact(&mut self) -> Result<(), Error> {
+    /// Copies the values of `live` (all on the device) to the other half under a new
+    /// generation and, once that is sealed and flushed, makes it the store.
+    fn compact(&mut self, live: Tree) -> Result<(), Error> {
         let side = 1 - self.active;
-        let (base, end, generation) = (side * self.half, (side + 1) * self.half, self.generation + 1);
+        self.highest += 1;
+        let (base, end, generation) = (side * self.half, (side + 1) * self.half, self.highest);
         self.write(base, &record::encode(generation, Kind::Start, &[], self.sector))?;
         let mut at = base + self.sector;
         let mut tree = Tree::default();
-        for (path, value) in self.tree.0.clone() {
+        for (path, value) in live.0 {
             let bytes = self.read_value(&value)?;
             let mut payload = Writer::default();
             payload.u64(1);
@@ -292,4 +286,31 @@ struct Scan {
     end: u64,
     /// Its `Changes` records: where each lies, and its payload.
     changes: Vec<(u64, Vec<u8>)>,
+}
+
+/// The changes of the record at `at` (whose values lie inside it on the device).
+fn decode(at: u64, payload: &[u8]) -> Result<Vec<Change>, Error> {
+    let corrupt = || Error::Io(format!("the record at byte {at} does not decode"));
+    let mut reader = Reader::new(payload);
+    let count = reader.u64().ok_or_else(corrupt)?;
+    let mut changes = Vec::new();
+    for _ in 0..count {
+        changes.push(match reader.byte().ok_or_else(corrupt)? {
+            SET => {
+                let path = reader.text().ok_or_else(corrupt)?;
+                let modified = reader.u64().ok_or_else(corrupt)?;
+                let (start, bytes) = reader.bytes().ok_or_else(corrupt)?;
+                Change::Set(path, Value { at: at + HEADER + start as u64, len: bytes.len() as u64, modified })
+            }
+            REMOVE => Change::Remove(reader.text().ok_or_else(corrupt)?),
+            RENAME => Change::Rename(reader.text().ok_or_else(corrupt)?, reader.text().ok_or_else(corrupt)?),
+            _ => return Err(corrupt()),
+        });
+    }
+    if reader.done() { Ok(changes) } else { Err(corrupt()) }
+}
+
+/// Applies `changes` to `tree` in order, stopping at the first that fails.
+fn apply_all(tree: &mut Tree, changes: &[Change]) -> Result<(), Error> {
+    changes.iter().try_for_each(|change| tree.apply(change))
 }

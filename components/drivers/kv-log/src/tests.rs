@@ -130,3 +130,54 @@ fn a_compaction_cut_short_leaves_the_old_half_in_charge() {
     let again = Log::mount(device.copy()).unwrap();
     assert_eq!(get(&again, "a").as_deref(), Some("1"));
 }
+
+#[test]
+fn a_compaction_cut_short_never_lends_its_generation_to_the_next() {
+    let device = Memory::new(32 << 10, 512);
+    let mut log = Log::mount(device.clone()).unwrap();
+    log.change(&[Edit::Set("a", b"1")], 1).unwrap();
+    // A compaction that died in the other half: generation 2 started, a stale record of
+    // a value that no longer exists, never sealed.
+    let half = 16 << 10;
+    let start = crate::record::encode(2, crate::record::Kind::Start, &[], 512);
+    let mut stale = crate::record::Writer::default();
+    stale.u64(1);
+    stale.byte(1);
+    stale.bytes(b"ghost");
+    stale.u64(0);
+    stale.bytes(b"boo");
+    let stale = crate::record::encode(2, crate::record::Kind::Changes, &stale.0, 512);
+    // Where the next compaction's log will end (its Start, `a`, `b`, Seal, then one more
+    // `b` of three sectors): the stale record lies right after, as it would have been
+    // written by the attempt that died.
+    let after = half + 4608;
+    device.bytes.borrow_mut()[half..half + 512].copy_from_slice(&start);
+    device.bytes.borrow_mut()[after..after + 512].copy_from_slice(&stale);
+    let mut again = Log::mount(device.clone()).unwrap();
+    assert_eq!(again.tree().kind("ghost"), None);
+    // Nine sets of `b` fill the first half; the tenth compacts into the second under a
+    // fresh generation, so the stale record past the new tail is not taken for a change.
+    let value = vec![3u8; 1000];
+    for round in 0..10u64 {
+        again.change(&[Edit::Set("b", &value)], round).unwrap();
+    }
+    let mounted = Log::mount(device.copy()).unwrap();
+    assert_eq!(mounted.tree().kind("ghost"), None, "{:?}", mounted.tree());
+    assert_eq!(mounted.tree(), again.tree());
+}
+
+#[test]
+fn a_full_store_can_always_shrink() {
+    // Two halves of 8 KiB; two values of 3 KiB each take 7 sectors apiece.
+    let device = Memory::new(16 << 10, 512);
+    let mut log = Log::mount(device.clone()).unwrap();
+    let value = vec![5u8; 3000];
+    log.change(&[Edit::Set("x", &value)], 1).unwrap();
+    log.change(&[Edit::Set("y", &value)], 2).unwrap();
+    assert!(matches!(log.change(&[Edit::Set("z", &value)], 3), Err(Error::NoSpace(_))));
+    log.change(&[Edit::Remove("x")], 4).unwrap();
+    assert_eq!(log.tree().kind("x"), None);
+    assert_eq!(Log::mount(device.copy()).unwrap().tree(), log.tree());
+    log.change(&[Edit::Set("z", &value)], 5).unwrap();
+    assert_eq!(get(&log, "z").map(|s| s.len()), Some(3000));
+}

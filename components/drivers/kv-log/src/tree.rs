@@ -113,10 +113,12 @@ impl Tree {
                 Some((name, _)) => (name.to_string(), Kind::Dictionary),
                 None => (rest.to_string(), Kind::Value),
             };
-            if members.last() != Some(&member) {
-                members.push(member);
-            }
+            members.push(member);
         }
+        // Key order is not name order (`a-c` comes before `a/b`): sort, then merge the
+        // members of one dictionary.
+        members.sort();
+        members.dedup();
         Ok(members)
     }
 
@@ -222,6 +224,8 @@ mod tests {
         assert_eq!(t.list("e"), Err(Error::ValueExpected("e".into())));
         assert_eq!(t.modified("a").unwrap(), 1);
         assert_eq!(Tree::default().list("").unwrap(), []);
+        let t = tree(&["a-c", "a/b", "a/d"]);
+        assert_eq!(t.list("").unwrap(), [("a".into(), Kind::Dictionary), ("a-c".into(), Kind::Value)]);
     }
 
     #[test]

@@ -122,17 +122,20 @@ impl Fs for Preopened {
         let mut at = 0;
         while at < bytes.len() {
             let end = bytes.len().min(at + WRITE_CHUNK);
-            at += file.write(&bytes[at..end], at as u64).map_err(fs_error)? as usize;
+            match file.write(&bytes[at..end], at as u64).map_err(fs_error)? {
+                0 => return Err(FsError::Other("the file system took no bytes".into())),
+                n => at += n as usize,
+            }
         }
         Ok(())
     }
 
     fn sync(&self, path: &str) -> Result<(), FsError> {
-        let kind = self.kind(path)?.ok_or(FsError::NotFound)?;
-        let (flags, access) = match kind {
-            Kind::Dictionary => (OpenFlags::DIRECTORY, DescriptorFlags::READ),
-            Kind::Value => (OpenFlags::empty(), DescriptorFlags::WRITE),
+        // Opened for reading, which a read-only value allows too.
+        let flags = match self.kind(path)?.ok_or(FsError::NotFound)? {
+            Kind::Dictionary => OpenFlags::DIRECTORY,
+            Kind::Value => OpenFlags::empty(),
         };
-        self.0.open_at(PathFlags::empty(), path, flags, access).and_then(|d| d.sync()).map_err(fs_error)
+        self.open(path, flags, DescriptorFlags::READ)?.sync().map_err(fs_error)
     }
 }

@@ -52,13 +52,21 @@ pub fn parse(input: &[u8]) -> Parsed {
     if header("transfer-encoding").is_some() {
         return Parsed::Invalid(response(411, "Length Required", b"send the note with a Content-Length\n", false));
     }
-    let length = match header("content-length").map(|v| v.trim().parse::<usize>()) {
+    if head > MAX_HEAD {
+        return Parsed::Invalid(response(431, "Request Header Fields Too Large", b"", false));
+    }
+    // Digits only (RFC 9112): `+5` parses as a number but is no length.
+    let length = header("content-length").map(|v| {
+        let v = v.trim();
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) { None } else { v.parse::<usize>().ok() }
+    });
+    let length = match length {
         None => 0,
-        Some(Ok(length)) if length <= MAX_BODY => length,
-        Some(Ok(_)) => {
+        Some(Some(length)) if length <= MAX_BODY => length,
+        Some(Some(_)) => {
             return Parsed::Invalid(response(413, "Content Too Large", b"a note takes at most 64 KiB\n", false));
         }
-        Some(Err(_)) => return Parsed::Invalid(response(400, "Bad Request", b"", false)),
+        Some(None) => return Parsed::Invalid(response(400, "Bad Request", b"", false)),
     };
     let connection = header("connection").map(|v| v.to_ascii_lowercase()).unwrap_or_default();
     let keep_alive = match request.version {
@@ -124,6 +132,9 @@ mod tests {
         assert_eq!(status(b"PUT /notes/a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), "411");
         assert_eq!(status(b"PUT /notes/a HTTP/1.1\r\nContent-Length: x\r\n\r\n"), "400");
         assert_eq!(status(b"PUT /notes/a HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 1\r\n\r\nab"), "400");
+        assert_eq!(status(b"PUT /notes/a HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello"), "400");
+        let long_head = [&b"GET /notes HTTP/1.1\r\nX: "[..], &[b'y'; MAX_HEAD], b"\r\n\r\n"].concat();
+        assert_eq!(status(&long_head), "431", "a head over 16 KiB, even arriving whole");
         assert_eq!(status(b"\x00\x01 nonsense\r\n\r\n"), "400");
         assert_eq!(status(&[b'a'; MAX_HEAD + 1]), "431");
     }

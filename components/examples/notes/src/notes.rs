@@ -25,6 +25,8 @@ pub fn route<'a>(method: &'a str, path: &'a str) -> Route<'a> {
         Some("" | "/") if method == "GET" => Route::List,
         Some("" | "/") => Route::NotAllowed,
         Some(rest) => match rest.strip_prefix('/') {
+            // A name of slashes alone would be the store's root: no note.
+            Some(name) if name.trim_matches('/').is_empty() => Route::NotFound,
             Some(name) if matches!(method, "GET" | "PUT" | "DELETE") => Route::Note { method, name },
             Some(_) => Route::NotAllowed,
             None => Route::NotFound,
@@ -57,10 +59,18 @@ pub fn respond(store: &Store, request: &Request) -> Vec<u8> {
                 Err(e) => failure(e, keep),
             }
         }
-        Route::Note { name, .. } => match store.remove(name).and_then(|()| store.flush()) {
-            Ok(()) => reply(204, "No Content", b""),
-            Err(e) => failure(e, keep),
-        },
+        Route::Note { name, .. } => {
+            // A folder goes with its last note, not by a DELETE of its own.
+            let removed = match store.exists(name) {
+                Ok(Some(Kind::Dictionary)) => Err(Error::DictionaryExpected(name.to_string())),
+                Ok(_) => store.remove(name).and_then(|()| store.flush()),
+                Err(e) => Err(e),
+            };
+            match removed {
+                Ok(()) => reply(204, "No Content", b""),
+                Err(e) => failure(e, keep),
+            }
+        }
         Route::NotFound => reply(404, "Not Found", b"notes live under /notes/NAME\n"),
         Route::NotAllowed => http::with_headers(405, "Method Not Allowed", &[("Allow", "GET, PUT, DELETE")], b"", keep),
     }
@@ -110,5 +120,7 @@ mod tests {
         assert_eq!(route("PATCH", "/notes/a"), Route::NotAllowed);
         assert_eq!(route("GET", "/notesx"), Route::NotFound);
         assert_eq!(route("GET", "/"), Route::NotFound);
+        assert_eq!(route("DELETE", "/notes//"), Route::NotFound, "never the root");
+        assert_eq!(route("DELETE", "/notes///"), Route::NotFound);
     }
 }
