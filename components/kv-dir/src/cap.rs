@@ -206,10 +206,16 @@ mod tests {
         assert_eq!(s.digest("nothing"), Err(Error::NotFound("nothing".into())));
         std::fs::write(root.path().join("a/.ukc-tmp-1-1"), "partial").unwrap();
         std::fs::create_dir(root.path().join(".ukc-tmp-1-2")).unwrap();
+        // A dictionary a killed set had just made, holding only its temporary file.
+        std::fs::create_dir_all(root.path().join("made/on/the/way")).unwrap();
+        std::fs::write(root.path().join("made/on/the/way/.ukc-tmp-1-3"), "partial").unwrap();
+        std::fs::create_dir(root.path().join("kept")).unwrap();
         assert_eq!(names(&s, "a"), ["b"]);
         let dir = Dir::open_ambient_dir(root.path(), ambient_authority()).unwrap();
         let reopened = Store::open(dir, true, "test");
         assert!(!root.path().join("a/.ukc-tmp-1-1").exists() && !root.path().join(".ukc-tmp-1-2").exists());
+        assert!(!root.path().join("made").exists(), "emptied by the sweep, so gone");
+        assert!(root.path().join("kept").exists(), "an empty directory the sweep did not empty stays");
         assert_eq!(text(&reopened, "a/b"), "old");
     }
 

@@ -229,17 +229,22 @@ impl<F: Fs> Store<F> {
         }
     }
 
-    /// Removes the temporary files and set-aside trees a killed writer left under `path`.
-    pub(crate) fn sweep(&self, path: &str) {
-        let Ok(members) = self.fs.members(path) else { return };
+    /// Removes the temporary files and set-aside trees a killed writer left under `path`,
+    /// and the dictionaries that held nothing else; true if it removed anything.
+    pub(crate) fn sweep(&self, path: &str) -> bool {
+        let Ok(members) = self.fs.members(path) else { return false };
+        let mut removed = false;
         for member in members {
             let child = if path == "." { member.name.clone() } else { format!("{path}/{}", member.name) };
             if member.name.starts_with(RESERVED_PREFIX) {
                 self.remove_any(&child);
-            } else if member.kind == Some(Kind::Dictionary) && !member.link {
-                self.sweep(&child);
+                removed = true;
+            } else if member.kind == Some(Kind::Dictionary) && !member.link && self.sweep(&child) {
+                // Only an empty directory goes: one with members of its own stays.
+                removed |= self.fs.remove_dir(&child).is_ok();
             }
         }
+        removed
     }
 
     /// Removes the file or directory tree at `path`, if it can.
