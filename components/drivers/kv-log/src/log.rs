@@ -176,9 +176,11 @@ impl<D: Device> Log<D> {
                 }
             }
         }
-        // Checked on a copy first: a record that is written always applies.
+        // Applied to a copy first: a record that is written always applies, and the copy,
+        // whose values lie where the record will go, becomes the tree.
         let mut checked = self.tree.clone();
-        apply_all(&mut checked, &decode(self.tail, &payload.0)?)?;
+        let planned_at = self.tail;
+        apply_all(&mut checked, &decode(planned_at, &payload.0)?)?;
         let size = record::size(payload.0.len() as u64, self.sector);
         if self.tail + size > (self.active + 1) * self.half {
             // Changes that set nothing are compacted in, rather than appended after the
@@ -197,7 +199,13 @@ impl<D: Device> Log<D> {
         let at = self.tail;
         self.write(at, &record::encode(self.generation, Kind::Changes, &payload.0, self.sector))?;
         self.tail += size;
-        apply_all(&mut self.tree, &decode(at, &payload.0)?)
+        if at == planned_at {
+            self.tree = checked;
+            Ok(())
+        } else {
+            // A compaction moved the tail: the record's values lie elsewhere.
+            apply_all(&mut self.tree, &decode(at, &payload.0)?)
+        }
     }
 
     /// Copies the values of `live` (all on the device) to the other half under a new
