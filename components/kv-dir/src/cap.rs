@@ -1,8 +1,8 @@
 //! [`Fs`] for a cap-std directory: every path stays inside it, whatever `..` or links say.
 
 use crate::{Fs, FsError, Kind, Member};
-use cap_std::fs::{Dir, Metadata, OpenOptions};
-use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use cap_std::fs::{Dir, FileExt, Metadata, OpenOptions, OpenOptionsExt};
+use std::io::{ErrorKind, Write};
 use std::time::UNIX_EPOCH;
 
 fn fs_error(e: std::io::Error) -> FsError {
@@ -23,6 +23,15 @@ fn kind_of(metadata: &Metadata) -> Option<Kind> {
         Some(Kind::Value)
     } else {
         None
+    }
+}
+
+/// The length of a regular file; what [`Fs::read`] says of anything else.
+fn regular_len(metadata: &Metadata) -> Result<u64, FsError> {
+    match kind_of(metadata) {
+        Some(Kind::Value) => Ok(metadata.len()),
+        Some(Kind::Dictionary) => Err(FsError::IsDirectory),
+        None => Err(FsError::NotFound),
     }
 }
 
@@ -49,17 +58,18 @@ impl Fs for Dir {
     }
 
     fn read(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
-        let mut file = self.open(path).map_err(fs_error)?;
-        let size = file.metadata().map_err(fs_error)?.len();
+        // Non-blocking, so that opening a FIFO returns at once and the check below refuses it.
+        let file = self.open_with(path, OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK));
+        let file = file.map_err(fs_error)?;
+        let size = regular_len(&file.metadata().map_err(fs_error)?)?;
         let len = len.min(size.saturating_sub(offset));
         let mut data = vec![0; usize::try_from(len).map_err(|_| FsError::Other("range too large".into()))?];
-        file.seek(SeekFrom::Start(offset)).map_err(fs_error)?;
-        file.read_exact(&mut data).map_err(fs_error)?;
+        file.read_exact_at(&mut data, offset).map_err(fs_error)?;
         Ok(data)
     }
 
     fn len(&self, path: &str) -> Result<u64, FsError> {
-        Ok(self.metadata(path).map_err(fs_error)?.len())
+        regular_len(&self.metadata(path).map_err(fs_error)?)
     }
 
     fn modified(&self, path: &str) -> Result<u64, FsError> {
@@ -232,5 +242,28 @@ mod tests {
         assert_eq!(s.list("/").unwrap(), [("a".into(), Kind::Dictionary)]);
         assert_eq!(s.list("/a").unwrap(), [("x".into(), Kind::Value), ("y".into(), Kind::Value)]);
         assert_eq!(s.list("l1/l2/a").unwrap().len(), 2, "links to dictionaries resolve");
+    }
+
+    #[test]
+    fn reads_answer_what_a_key_is_in_one_lookup() {
+        let (root, s) = store();
+        let fifo = std::ffi::CString::new(root.path().join("fifo").into_os_string().into_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("../outside", root.path().join("escape")).unwrap();
+        assert_eq!((s.size("a/b"), s.get_partial("a/b", 1, 9)), (Ok(3), Ok(b"ld".to_vec())));
+        assert_eq!(s.get_partial("a/b", 7, 1), Ok(Vec::new()), "past the end");
+        let dictionary = |key: &str| Err(Error::DictionaryExpected(key.into()));
+        let missing = |key: &str| Err(Error::NotFound(key.into()));
+        for (key, error) in [
+            ("a", dictionary("a")),
+            ("", dictionary("")),
+            ("nothing", missing("nothing")),
+            ("c/d", missing("c/d")),
+            ("fifo", missing("fifo")),
+        ] {
+            assert_eq!(s.get(key), error, "get {key:?}");
+            assert_eq!(s.size(key).map(|_| Vec::new()), error, "size {key:?}");
+        }
+        assert!(matches!(s.get("escape"), Err(Error::InvalidKey(_))), "{:?}", s.get("escape"));
     }
 }

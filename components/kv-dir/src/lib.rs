@@ -95,9 +95,12 @@ pub trait Fs {
     fn kind(&self, path: &str) -> Result<Option<Kind>, FsError>;
     /// The members of the directory at `path`, in any order.
     fn members(&self, path: &str) -> Result<Vec<Member>, FsError>;
-    /// Up to `len` bytes of the file at `path` from `offset`, fewer at its end.
+    /// Up to `len` bytes of the regular file at `path` (links followed) from `offset`,
+    /// fewer at its end: [`FsError::IsDirectory`] for a directory, [`FsError::NotFound`]
+    /// for a special file, which is never opened in a way that could block. One call
+    /// answers both what `path` is and what it holds: a served file costs one lookup.
     fn read(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError>;
-    /// The length of the file at `path`.
+    /// The length of the regular file at `path`, with [`Fs::read`]'s errors.
     fn len(&self, path: &str) -> Result<u64, FsError>;
     /// When what `path` names last changed, in nanoseconds since the epoch.
     fn modified(&self, path: &str) -> Result<u64, FsError>;
@@ -126,6 +129,15 @@ pub fn error(key: &str, e: FsError) -> Error {
         FsError::NotDirectory => Error::ValueExpected(key.to_string()),
         FsError::NoSpace => Error::NoSpace(format!("{key}: no space left")),
         FsError::Other(why) => Error::Io(format!("{key}: {why}")),
+    }
+}
+
+/// The error a guest sees when `key` should name a value: a file on the way (`a/b` where
+/// `a` is a value) means nothing is there, as [`Store::exists`] says.
+fn value_error(key: &str, e: FsError) -> Error {
+    match e {
+        FsError::NotDirectory => Error::NotFound(key.to_string()),
+        e => error(key, e),
     }
 }
 
@@ -170,15 +182,6 @@ impl<F: Fs> Store<F> {
         self.fs.kind(&path_of(key)?).map_err(|e| error(key, e))
     }
 
-    /// The path of the value (not dictionary) at `key`.
-    fn value_path(&self, key: &str) -> Result<String, Error> {
-        match self.exists(key)? {
-            Some(Kind::Value) => path_of(key),
-            Some(Kind::Dictionary) => Err(Error::DictionaryExpected(key.to_string())),
-            None => Err(Error::NotFound(key.to_string())),
-        }
-    }
-
     /// The whole value at `key`.
     pub fn get(&self, key: &str) -> Result<Vec<u8>, Error> {
         self.get_partial(key, 0, u64::MAX)
@@ -186,14 +189,12 @@ impl<F: Fs> Store<F> {
 
     /// Up to `len` bytes of the value at `key` from `offset`.
     pub fn get_partial(&self, key: &str, offset: u64, len: u64) -> Result<Vec<u8>, Error> {
-        let path = self.value_path(key)?;
-        self.fs.read(&path, offset, len).map_err(|e| error(key, e))
+        self.fs.read(&path_of(key)?, offset, len).map_err(|e| value_error(key, e))
     }
 
     /// The length of the value at `key`.
     pub fn size(&self, key: &str) -> Result<u64, Error> {
-        let path = self.value_path(key)?;
-        self.fs.len(&path).map_err(|e| error(key, e))
+        self.fs.len(&path_of(key)?).map_err(|e| value_error(key, e))
     }
 
     /// When what `key` names last changed, in nanoseconds since the epoch.

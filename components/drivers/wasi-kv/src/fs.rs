@@ -71,8 +71,10 @@ impl Fs for Preopened {
     }
 
     fn read(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
+        // What the path is comes first: opening a FIFO could block.
+        let size = self.len(path)?;
         let file = self.open(path, OpenFlags::empty(), DescriptorFlags::READ)?;
-        let len = len.min(file.stat().map_err(fs_error)?.size.saturating_sub(offset));
+        let len = len.min(size.saturating_sub(offset));
         let mut data = Vec::new();
         let mut at = offset;
         while (data.len() as u64) < len {
@@ -88,7 +90,12 @@ impl Fs for Preopened {
     }
 
     fn len(&self, path: &str) -> Result<u64, FsError> {
-        Ok(self.stat(path)?.size)
+        let stat = self.stat(path)?;
+        match kind_of(&stat) {
+            Some(Kind::Value) => Ok(stat.size),
+            Some(Kind::Dictionary) => Err(FsError::IsDirectory),
+            None => Err(FsError::NotFound),
+        }
     }
 
     fn modified(&self, path: &str) -> Result<u64, FsError> {
