@@ -93,6 +93,9 @@ fn status_only(code: u16, reason: &str) -> Vec<u8> {
     format!("HTTP/1.1 {code} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
 }
 
+/// Most bytes that queued pieces are joined into.
+const JOIN_LIMIT: usize = 80 * 1024;
+
 /// What remains to send on a connection, in order.
 #[derive(Default)]
 pub struct Output {
@@ -107,11 +110,20 @@ enum Part {
 }
 
 impl Output {
-    /// Queues bytes (a response head, or a small body).
+    /// Queues bytes (a response head, or a small body). Bytes join those queued before
+    /// them while none of those is sent, up to [`JOIN_LIMIT`], so that a head and its body
+    /// leave in one write: one system call or one segment, where two cost twice.
     pub fn push_head(&mut self, data: Vec<u8>) {
-        if !data.is_empty() {
-            self.parts.push_back(Part::Bytes { data, sent: 0 });
+        if data.is_empty() {
+            return;
         }
+        if let Some(Part::Bytes { data: queued, sent: 0 }) = self.parts.back_mut()
+            && queued.len() + data.len() <= JOIN_LIMIT
+        {
+            queued.extend_from_slice(&data);
+            return;
+        }
+        self.parts.push_back(Part::Bytes { data, sent: 0 });
     }
 
     /// Queues a value of the store, read in chunks as the connection drains.
@@ -191,5 +203,27 @@ mod tests {
         assert!(matches!(parse(b"GET /%zz HTTP/1.1\r\n\r\n"), Parsed::Invalid(_)));
         let huge = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(MAX_HEAD));
         assert!(matches!(parse(huge.as_bytes()), Parsed::Invalid(_)));
+    }
+
+    #[test]
+    fn a_head_and_its_small_body_leave_together() {
+        let lengths = |output: &Output| {
+            output
+                .parts
+                .iter()
+                .map(|p| if let Part::Bytes { data, .. } = p { data.len() } else { 0 })
+                .collect::<Vec<_>>()
+        };
+        let mut output = Output::default();
+        output.push_head(b"HTTP/1.1 200 OK\r\n\r\n".to_vec());
+        output.push_head(vec![7; 1024]);
+        assert_eq!(lengths(&output), [19 + 1024]);
+        output.push_head(vec![8; JOIN_LIMIT]);
+        assert_eq!(lengths(&output), [19 + 1024, JOIN_LIMIT], "past the limit, a part of its own");
+        if let Some(Part::Bytes { sent, .. }) = output.parts.back_mut() {
+            *sent = 1;
+        }
+        output.push_head(vec![9; 10]);
+        assert_eq!(lengths(&output), [19 + 1024, JOIN_LIMIT, 10], "never joined to bytes partly sent");
     }
 }

@@ -3,11 +3,20 @@
 use crate::http::{Output, Request};
 use crate::say;
 use crate::ukc::clock::wall;
-use crate::ukc::kv::ro::{Kind, Store};
+use crate::ukc::kv::ro::{Error, Store};
 use crate::ukc::tcpip::types::Endpoint;
 
 /// Values up to this size are read whole; larger ones are streamed in chunks.
 const READ_WHOLE: u64 = 64 * 1024;
+
+/// What a path led to.
+enum Found {
+    /// A value of at most [`READ_WHOLE`] bytes, read whole.
+    Whole(Vec<u8>),
+    /// The size of a larger value, which is streamed in chunks (or of any value, for a
+    /// `HEAD`).
+    Large(u64),
+}
 
 /// The files being served.
 pub struct Site {
@@ -29,14 +38,16 @@ impl Site {
             output.push_head(self.head(405, "Method Not Allowed", "text/plain", body.len() as u64, request, &allow));
             output.push_head(body);
             405
-        } else if let Some((key, size)) = self.find(&request.path) {
+        } else if let Some((key, found)) = self.find(&request.path, head_only) {
+            let size = match &found {
+                Found::Whole(data) => data.len() as u64,
+                Found::Large(size) => *size,
+            };
             output.push_head(self.head(200, "OK", content_type(&key), size, request, &[]));
-            if !head_only {
-                if size <= READ_WHOLE {
-                    output.push_head(self.read_chunk(&key, 0, size).unwrap_or_default());
-                } else {
-                    output.push_stream(key, size);
-                }
+            match found {
+                _ if head_only => {}
+                Found::Whole(data) => output.push_head(data),
+                Found::Large(size) => output.push_stream(key, size),
             }
             200
         } else {
@@ -53,20 +64,31 @@ impl Site {
         }
     }
 
-    /// The key and size of the value a path names: the value itself, or `index.html`
-    /// inside a dictionary.
-    fn find(&self, path: &str) -> Option<(String, u64)> {
+    /// The key of the value a path names (the value itself, or `index.html` inside a
+    /// dictionary) and what was found there: one store call for a small file, which
+    /// tells a value from a dictionary too; a `HEAD` asks for the size alone.
+    fn find(&self, path: &str, head_only: bool) -> Option<(String, Found)> {
         if path.split('/').any(|segment| segment == "..") {
             return None;
         }
         let key = path.trim_end_matches('/');
-        let key = match self.store.exists(key).ok()? {
-            Some(Kind::Value) => key.to_string(),
-            Some(Kind::Dictionary) => format!("{key}/index.html"),
-            None => return None,
-        };
-        let size = self.store.size(&key).ok()?;
-        Some((key, size))
+        match self.look_up(key, head_only) {
+            Err(Error::DictionaryExpected(_)) => {
+                let index = format!("{key}/index.html");
+                self.look_up(&index, head_only).ok().map(|found| (index, found))
+            }
+            found => found.ok().map(|found| (key.to_string(), found)),
+        }
+    }
+
+    fn look_up(&self, key: &str, head_only: bool) -> Result<Found, Error> {
+        if !head_only {
+            let data = self.store.get_partial(key, 0, READ_WHOLE + 1)?;
+            if data.len() as u64 <= READ_WHOLE {
+                return Ok(Found::Whole(data));
+            }
+        }
+        Ok(Found::Large(self.store.size(key)?))
     }
 
     /// Up to `len` bytes of the value `key` from `offset`; `None` if the store fails.
