@@ -7,12 +7,12 @@ use crate::devices::DeviceOption;
 use crate::flags::Attachments;
 use crate::tap;
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, IoSlice, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use ukc_manifest::DeviceType;
 use wasmtime::component::Resource;
 
-use ukc_hvt_abi::net_frame;
+use ukc_hvt_abi::{net_frame, tso};
 
 /// `--net-mac:NAME=HWADDR`.
 pub const MAC: DeviceOption = DeviceOption {
@@ -39,6 +39,8 @@ pub struct NetBackend {
     name: String,
     ifname: String,
     tap: File,
+    /// Whether frames cross `tap` behind a virtio-net header (a TAP interface).
+    vnet: bool,
     mac: [u8; 6],
     mtu: u32,
 }
@@ -54,6 +56,7 @@ impl NetBackend {
             name: name.to_string(),
             ifname: ifname.to_string(),
             tap,
+            vnet: true,
             mac: mac.unwrap_or_else(tap::random_mac),
             mtu: tap::mtu(ifname),
         })
@@ -63,7 +66,7 @@ impl NetBackend {
     /// and does not block (a `SOCK_SEQPACKET` socket pair, say), with this address and
     /// MTU: for tests and the fuzzer, which have no TAP interface.
     pub fn over(name: &str, file: File, mac: [u8; 6], mtu: u32) -> NetBackend {
-        NetBackend { name: name.to_string(), ifname: format!("{name} (a socket)"), tap: file, mac, mtu }
+        NetBackend { name: name.to_string(), ifname: format!("{name} (a socket)"), tap: file, vnet: false, mac, mtu }
     }
 
     /// The device's name.
@@ -84,15 +87,26 @@ impl NetBackend {
 
     /// Takes the next received frame, or `again` when none is waiting.
     pub fn read(&self) -> Result<Vec<u8>, Error> {
-        let mut frame = vec![0; net_frame::largest(self.mtu as usize)];
-        match (&self.tap).read(&mut frame) {
-            Ok(len) => {
-                frame.truncate(len);
-                Ok(frame)
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Err(Error::Again),
-            Err(e) => Err(self.io_error("read", e)),
+        let largest = net_frame::largest(self.mtu as usize);
+        let mut header = [0u8; tap::VNET_HEADER];
+        let mut frame = Vec::with_capacity(largest);
+        let spare = frame.spare_capacity_mut();
+        let parts = [
+            libc::iovec { iov_base: header.as_mut_ptr().cast(), iov_len: if self.vnet { header.len() } else { 0 } },
+            libc::iovec { iov_base: spare.as_mut_ptr().cast(), iov_len: largest },
+        ];
+        // SAFETY: both buffers are writable for their lengths for the duration of the call
+        // (the frame's spare capacity holds `largest` bytes); nothing reads them before.
+        let read = unsafe { libc::readv(self.fd(), parts.as_ptr(), 2) };
+        if read < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(if e.kind() == ErrorKind::WouldBlock { Error::Again } else { self.io_error("read", e) });
         }
+        let len = (read as usize).saturating_sub(parts[0].iov_len);
+        // SAFETY: the kernel wrote `len` bytes of the frame (at most `largest`, its
+        // buffer's length) into the spare capacity.
+        unsafe { frame.set_len(len.min(largest)) };
+        Ok(frame)
     }
 
     /// Sends one frame; waits for room when the interface's queue is full.
@@ -100,8 +114,29 @@ impl NetBackend {
         if frame.len() < net_frame::ETHERNET_HEADER || frame.len() > net_frame::largest(self.mtu as usize) {
             return Err(Error::InvalidFrame);
         }
+        self.send(&tap::PLAIN, &[frame])
+    }
+
+    /// Sends an IPv4 TCP frame cut into segments of `segment` payload bytes (the WIT's
+    /// `write-segments`): handed whole to a TAP interface, which cuts it, or cut here for
+    /// any other link.
+    pub fn write_segments(&self, frame: &[u8], segment: u32) -> Result<(), Error> {
+        let layout = tso::check(frame, segment as usize, self.mtu as usize).ok_or(Error::InvalidFrame)?;
+        if !self.vnet {
+            return tso::cut(frame, layout, &mut Vec::new(), |segment| self.write(segment));
+        }
+        let mut headers = frame[..layout.payload].to_vec();
+        let field = layout.checksum_field();
+        headers[field..field + 2].copy_from_slice(&tso::pseudo_header_sum(frame, layout).to_be_bytes());
+        self.send(&tap::segments_header(layout), &[&headers, &frame[layout.payload..]])
+    }
+
+    /// Writes `parts` as one frame, behind `header` on a TAP interface.
+    fn send(&self, header: &[u8; tap::VNET_HEADER], parts: &[&[u8]]) -> Result<(), Error> {
+        let header: &[u8] = if self.vnet { header } else { &[] };
+        let slices: Vec<IoSlice> = std::iter::once(header).chain(parts.iter().copied()).map(IoSlice::new).collect();
         loop {
-            match (&self.tap).write(frame) {
+            match (&self.tap).write_vectored(&slices) {
                 Ok(_) => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => wait_writable(self.fd()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -149,6 +184,15 @@ impl HostDevice for Devices {
 
     fn write(&mut self, device: Resource<NetHandle>, frame: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
         Ok(self.net(&device)?.write(&frame))
+    }
+
+    fn write_segments(
+        &mut self,
+        device: Resource<NetHandle>,
+        frame: Vec<u8>,
+        segment_size: u32,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        Ok(self.net(&device)?.write_segments(&frame, segment_size))
     }
 
     fn drop(&mut self, device: Resource<NetHandle>) -> wasmtime::Result<()> {

@@ -129,7 +129,7 @@ fn emitted_wac_reproduces_the_composition_with_wac() {
 fn targets_drivers_and_wit_list_what_exists() {
     let targets = ukc(&["targets"]).ok();
     assert!(targets.contains("unix") && targets.contains("hvt"), "{targets}");
-    assert!(targets.contains("ukc:net/net@0.1.0"), "{targets}");
+    assert!(targets.contains("ukc:net/net@0.1.1"), "{targets}");
     let drivers = ukc(&["drivers"]).ok();
     assert!(drivers.contains("kv-tar 0.1.0 (built-in)"), "{drivers}");
     assert!(drivers.contains("exports: ukc:kv/ro@0.1.0"), "{drivers}");

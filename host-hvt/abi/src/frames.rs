@@ -1,30 +1,52 @@
 //! The frame records of a [`NetIo`](crate::NetIo) buffer, written and read the same way
-//! on both sides: a [`FrameHeader`] (device index, frame length, little-endian), the
-//! frame, and padding to the next multiple of [`FRAME_ALIGN`](crate::FRAME_ALIGN).
+//! on both sides: a [`FrameHeader`] (device index, segment size, frame length,
+//! little-endian), the frame, and padding to the next multiple of
+//! [`FRAME_ALIGN`](crate::FRAME_ALIGN).
 
 use crate::{FrameHeader, next_frame};
 use alloc::vec::Vec;
 
 const HEADER: usize = core::mem::size_of::<FrameHeader>();
 
-/// Appends the record of `frame`, for device `device`, to `batch`.
-pub fn push(batch: &mut Vec<u8>, device: u32, frame: &[u8]) {
-    let start = batch.len();
-    batch.extend_from_slice(&device.to_le_bytes());
-    batch.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-    batch.extend_from_slice(frame);
-    batch.resize(next_frame(start as u64, frame.len() as u64) as usize, 0);
+/// One record: a frame, the device it goes to or came from, and its segment size (0: the
+/// frame is sent as it is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The net device's index.
+    pub device: u16,
+    /// See [`FrameHeader::segment`].
+    pub segment: u16,
+    /// The frame.
+    pub frame: &'a [u8],
 }
 
-/// Writes the record of `frame`, for device `device`, at `at` in `buffer`; the offset of
-/// the next record, or `None` (and nothing written) when it does not fit.
-pub fn put(buffer: &mut [u8], at: usize, device: u32, frame: &[u8]) -> Option<usize> {
-    let next = next_frame(at as u64, frame.len() as u64) as usize;
-    let record = buffer.get_mut(at..next)?;
-    record[..4].copy_from_slice(&device.to_le_bytes());
-    record[4..HEADER].copy_from_slice(&(frame.len() as u32).to_le_bytes());
-    record[HEADER..HEADER + frame.len()].copy_from_slice(frame);
-    record[HEADER + frame.len()..].fill(0);
+impl Record<'_> {
+    fn header(&self) -> [u8; HEADER] {
+        let mut header = [0; HEADER];
+        header[..2].copy_from_slice(&self.device.to_le_bytes());
+        header[2..4].copy_from_slice(&self.segment.to_le_bytes());
+        header[4..].copy_from_slice(&(self.frame.len() as u32).to_le_bytes());
+        header
+    }
+}
+
+/// Appends `record` to `batch`.
+pub fn push(batch: &mut Vec<u8>, record: Record<'_>) {
+    let start = batch.len();
+    batch.extend_from_slice(&record.header());
+    batch.extend_from_slice(record.frame);
+    batch.resize(next_frame(start as u64, record.frame.len() as u64) as usize, 0);
+}
+
+/// Writes `record` at `at` in `buffer`; the offset of the next record, or `None` (and
+/// nothing written) when it does not fit.
+pub fn put(buffer: &mut [u8], at: usize, record: Record<'_>) -> Option<usize> {
+    let len = record.frame.len();
+    let next = next_frame(at as u64, len as u64) as usize;
+    let bytes = buffer.get_mut(at..next)?;
+    bytes[..HEADER].copy_from_slice(&record.header());
+    bytes[HEADER..HEADER + len].copy_from_slice(record.frame);
+    bytes[HEADER + len..].fill(0);
     Some(next)
 }
 
@@ -37,7 +59,7 @@ pub enum BadRecord {
     PastTheEnd,
 }
 
-/// The records of `batch`, in order: each frame with its device index.
+/// The records of `batch`, in order.
 pub fn records(batch: &[u8]) -> Records<'_> {
     Records { batch, at: 0 }
 }
@@ -49,7 +71,7 @@ pub struct Records<'a> {
 }
 
 impl<'a> Iterator for Records<'a> {
-    type Item = Result<(u32, &'a [u8]), BadRecord>;
+    type Item = Result<Record<'a>, BadRecord>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.at >= self.batch.len() {
@@ -59,7 +81,8 @@ impl<'a> Iterator for Records<'a> {
             self.at = self.batch.len();
             return Some(Err(BadRecord::TruncatedHeader));
         };
-        let device = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+        let device = u16::from_le_bytes([header[0], header[1]]);
+        let segment = u16::from_le_bytes([header[2], header[3]]);
         let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
         let start = self.at + HEADER;
         let Some(frame) = start.checked_add(len).and_then(|end| self.batch.get(start..end)) else {
@@ -67,7 +90,7 @@ impl<'a> Iterator for Records<'a> {
             return Some(Err(BadRecord::PastTheEnd));
         };
         self.at = next_frame(self.at as u64, len as u64) as usize;
-        Some(Ok((device, frame)))
+        Some(Ok(Record { device, segment, frame }))
     }
 }
 
@@ -77,32 +100,34 @@ mod tests {
 
     #[test]
     fn records_round_trip_through_push_and_put() {
-        let frames: [(u32, &[u8]); 3] = [(0, &[1; 14]), (3, &[2; 61]), (1, &[3; 1514])];
+        let record = |device, segment, frame| Record { device, segment, frame };
+        let frames = [record(0, 0, &[1; 14][..]), record(3, 1448, &[2; 61]), record(1, 0, &[3; 1514])];
         let mut pushed = Vec::new();
         let mut buffer = vec![0xee; 4096];
         let mut at = 0;
-        for (device, frame) in frames {
-            push(&mut pushed, device, frame);
-            at = put(&mut buffer, at, device, frame).unwrap();
+        for record in frames {
+            push(&mut pushed, record);
+            at = put(&mut buffer, at, record).unwrap();
         }
         assert_eq!(&buffer[..at], &pushed[..], "both writers write the same records");
         assert_eq!(pushed.len() % 8, 0);
-        let read: Vec<(u32, &[u8])> = records(&pushed).map(Result::unwrap).collect();
+        let read: Vec<Record> = records(&pushed).map(Result::unwrap).collect();
         assert_eq!(read, frames);
     }
 
     #[test]
     fn a_record_that_does_not_fit_is_not_written() {
         let mut buffer = [0u8; 32];
-        assert_eq!(put(&mut buffer, 0, 0, &[7; 20]), Some(32));
-        assert_eq!(put(&mut buffer, 8, 0, &[7; 20]), None);
+        let record = Record { device: 0, segment: 0, frame: &[7; 20] };
+        assert_eq!(put(&mut buffer, 0, record), Some(32));
+        assert_eq!(put(&mut buffer, 8, record), None);
         assert_eq!(buffer[8..16], [7; 8], "nothing was written over the first record");
     }
 
     #[test]
     fn malformed_batches_are_reported_once_and_end_the_records() {
         let mut batch = Vec::new();
-        push(&mut batch, 0, &[1; 14]);
+        push(&mut batch, Record { device: 0, segment: 0, frame: &[1; 14] });
         let whole = batch.len();
         batch.extend_from_slice(&[0, 0, 0]);
         let mut read = records(&batch);

@@ -7,7 +7,8 @@
 //!
 //! It also holds the device contract's rules that every implementation of a device
 //! shares, the hosts, the guest kernel and the drivers alike: a block request's range
-//! ([`block_range`]), a frame's size ([`net_frame`]) and a kv key ([`kv_key`]).
+//! ([`block_range`]), a frame's size ([`net_frame`]), how a TCP frame is cut into segments
+//! ([`tso`]) and a kv key ([`kv_key`]).
 //!
 //! A hypercall is Solo5's: `out dx, eax` with `dx` = [`PORT_BASE`] + the call's number and
 //! `eax` = the guest-physical address of the call's argument struct, which the tender
@@ -29,6 +30,7 @@ pub mod frames;
 pub mod kv_key;
 pub mod net_frame;
 pub mod outcome;
+pub mod tso;
 
 pub use outcome::{MAIN_EXPORT, Outcome};
 
@@ -86,7 +88,7 @@ pub const KERNEL_CODE: u16 = 0x08;
 /// of the same build.
 pub const BOOT_MAGIC: u64 = 0x756b_632d_6876_7401 ^ ABI_VERSION;
 /// Bumped whenever this file changes meaning.
-pub const ABI_VERSION: u64 = 3;
+pub const ABI_VERSION: u64 = 4;
 
 /// The first hypercall port; a call's port is `PORT_BASE + number`.
 pub const PORT_BASE: u16 = 0x500;
@@ -304,7 +306,11 @@ pub struct NetIo {
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct FrameHeader {
     /// The net device's index.
-    pub device: u32,
+    pub device: u16,
+    /// 0 for a frame sent as it is; otherwise the frame is an IPv4 TCP frame to cut into
+    /// segments of this many payload bytes ([`tso`], the WIT's `write-segments`). Received
+    /// frames have 0.
+    pub segment: u16,
     /// The frame's length in bytes.
     pub len: u32,
 }

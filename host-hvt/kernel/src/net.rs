@@ -15,15 +15,24 @@ use alloc::vec::Vec;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, WasmList};
 
-/// Defines `write` over bindgen's (see `world::add_to_linker`): the frame is copied into
-/// the send batch straight from the unikernel's memory.
+/// Defines `write` and `write-segments` over bindgen's (see `world::add_to_linker`): the
+/// frame is copied into the send batch straight from the unikernel's memory.
 pub fn add_write_in_place(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
-    linker.instance("ukc:net/net@0.1.0")?.func_wrap(
+    let mut net = linker.instance("ukc:net/net@0.1.1")?;
+    net.func_wrap(
         "[method]device.write",
         |mut store: StoreContextMut<'_, Kernel>, (device, frame): (Resource<NetDevice>, WasmList<u8>)| {
             let (kernel, frame) = in_place(&mut store, &frame);
             let index = kernel.net_index(&device)?;
-            Ok((kernel.nets.write(index, frame),))
+            Ok((kernel.nets.write(index, frame, None),))
+        },
+    )?;
+    net.func_wrap(
+        "[method]device.write-segments",
+        |mut store: StoreContextMut<'_, Kernel>, (device, frame, segment): (Resource<NetDevice>, WasmList<u8>, u32)| {
+            let (kernel, frame) = in_place(&mut store, &frame);
+            let index = kernel.net_index(&device)?;
+            Ok((kernel.nets.write(index, frame, Some(segment)),))
         },
     )
 }
@@ -103,9 +112,9 @@ impl Nets {
         self.drained = (self.drained & !io.read) | (io.drained & io.read);
         let end = (io.rx_len as usize).min(self.rx.len());
         for record in frames::records(&self.rx[..end]) {
-            let (device, frame) = record.expect("the tender writes whole frame records");
-            let queue = self.queues.get_mut(device as usize).expect("the tender's frame names an attached device");
-            queue.push_back(frame.to_vec());
+            let record = record.expect("the tender writes whole frame records");
+            let queue = self.queues.get_mut(usize::from(record.device));
+            queue.expect("the tender's frame names an attached device").push_back(record.frame.to_vec());
         }
     }
 
@@ -133,16 +142,23 @@ impl Nets {
         self.queues[index].pop_front().ok_or(Error::Again)
     }
 
-    fn write(&mut self, index: usize, frame: &[u8]) -> Result<(), Error> {
+    /// Queues `frame` to send as it is, or cut into segments of `segment` bytes by the
+    /// tender; checked here as the tender will, so that the unikernel hears of a frame
+    /// it refuses.
+    fn write(&mut self, index: usize, frame: &[u8], segment: Option<u32>) -> Result<(), Error> {
         let mtu = self.info[index].map_or(0, |info| info.mtu as usize);
-        if frame.len() < abi::net_frame::ETHERNET_HEADER || frame.len() > abi::net_frame::largest(mtu) {
-            return Err(Error::InvalidFrame);
-        }
+        let valid = match segment {
+            None => frame.len() >= abi::net_frame::ETHERNET_HEADER && frame.len() <= abi::net_frame::largest(mtu),
+            Some(segment) => abi::tso::check(frame, segment as usize, mtu).is_some(),
+        };
+        // 0 in a record means "as it is"; `check` refused a segment of 0 bytes above.
+        let segment = u16::try_from(segment.unwrap_or(0));
+        let (true, Ok(segment)) = (valid, segment) else { return Err(Error::InvalidFrame) };
         let end = abi::next_frame(self.tx.len() as u64, frame.len() as u64) as usize;
         if end > TX_CAPACITY {
             self.exchange(0);
         }
-        frames::push(&mut self.tx, index as u32, frame);
+        frames::push(&mut self.tx, frames::Record { device: index as u16, segment, frame });
         Ok(())
     }
 
@@ -188,7 +204,18 @@ impl HostDevice for Kernel {
     /// Not what unikernels call: [`add_write_in_place`] replaces it (the trait requires it).
     fn write(&mut self, device: Resource<NetDevice>, frame: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
         let index = self.net_index(&device)?;
-        Ok(self.nets.write(index, &frame))
+        Ok(self.nets.write(index, &frame, None))
+    }
+
+    /// Not what unikernels call: [`add_write_in_place`] replaces it (the trait requires it).
+    fn write_segments(
+        &mut self,
+        device: Resource<NetDevice>,
+        frame: Vec<u8>,
+        segment: u32,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        let index = self.net_index(&device)?;
+        Ok(self.nets.write(index, &frame, Some(segment)))
     }
 
     fn drop(&mut self, device: Resource<NetDevice>) -> wasmtime::Result<()> {

@@ -11,14 +11,18 @@ use ukc_host::net::NetBackend;
 /// dropped, and the device code says why on standard error.
 pub fn send(memory: &GuestMemory, nets: &[NetBackend], tx: abi::Bytes) -> Result<(), GuestError> {
     for record in frames::records(memory.slice(tx.addr, tx.len)?) {
-        let (device, frame) = record.map_err(|bad| match bad {
+        let record = record.map_err(|bad| match bad {
             frames::BadRecord::TruncatedHeader => GuestError::Batch("a truncated frame header"),
             frames::BadRecord::PastTheEnd => GuestError::Batch("a frame past the batch's end"),
         })?;
-        let net = nets.get(device as usize).ok_or(GuestError::Batch("a frame for a device that is not attached"))?;
+        let net = nets.get(usize::from(record.device));
+        let net = net.ok_or(GuestError::Batch("a frame for a device that is not attached"))?;
         // As in process mode, a refused frame is the guest's to see; here it is only
         // reported, because the guest was already told its write succeeded.
-        let _ = net.write(frame);
+        let _ = match record.segment {
+            0 => net.write(record.frame),
+            segment => net.write_segments(record.frame, u32::from(segment)),
+        };
     }
     Ok(())
 }
@@ -43,7 +47,8 @@ pub fn receive(
                 drained |= 1 << index;
                 break;
             };
-            at = frames::put(buffer, at, index as u32, &frame).expect("room for the largest frame was checked");
+            let record = frames::Record { device: index as u16, segment: 0, frame: &frame };
+            at = frames::put(buffer, at, record).expect("room for the largest frame was checked");
         }
     }
     Ok((at as u64, drained))

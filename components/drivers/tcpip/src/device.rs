@@ -3,6 +3,7 @@
 //! The link is a trait so that the stack runs on the host in unit tests (two stacks
 //! wired back to back) as well as over `ukc:net` in the component.
 
+use crate::offload;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
@@ -16,13 +17,17 @@ pub trait Link {
     fn read(&mut self) -> Option<Vec<u8>>;
     /// Sends one frame; a frame the link refuses is lost, as on a wire.
     fn write(&mut self, frame: &[u8]);
+    /// Sends an IPv4 TCP frame longer than the MTU cut into segments of `segment` payload
+    /// bytes (the net device's `write-segments`); lost if refused, as `write`'s.
+    fn write_segments(&mut self, frame: &[u8], segment: usize);
 }
 
 /// A link as smoltcp's interface drives it.
 pub struct Phy<L> {
     pub link: L,
-    /// Largest frame, Ethernet header included.
-    max_frame: usize,
+    /// The link's MTU: the largest payload of a frame on the wire. smoltcp is told it may
+    /// send IP packets of up to 64 KiB, which the link cuts ([`crate::offload`]).
+    mtu: usize,
     /// Ports whose listener has no listening socket left (the stack is at its limits).
     /// SYNs to them are dropped here, so that the peer tries again a moment later, as
     /// when Linux's queues are full; smoltcp would refuse them with a RST.
@@ -32,12 +37,12 @@ pub struct Phy<L> {
 impl<L: Link> Phy<L> {
     /// `mtu` is the device's largest payload, excluding the Ethernet header.
     pub fn new(link: L, mtu: usize) -> Self {
-        Phy { link, max_frame: mtu + ETHERNET_HEADER, exhausted: Vec::new() }
+        Phy { link, mtu, exhausted: Vec::new() }
     }
 
-    /// The largest payload of a frame.
+    /// The largest payload of a frame on the link.
     pub fn mtu(&self) -> usize {
-        self.max_frame - ETHERNET_HEADER
+        self.mtu
     }
 }
 
@@ -56,17 +61,18 @@ impl<L: Link> phy::Device for Phy<L> {
         while !self.exhausted.is_empty() && syn_port(&frame).is_some_and(|port| self.exhausted.contains(&port)) {
             frame = self.link.read()?;
         }
-        Some((Rx(frame), Tx(&mut self.link)))
+        offload::raise_peer_mss(&mut frame, self.mtu);
+        Some((Rx(frame), Tx { link: &mut self.link, mtu: self.mtu }))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_, L>> {
-        Some(Tx(&mut self.link))
+        Some(Tx { link: &mut self.link, mtu: self.mtu })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = self.max_frame;
+        caps.max_transmission_unit = ETHERNET_HEADER + offload::LARGEST_PACKET;
         // The host hands frames over one call at a time and queues them itself.
         caps.max_burst_size = None;
         caps
@@ -96,14 +102,23 @@ impl phy::RxToken for Rx {
     }
 }
 
-/// Room for one frame to send.
-pub struct Tx<'a, L>(&'a mut L);
+/// Room for one frame to send on a link of `mtu`.
+pub struct Tx<'a, L> {
+    link: &'a mut L,
+    mtu: usize,
+}
 
 impl<L: Link> phy::TxToken for Tx<'_, L> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = vec![0; len];
         let result = f(&mut frame);
-        self.0.write(&frame);
+        offload::lower_own_mss(&mut frame, self.mtu);
+        if frame.len() <= ETHERNET_HEADER + self.mtu {
+            self.link.write(&frame);
+        } else if let Some(segment) = offload::segment_size(&frame, self.mtu) {
+            self.link.write_segments(&frame, segment);
+        }
+        // Anything else too long for the link is lost, as on a wire.
         result
     }
 }

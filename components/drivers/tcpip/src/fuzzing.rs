@@ -17,7 +17,15 @@ impl Link for Frames {
     }
 
     fn write(&mut self, _frame: &[u8]) {}
+
+    /// Whatever the peer sent, the stack asks only for segmentation a host accepts.
+    fn write_segments(&mut self, frame: &[u8], segment: usize) {
+        assert!(ukc_hvt_abi::tso::check(frame, segment, MTU).is_some(), "a frame no host would cut");
+    }
 }
+
+/// The link's MTU.
+const MTU: usize = 1500;
 
 /// Feeds `data`, cut into frames by 2-byte big-endian length prefixes, to a stack at
 /// 10.0.0.2/24 that listens on TCP port 80 and UDP port 53, a millisecond of its clock
@@ -31,7 +39,7 @@ pub fn ingress(data: &[u8]) {
         rest = &rest[2 + len..];
     }
     let addressing = Addressing::Static { cidr: Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 2), 24), gateway: None };
-    let mut stack = Stack::new(Frames(frames), [2, 0, 0, 0, 0, 2], 1500, addressing, 0x5eed, instant(0));
+    let mut stack = Stack::new(Frames(frames), [2, 0, 0, 0, 0, 2], MTU, addressing, 0x5eed, instant(0));
     stack.tcp.listen(80, &mut stack.sockets).expect("a fresh stack listens");
     let udp = stack.bind(53).expect("a fresh stack binds");
     let mut now = 1_000_000u64;

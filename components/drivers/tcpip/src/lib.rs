@@ -12,6 +12,7 @@ mod conn;
 mod device;
 #[cfg(any(fuzzing, test))]
 pub mod fuzzing;
+mod offload;
 mod stack;
 mod tcp;
 #[cfg(test)]
@@ -22,7 +23,7 @@ wit_bindgen::generate!({
     inline: "
         package ukc-driver:tcpip;
         world tcpip {
-            import ukc:net/net@0.1.0;
+            import ukc:net/net@0.1.1;
             import ukc:poll/poll@0.1.0;
             import ukc:clock/monotonic@0.1.0;
             import ukc:args/args@0.1.0;
@@ -134,6 +135,10 @@ impl Link for NetLink {
 
     fn write(&mut self, frame: &[u8]) {
         let _ = self.0.write(frame);
+    }
+
+    fn write_segments(&mut self, frame: &[u8], segment: usize) {
+        let _ = self.0.write_segments(frame, segment as u32);
     }
 }
 

@@ -2,24 +2,30 @@
 
 use crate::config::Addressing;
 use crate::conn::{self, Ending};
-use crate::device::Link;
+use crate::device::{ETHERNET_HEADER, Link};
 use crate::stack::{NetError, Stack, Step, instant, pick_port};
 use crate::tcp::{self, BACKLOG};
 use core::net::Ipv4Addr;
 use smoltcp::iface::SocketHandle;
 use smoltcp::wire::{IpEndpoint, Ipv4Cidr};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use ukc_hvt_abi::tso;
 
 type Queue = Rc<RefCell<VecDeque<Vec<u8>>>>;
 
-/// One end of the wire; `cut` drops everything sent.
+/// One end of the wire; `cut` drops everything sent. `segmented` counts the frames the
+/// stack handed over to be cut into segments.
 struct Wire {
     inbox: Queue,
     outbox: Queue,
     cut: Rc<RefCell<bool>>,
+    segmented: Rc<Cell<usize>>,
 }
+
+/// The wire's MTU.
+const MTU: usize = 1500;
 
 impl Link for Wire {
     fn read(&mut self) -> Option<Vec<u8>> {
@@ -27,9 +33,21 @@ impl Link for Wire {
     }
 
     fn write(&mut self, frame: &[u8]) {
+        assert!(frame.len() <= ETHERNET_HEADER + MTU, "a frame of {} bytes is too long for the wire", frame.len());
         if !*self.cut.borrow() {
             self.outbox.borrow_mut().push_back(frame.to_vec());
         }
+    }
+
+    /// Cuts as a host without segmentation offload does, checking what the host checks.
+    fn write_segments(&mut self, frame: &[u8], segment: usize) {
+        let layout = tso::check(frame, segment, MTU).expect("the stack hands over frames the host accepts");
+        self.segmented.set(self.segmented.get() + 1);
+        tso::cut(frame, layout, &mut Vec::new(), |segment| {
+            self.write(segment);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
     }
 }
 
@@ -45,9 +63,9 @@ struct Net {
 }
 
 fn stack(ip: Ipv4Addr, last: u8, inbox: &Queue, outbox: &Queue, cut: &Rc<RefCell<bool>>) -> Stack<Wire> {
-    let wire = Wire { inbox: inbox.clone(), outbox: outbox.clone(), cut: cut.clone() };
+    let wire = Wire { inbox: inbox.clone(), outbox: outbox.clone(), cut: cut.clone(), segmented: Rc::default() };
     let addressing = Addressing::Static { cidr: Ipv4Cidr::new(ip, 24), gateway: None };
-    Stack::new(wire, [2, 0, 0, 0, 0, last], 1500, addressing, 0x5eed + u64::from(last), instant(0))
+    Stack::new(wire, [2, 0, 0, 0, 0, last], MTU, addressing, 0x5eed + u64::from(last), instant(0))
 }
 
 impl Net {
@@ -266,6 +284,31 @@ fn writes_wait_for_room_and_report_it() {
     write(&mut net.client, client, b"small").unwrap();
     net.settle();
     assert!(matches!(net.client.step(net.now, u64::MAX), Step::Wait(_)));
+}
+
+#[test]
+fn bulk_data_leaves_as_large_segments_that_the_link_cuts() {
+    let mut net = Net::new();
+    net.server.tcp.listen(80, &mut net.server.sockets).unwrap();
+    let client = net.connect(80);
+    net.settle();
+    let server = net.accept(80).unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let (mut sent, mut received) = (0, Vec::new());
+    for _ in 0..1000 {
+        if sent < data.len() {
+            sent += write(&mut net.server, server, &data[sent..]).unwrap_or(0) as usize;
+        }
+        net.settle();
+        received.extend(read(&mut net.client, client).unwrap_or_default());
+        if received.len() == data.len() {
+            break;
+        }
+    }
+    assert!(received == data, "the bytes arrive whole and in order");
+    let segmented = net.server.phy.link.segmented.get();
+    let frames = data.len().div_ceil(MTU - 52);
+    assert!(segmented > 0 && segmented * 10 < frames, "{segmented} large segments for {frames} frames");
 }
 
 #[test]

@@ -11,7 +11,7 @@ wit_bindgen::generate!({
             import ukc:console/console@0.1.0;
             import ukc:poll/poll@0.1.0;
             import ukc:args/args@0.1.0;
-            import ukc:net/net@0.1.0;
+            import ukc:net/net@0.1.1;
         }
     ",
     path: "../../../wit",
