@@ -4,7 +4,7 @@
 //! wired back to back) as well as over `ukc:net` in the component.
 
 use crate::offload;
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
 
@@ -73,6 +73,9 @@ impl<L: Link> phy::Device for Phy<L> {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = ETHERNET_HEADER + offload::LARGEST_PACKET;
+        // A TCP checksum is computed where it is needed: here for a frame that fits the
+        // link, by whoever cuts a longer one into segments (which replaces it anyway).
+        caps.checksum.tcp = Checksum::Rx;
         // The host hands frames over one call at a time and queues them itself.
         caps.max_burst_size = None;
         caps
@@ -114,6 +117,7 @@ impl<L: Link> phy::TxToken for Tx<'_, L> {
         let result = f(&mut frame);
         offload::lower_own_mss(&mut frame, self.mtu);
         if frame.len() <= ETHERNET_HEADER + self.mtu {
+            offload::fill_tcp_checksum(&mut frame);
             self.link.write(&frame);
         } else if let Some(segment) = offload::segment_size(&frame, self.mtu) {
             self.link.write_segments(&frame, segment);

@@ -40,6 +40,17 @@ pub fn segment_size(frame: &[u8], mtu: usize) -> Option<usize> {
     mtu.checked_sub(ip_header + tcp_header).filter(|&size| size > 0)
 }
 
+/// Sets the TCP checksum of an IPv4 TCP frame (smoltcp leaves it to the device).
+pub fn fill_tcp_checksum(frame: &mut [u8]) {
+    if tcp_headers(frame).is_none() {
+        return;
+    }
+    let mut ethernet = EthernetFrame::new_unchecked(frame);
+    let mut ip = Ipv4Packet::new_unchecked(ethernet.payload_mut());
+    let (source, destination) = (ip.src_addr().into(), ip.dst_addr().into());
+    TcpPacket::new_unchecked(ip.payload_mut()).fill_checksum(&source, &destination);
+}
+
 /// The lengths of the IPv4 and TCP headers of an IPv4 TCP frame.
 fn tcp_headers(frame: &[u8]) -> Option<(usize, usize)> {
     let ethernet = EthernetFrame::new_checked(frame).ok()?;
@@ -185,6 +196,14 @@ mod tests {
         let before = cut_short.clone();
         raise_peer_mss(&mut cut_short, 1500);
         assert_eq!(cut_short, before, "an option running past the header is left alone");
+    }
+
+    #[test]
+    fn plain_frames_get_their_tcp_checksum() {
+        let mut frame = syn(&[2, 4, 0x05, 0xb4]);
+        frame[34 + 16..34 + 18].fill(0);
+        fill_tcp_checksum(&mut frame);
+        assert_eq!(mss(&frame), Some(1460), "a valid checksum");
     }
 
     #[test]
