@@ -155,7 +155,7 @@ impl BlockBackend {
 pub struct DeviceHandle(usize);
 
 impl Devices {
-    fn block(&self, handle: &Resource<DeviceHandle>) -> wasmtime::Result<&BlockBackend> {
+    pub(crate) fn block(&self, handle: &Resource<DeviceHandle>) -> wasmtime::Result<&BlockBackend> {
         Ok(&self.blocks[self.table.get(handle)?.0])
     }
 }
@@ -181,6 +181,7 @@ impl HostDevice for Devices {
         Ok(self.block(&device)?.read(offset, len))
     }
 
+    /// Not what unikernels call: [`crate::in_place`] replaces it (the trait requires it).
     fn write(
         &mut self,
         device: Resource<DeviceHandle>,

@@ -16,6 +16,7 @@ pub mod engine;
 mod entropy;
 pub mod exit;
 pub mod flags;
+mod in_place;
 pub mod kv;
 pub mod launch;
 pub mod net;
@@ -155,6 +156,7 @@ impl Devices {
             "hvt" => bindings::hvt::Hvt::add_to_linker::<T, HasSelf<Devices>>(linker, get)?,
             other => anyhow::bail!("no host platform world for the {other} target"),
         }
+        in_place::add_to_linker(linker, target, get)?;
         Ok(())
     }
 }

@@ -161,7 +161,7 @@ fn wait_writable(fd: RawFd) {
 pub struct NetHandle(usize);
 
 impl Devices {
-    fn net(&self, handle: &Resource<NetHandle>) -> wasmtime::Result<&NetBackend> {
+    pub(crate) fn net(&self, handle: &Resource<NetHandle>) -> wasmtime::Result<&NetBackend> {
         Ok(&self.nets[self.table.get(handle)?.0])
     }
 }
@@ -182,10 +182,12 @@ impl HostDevice for Devices {
         Ok(self.net(&device)?.read())
     }
 
+    /// Not what unikernels call: [`crate::in_place`] replaces it (the trait requires it).
     fn write(&mut self, device: Resource<NetHandle>, frame: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
         Ok(self.net(&device)?.write(&frame))
     }
 
+    /// Not what unikernels call: [`crate::in_place`] replaces it (the trait requires it).
     fn write_segments(
         &mut self,
         device: Resource<NetHandle>,

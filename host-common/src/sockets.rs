@@ -216,6 +216,24 @@ impl Devices {
     }
 }
 
+impl Devices {
+    /// `connection.write`: sends what the socket takes of `data`.
+    pub(crate) fn tcp_write(
+        &mut self,
+        handle: &Resource<Connection>,
+        data: &[u8],
+    ) -> wasmtime::Result<Result<u32, Error>> {
+        let rep = handle.rep();
+        let connection = match self.connection(handle)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let written = connection.stream.write(data);
+        self.watched.wants_write(rep, matches!(&written, Err(e) if e.kind() == ErrorKind::WouldBlock));
+        Ok(written.map(|n| n as u32).map_err(error))
+    }
+}
+
 impl tcp::HostConnection for Devices {
     fn read(&mut self, connection: Resource<Connection>, max: u32) -> wasmtime::Result<Result<Vec<u8>, Error>> {
         let connection = match self.connection(&connection)? {
@@ -232,15 +250,9 @@ impl tcp::HostConnection for Devices {
         })
     }
 
+    /// Not what unikernels call: [`crate::in_place`] replaces it (the trait requires it).
     fn write(&mut self, handle: Resource<Connection>, data: Vec<u8>) -> wasmtime::Result<Result<u32, Error>> {
-        let rep = handle.rep();
-        let connection = match self.connection(&handle)? {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
-        };
-        let written = connection.stream.write(&data);
-        self.watched.wants_write(rep, matches!(&written, Err(e) if e.kind() == ErrorKind::WouldBlock));
-        Ok(written.map(|n| n as u32).map_err(error))
+        self.tcp_write(&handle, &data)
     }
 
     fn shutdown(&mut self, connection: Resource<Connection>) -> wasmtime::Result<Result<(), Error>> {
