@@ -6,6 +6,7 @@ use crate::bindings::ukc::net::net::{Error, Host, HostDevice, Info};
 use crate::devices::DeviceOption;
 use crate::flags::Attachments;
 use crate::tap;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{ErrorKind, IoSlice, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -41,6 +42,11 @@ pub struct NetBackend {
     tap: File,
     /// Whether frames cross `tap` behind a virtio-net header (a TAP interface).
     vnet: bool,
+    /// Whether the guest takes merged TCP segments (`receive-segments`), which the TAP
+    /// interface then hands over.
+    segments_in: Cell<bool>,
+    /// A frame read but handed back (see [`NetBackend::unread`]): the next one to read.
+    held: RefCell<Option<Vec<u8>>>,
     mac: [u8; 6],
     mtu: u32,
 }
@@ -57,6 +63,8 @@ impl NetBackend {
             ifname: ifname.to_string(),
             tap,
             vnet: true,
+            segments_in: Cell::new(false),
+            held: RefCell::new(None),
             mac: mac.unwrap_or_else(tap::random_mac),
             mtu: tap::mtu(ifname),
         })
@@ -66,7 +74,16 @@ impl NetBackend {
     /// and does not block (a `SOCK_SEQPACKET` socket pair, say), with this address and
     /// MTU: for tests and the fuzzer, which have no TAP interface.
     pub fn over(name: &str, file: File, mac: [u8; 6], mtu: u32) -> NetBackend {
-        NetBackend { name: name.to_string(), ifname: format!("{name} (a socket)"), tap: file, vnet: false, mac, mtu }
+        NetBackend {
+            name: name.to_string(),
+            ifname: format!("{name} (a socket)"),
+            tap: file,
+            vnet: false,
+            segments_in: Cell::new(false),
+            held: RefCell::new(None),
+            mac,
+            mtu,
+        }
     }
 
     /// The device's name.
@@ -87,7 +104,11 @@ impl NetBackend {
 
     /// Takes the next received frame, or `again` when none is waiting.
     pub fn read(&self) -> Result<Vec<u8>, Error> {
-        let largest = net_frame::largest(self.mtu as usize);
+        if let Some(frame) = self.held.borrow_mut().take() {
+            return Ok(frame);
+        }
+        let largest =
+            if self.segments_in.get() { net_frame::LARGEST_SEGMENT } else { net_frame::largest(self.mtu as usize) };
         let mut header = [0u8; tap::VNET_HEADER];
         let mut frame = Vec::with_capacity(largest);
         let spare = frame.spare_capacity_mut();
@@ -106,7 +127,37 @@ impl NetBackend {
         // SAFETY: the kernel wrote `len` bytes of the frame (at most `largest`, its
         // buffer's length) into the spare capacity.
         unsafe { frame.set_len(len.min(largest)) };
+        if self.vnet && !tap::finish_checksum(&header, &mut frame) {
+            eprintln!(
+                "ukc: net device '{}' ({}): dropped a frame with a malformed offload header",
+                self.name, self.ifname
+            );
+            return Err(Error::Again);
+        }
         Ok(frame)
+    }
+
+    /// Hands `frame`, just read, back: the next [`NetBackend::read`] returns it, and
+    /// `yield` counts the device as having input meanwhile.
+    pub fn unread(&self, frame: Vec<u8>) {
+        *self.held.borrow_mut() = Some(frame);
+    }
+
+    /// Whether a frame handed back waits to be read.
+    pub fn holds_frame(&self) -> bool {
+        self.held.borrow().is_some()
+    }
+
+    /// Makes `read` hand over TCP segments of up to 64 KiB as the link merged them (the
+    /// WIT's `receive-segments`); whether it now does: a TAP interface does.
+    pub fn receive_segments(&self) -> bool {
+        if self.vnet && !self.segments_in.get() {
+            match tap::receive_segments(&self.tap) {
+                Ok(()) => self.segments_in.set(true),
+                Err(e) => eprintln!("ukc: net device '{}' ({}): cannot receive segments: {e}", self.name, self.ifname),
+            }
+        }
+        self.segments_in.get()
     }
 
     /// Sends one frame; waits for room when the interface's queue is full.
@@ -197,8 +248,75 @@ impl HostDevice for Devices {
         Ok(self.net(&device)?.write_segments(&frame, segment_size))
     }
 
+    fn receive_segments(&mut self, device: Resource<NetHandle>) -> wasmtime::Result<bool> {
+        Ok(self.net(&device)?.receive_segments())
+    }
+
     fn drop(&mut self, device: Resource<NetHandle>) -> wasmtime::Result<()> {
         self.table.delete(device)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::net::UnixDatagram;
+
+    /// A device over one end of a socket pair that keeps frames apart, and the other end.
+    fn device() -> (NetBackend, UnixDatagram) {
+        let mut fds = [0; 2];
+        let kind = libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: `fds` has room for the two descriptors; the result is checked.
+        assert_eq!(unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors were just created and nothing else owns them.
+        let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        (NetBackend::over("service", ours.into(), [2, 0, 0, 0, 0, 1], 1500), UnixDatagram::from(theirs))
+    }
+
+    /// An IPv4 TCP frame with `payload` (ACK set, no options).
+    fn tcp_frame(payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 54];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+        f[23] = 6;
+        f[46] = 5 << 4;
+        f[47] = 0x10;
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn a_frame_handed_back_is_read_first() {
+        let (net, peer) = device();
+        peer.send(&[1; 60]).unwrap();
+        peer.send(&[2; 60]).unwrap();
+        let first = net.read().unwrap();
+        assert!(!net.holds_frame());
+        net.unread(first);
+        assert!(net.holds_frame());
+        assert_eq!(net.read().unwrap(), [1; 60]);
+        assert_eq!(net.read().unwrap(), [2; 60]);
+        assert_eq!(net.read(), Err(Error::Again));
+        assert!(!net.receive_segments(), "a socket pair merges nothing");
+    }
+
+    #[test]
+    fn segments_are_cut_for_a_link_that_cannot() {
+        let (net, peer) = device();
+        let payload: Vec<u8> = (0..4000u32).map(|i| i as u8).collect();
+        net.write_segments(&tcp_frame(&payload), 1460).unwrap();
+        let mut received = Vec::new();
+        let mut frame = [0u8; 2000];
+        while let Ok(len) = peer.recv(&mut frame) {
+            assert!(len <= 1514, "a frame of {len} bytes");
+            received.extend_from_slice(&frame[54..len]);
+        }
+        assert_eq!(received, payload);
+        assert_eq!(net.write_segments(&tcp_frame(&payload), 1461), Err(Error::InvalidFrame), "past the MTU");
+        assert_eq!(net.write_segments(&[0; 60], 1460), Err(Error::InvalidFrame), "not TCP");
+        assert_eq!(net.write(&tcp_frame(&payload)), Err(Error::InvalidFrame), "too long for a plain write");
     }
 }

@@ -4,6 +4,7 @@
 use crate::Devices;
 use crate::bindings::ukc::poll::poll::Host;
 use crate::exit::TimedOut;
+use crate::net::NetBackend;
 use std::time::Instant;
 
 /// The name `yield` reports for activity on the host socket stack.
@@ -28,6 +29,8 @@ impl Devices {
                 .into_iter()
                 .flatten()
                 .min();
+            // A frame handed back is input already there: no waiting.
+            let until = if self.nets.iter().any(NetBackend::holds_frame) { Some(Instant::now()) } else { until };
             let timeout = until.map(|when| {
                 let left = when.saturating_duration_since(Instant::now());
                 libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long }
@@ -42,7 +45,7 @@ impl Devices {
             let mut ready: Vec<String> = fds
                 .iter()
                 .zip(&self.nets)
-                .filter(|(fd, _)| fd.revents & libc::POLLIN != 0)
+                .filter(|(fd, net)| fd.revents & libc::POLLIN != 0 || net.holds_frame())
                 .map(|(_, net)| net.name().to_string())
                 .collect();
             if fds[self.nets.len()..].iter().any(|fd| fd.revents != 0) {

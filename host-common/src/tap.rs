@@ -41,6 +41,66 @@ pub fn attach(ifname: &str) -> io::Result<File> {
     Ok(tun)
 }
 
+/// Lets the kernel hand over TCP segments of up to 64 KiB (`TUN_F_TSO4`), which come with
+/// their checksum left to finish (`TUN_F_CSUM`, which TSO needs; see [`finish_checksum`]).
+pub fn receive_segments(tap: &File) -> io::Result<()> {
+    let offloads = (libc::TUN_F_CSUM | libc::TUN_F_TSO4) as libc::c_uint;
+    // SAFETY: TUNSETOFFLOAD takes its flags by value.
+    if unsafe { libc::ioctl(tap.as_raw_fd(), libc::TUNSETOFFLOAD, offloads) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Finishes what a received frame's virtio-net `header` leaves undone: a checksum the
+/// kernel left partial (`NEEDS_CSUM`: the sum from `csum_start` to the end, folded into
+/// the field at `csum_offset`, which holds the pseudo-header's), and, for a merged TCP
+/// segment, the IPv4 header checksum. False if the header points outside the frame.
+pub fn finish_checksum(header: &[u8; VNET_HEADER], frame: &mut [u8]) -> bool {
+    const NEEDS_CSUM: u8 = 1;
+    const GSO_NONE: u8 = 0;
+    let field = |at: usize| usize::from(u16::from_le_bytes([header[at], header[at + 1]]));
+    if header[0] & NEEDS_CSUM != 0 {
+        let (start, offset) = (field(6), field(8));
+        let Some(at) = start.checked_add(offset).filter(|at| at + 2 <= frame.len()) else { return false };
+        let checksum = !fold(sum(&frame[start..]));
+        frame[at..at + 2].copy_from_slice(&checksum.to_be_bytes());
+    }
+    if header[1] != GSO_NONE {
+        let ip = ukc_hvt_abi::net_frame::ETHERNET_HEADER;
+        let Some(&first) = frame.get(ip) else { return false };
+        let end = ip + usize::from(first & 0x0f) * 4;
+        if end > frame.len() || end < ip + 20 {
+            return false;
+        }
+        frame[ip + 10..ip + 12].fill(0);
+        let checksum = !fold(sum(&frame[ip..end]));
+        frame[ip + 10..ip + 12].copy_from_slice(&checksum.to_be_bytes());
+    }
+    true
+}
+
+/// The one's-complement sum of `data` as big-endian 16-bit words, unfolded.
+fn sum(data: &[u8]) -> u64 {
+    let mut words = data.chunks_exact(8);
+    let mut total: u64 = 0;
+    for word in &mut words {
+        let w = u64::from_be_bytes(word.try_into().expect("8 bytes"));
+        total += (w >> 32) + (w & 0xffff_ffff);
+    }
+    for pair in words.remainder().chunks(2) {
+        total += u64::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+    }
+    total
+}
+
+fn fold(mut total: u64) -> u16 {
+    while total > 0xffff {
+        total = (total & 0xffff) + (total >> 16);
+    }
+    total as u16
+}
+
 /// Bytes of the virtio-net header (`struct virtio_net_hdr`) in front of every frame.
 pub const VNET_HEADER: usize = 10;
 
@@ -116,6 +176,76 @@ pub fn random_mac() -> [u8; 6] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one's-complement sum of big-endian 16-bit words, one word at a time (an
+    /// implementation apart from the one under test).
+    fn naive(data: &[u8]) -> u32 {
+        let mut total: u32 = data.chunks(2).map(|w| u32::from(w[0]) << 8 | u32::from(*w.get(1).unwrap_or(&0))).sum();
+        while total > 0xffff {
+            total = (total & 0xffff) + (total >> 16);
+        }
+        total
+    }
+
+    /// An IPv4 TCP frame with `payload`, its IP checksum wrong and its TCP checksum
+    /// field holding the pseudo-header's sum, as the kernel hands over a `NEEDS_CSUM` one.
+    fn partial(payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 54];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+        f[23] = 6;
+        f[24..26].copy_from_slice(&[0x12, 0x34]);
+        f[26..34].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        f[46] = 5 << 4;
+        f.extend_from_slice(payload);
+        let mut pseudo = f[26..34].to_vec();
+        pseudo.extend_from_slice(&[0, 6]);
+        pseudo.extend_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
+        f[50..52].copy_from_slice(&(naive(&pseudo) as u16).to_be_bytes());
+        f
+    }
+
+    fn tcp_valid(f: &[u8]) -> bool {
+        let mut whole = f[26..34].to_vec();
+        whole.extend_from_slice(&[0, 6]);
+        whole.extend_from_slice(&((f.len() - 34) as u16).to_be_bytes());
+        whole.extend_from_slice(&f[34..]);
+        naive(&whole) == 0xffff
+    }
+
+    /// A virtio-net header: flags, GSO type, then csum_start and csum_offset.
+    fn header(flags: u8, gso: u8, start: u16, offset: u16) -> [u8; VNET_HEADER] {
+        let mut h = [flags, gso, 0, 0, 0, 0, 0, 0, 0, 0];
+        h[6..8].copy_from_slice(&start.to_le_bytes());
+        h[8..10].copy_from_slice(&offset.to_le_bytes());
+        h
+    }
+
+    #[test]
+    fn partial_checksums_are_finished_and_merged_segments_get_their_ip_checksum() {
+        for len in [0, 1, 7, 1460, 30_001] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 31 % 256) as u8).collect();
+            let mut frame = partial(&payload);
+            assert!(!tcp_valid(&frame));
+            assert!(finish_checksum(&header(1, 1, 34, 16), &mut frame), "{len}");
+            assert!(tcp_valid(&frame), "TCP checksum of {len} payload bytes");
+            assert_eq!(naive(&frame[14..34]), 0xffff, "IP header checksum");
+        }
+        let mut plain = partial(b"data");
+        let before = plain.clone();
+        assert!(finish_checksum(&PLAIN, &mut plain));
+        assert_eq!(plain, before, "nothing to finish, nothing changed");
+    }
+
+    #[test]
+    fn offload_headers_pointing_outside_the_frame_are_refused() {
+        let mut frame = partial(b"data");
+        for (start, offset) in [(58, 0), (34, 24), (u16::MAX, u16::MAX)] {
+            assert!(!finish_checksum(&header(1, 0, start, offset), &mut frame), "{start} {offset}");
+        }
+        assert!(!finish_checksum(&header(0, 1, 0, 0), &mut frame[..20]), "no IP header to fix");
+    }
 
     #[test]
     fn macs() {

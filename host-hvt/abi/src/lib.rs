@@ -125,6 +125,8 @@ pub mod call {
     pub const FAULT: u16 = 14;
     /// [`super::Listing`]: the program name and the undeclared arguments.
     pub const ARGUMENTS: u16 = 15;
+    /// [`super::NetSegments`]: receive merged TCP segments from a net device.
+    pub const NET_SEGMENTS: u16 = 16;
 }
 
 /// A byte range in guest memory.
@@ -278,6 +280,17 @@ pub struct NetInfo {
     pub mac: [u8; 8],
     /// Its MTU in bytes, not counting the Ethernet header: set by the tender.
     pub mtu: u64,
+}
+
+/// A request to receive TCP segments longer than the MTU from a net device (the WIT's
+/// `receive-segments`); its frames may then be up to [`net_frame::LARGEST_SEGMENT`] long.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct NetSegments {
+    /// The device, as [`Acquire`] returned it.
+    pub index: u64,
+    /// 1 if the device now hands over merged segments, 0 if not: set by the tender.
+    pub enabled: u64,
 }
 
 /// A batch of frames each way. `tx` holds frames to send and `rx` is room for received

@@ -9,3 +9,8 @@ pub const ETHERNET_HEADER: usize = 14;
 pub const fn largest(mtu: usize) -> usize {
     mtu + ETHERNET_HEADER
 }
+
+/// The largest frame carrying one TCP segment that a link cut or merged (the net device
+/// contract's `write-segments` and `receive-segments`): an IPv4 packet of at most 65,535
+/// bytes.
+pub const LARGEST_SEGMENT: usize = ETHERNET_HEADER + 65_535;

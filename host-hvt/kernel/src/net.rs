@@ -39,7 +39,8 @@ pub fn add_write_in_place(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
 
 /// Room for frames to send before a batch must go out.
 const TX_CAPACITY: usize = 128 << 10;
-/// Room for received frames in one exit (at least one frame of the largest MTU).
+/// Room for received frames in one exit (at least one of the largest segments, which
+/// a device handing over merged TCP segments may deliver).
 const RX_CAPACITY: usize = 512 << 10;
 
 /// The handle a unikernel holds: the device's index in the tender.
@@ -162,6 +163,13 @@ impl Nets {
         Ok(())
     }
 
+    /// Asks the tender to hand over merged TCP segments from the device; whether it will.
+    fn receive_segments(&mut self, index: usize) -> bool {
+        let mut arg = abi::NetSegments { index: index as u64, enabled: 0 };
+        call(abi::call::NET_SEGMENTS, &mut arg);
+        arg.enabled == 1
+    }
+
     fn info(&mut self, index: usize) -> abi::NetInfo {
         *self.info[index].get_or_insert_with(|| {
             let mut arg = abi::NetInfo { index: index as u64, ..Default::default() };
@@ -216,6 +224,11 @@ impl HostDevice for Kernel {
     ) -> wasmtime::Result<Result<(), Error>> {
         let index = self.net_index(&device)?;
         Ok(self.nets.write(index, &frame, Some(segment)))
+    }
+
+    fn receive_segments(&mut self, device: Resource<NetDevice>) -> wasmtime::Result<bool> {
+        let index = self.net_index(&device)?;
+        Ok(self.nets.receive_segments(index))
     }
 
     fn drop(&mut self, device: Resource<NetDevice>) -> wasmtime::Result<()> {

@@ -40,15 +40,19 @@ pub fn receive(
     let mut at = 0;
     let mut drained = 0;
     for (index, net) in nets.iter().enumerate().filter(|(i, _)| read & 1 << i != 0) {
-        let largest = abi::net_frame::largest(net.info().mtu as usize) as u64;
-        while abi::next_frame(at as u64, largest) as usize <= buffer.len() {
+        while at < buffer.len() {
             let Ok(frame) = net.read() else {
                 // `again`, or an error the device code reported: nothing more to take.
                 drained |= 1 << index;
                 break;
             };
             let record = frames::Record { device: index as u16, segment: 0, frame: &frame };
-            at = frames::put(buffer, at, record).expect("room for the largest frame was checked");
+            let Some(next) = frames::put(buffer, at, record) else {
+                // No room left for this one: it is the first the next exit takes.
+                net.unread(frame);
+                break;
+            };
+            at = next;
         }
     }
     Ok((at as u64, drained))

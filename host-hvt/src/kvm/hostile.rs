@@ -60,7 +60,7 @@ fn is_memory_error<T>(result: Result<T, GuestError>) -> bool {
 #[test]
 fn every_call_refuses_an_argument_outside_guest_memory() {
     let mut guest = Guest::new();
-    for number in 1..=15u16 {
+    for number in 1..=call::NET_SEGMENTS {
         if number == call::FAULT {
             continue; // served by the run loop, before the handlers
         }
@@ -124,7 +124,7 @@ fn huge_names_and_messages_are_read_only_in_part() {
 #[test]
 fn unknown_calls_devices_kinds_and_outcomes_are_refused() {
     let mut guest = Guest::new();
-    for number in [0, 16, 99, 0x7fff, u16::MAX] {
+    for number in [0, call::NET_SEGMENTS + 1, 99, 0x7fff, u16::MAX] {
         assert!(matches!(guest.call_at(number, ARG), Err(GuestError::UnknownCall(n)) if n == number));
     }
     for index in [1, 64, u64::MAX] {
@@ -134,6 +134,8 @@ fn unknown_calls_devices_kinds_and_outcomes_are_refused() {
         assert!(matches!(guest.call(call::BLOCK_READ, &io), Err(GuestError::NoDevice("block", _))));
         let net = abi::NetInfo { index, ..Default::default() };
         assert!(matches!(guest.call(call::NET_INFO, &net), Err(GuestError::NoDevice("net", _))));
+        let segments = abi::NetSegments { index, enabled: 7 };
+        assert!(matches!(guest.call(call::NET_SEGMENTS, &segments), Err(GuestError::NoDevice("net", _))));
     }
     let acquire = abi::Acquire { kind: 7, name: bytes(BUFFER, 4), ..Default::default() };
     assert!(matches!(guest.call(call::ACQUIRE, &acquire), Err(GuestError::Batch(_))));

@@ -48,6 +48,7 @@ impl Hypercalls<'_> {
                 serve(self.memory, at, |memory, arg| block_io(devices, memory, number, arg))?;
             }
             call::NET_INFO => serve(self.memory, at, |_, arg| net_info(devices, arg))?,
+            call::NET_SEGMENTS => serve(self.memory, at, |_, arg| net_segments(devices, arg))?,
             call::NET_IO => serve(self.memory, at, |memory, io: &mut abi::NetIo| net_io(devices, memory, io))?,
             call::YIELD => {
                 let mut arg: abi::Yield = self.memory.read(at)?;
@@ -160,6 +161,12 @@ fn net_info(devices: &Devices, arg: &mut abi::NetInfo) -> Result<(), GuestError>
     let info = net.info();
     let m = info.mac;
     (arg.mac, arg.mtu) = ([m.0, m.1, m.2, m.3, m.4, m.5, 0, 0], u64::from(info.mtu));
+    Ok(())
+}
+
+fn net_segments(devices: &Devices, arg: &mut abi::NetSegments) -> Result<(), GuestError> {
+    let net = devices.nets().get(arg.index as usize).ok_or(GuestError::NoDevice("net", arg.index))?;
+    arg.enabled = u64::from(net.receive_segments());
     Ok(())
 }
 
