@@ -11,8 +11,9 @@ under `ukc-hvt` (in-process and KVM) and `ukc-unix` (next to a native program do
 same I/O); and the network (network.py): a static website under wrk next to nginx, and
 TCP bulk throughput of the tcpip driver next to the kernel's stack, ukc-hvt in both
 modes; a soak of the website on each host under a minute of wrk, with the server's memory
-sampled (soak.py); then the goals for KVM against in-process (kvmgoals.py: ratios of figures the
-sections above measured). The closing bullets come from interpret.py, kvmdoc.py,
+sampled (soak.py); then the goals for KVM against in-process (kvmgoals.py) and for the network
+path (netgoals.py), ratios of figures the
+sections above measured. The closing bullets come from interpret.py, kvmdoc.py,
 wasidoc.py and netdoc.py.
 
 Every figure is a measurement in this run; ratios compare against a peer measured in the
@@ -30,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import blocks, boot, compose, interpret, kvmgoals, network, sizes, soak
+from . import blocks, boot, compose, interpret, kvmgoals, netgoals, network, sizes, soak
 from .common import SCRATCH, BenchError, Context, first_line, note
 
 
@@ -78,6 +79,7 @@ def main() -> int:
         network_ = network.measure(ctx)
         soak_ = soak.measure(ctx)
         goals = kvmgoals.section(ctx)
+        net_goals = netgoals.section(ctx)
         interp = interpret.interpretation(ctx)
     except (BenchError, subprocess.TimeoutExpired) as e:
         print(f"bench: {e}", file=sys.stderr)
@@ -98,7 +100,7 @@ def main() -> int:
         "overwrites this file).\n\n"
         f"Tools: {versions}."
     )
-    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, goals, interp]) + "\n"
+    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, goals, net_goals, interp]) + "\n"
     Path(args.out).write_text(doc)
     print(doc, end="")
     note(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
