@@ -8,6 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
+use ukc_hvt_abi::checksum::checksum;
 
 /// The MTU used when the interface's own cannot be read.
 pub const DEFAULT_MTU: u32 = 1500;
@@ -63,8 +64,8 @@ pub fn finish_checksum(header: &[u8; VNET_HEADER], frame: &mut [u8]) -> bool {
     if header[0] & NEEDS_CSUM != 0 {
         let (start, offset) = (field(6), field(8));
         let Some(at) = start.checked_add(offset).filter(|at| at + 2 <= frame.len()) else { return false };
-        let checksum = !fold(sum(&frame[start..]));
-        frame[at..at + 2].copy_from_slice(&checksum.to_be_bytes());
+        let sum = checksum(&frame[start..], 0);
+        frame[at..at + 2].copy_from_slice(&sum.to_be_bytes());
     }
     if header[1] != GSO_NONE {
         let ip = ukc_hvt_abi::net_frame::ETHERNET_HEADER;
@@ -74,31 +75,10 @@ pub fn finish_checksum(header: &[u8; VNET_HEADER], frame: &mut [u8]) -> bool {
             return false;
         }
         frame[ip + 10..ip + 12].fill(0);
-        let checksum = !fold(sum(&frame[ip..end]));
-        frame[ip + 10..ip + 12].copy_from_slice(&checksum.to_be_bytes());
+        let sum = checksum(&frame[ip..end], 0);
+        frame[ip + 10..ip + 12].copy_from_slice(&sum.to_be_bytes());
     }
     true
-}
-
-/// The one's-complement sum of `data` as big-endian 16-bit words, unfolded.
-fn sum(data: &[u8]) -> u64 {
-    let mut words = data.chunks_exact(8);
-    let mut total: u64 = 0;
-    for word in &mut words {
-        let w = u64::from_be_bytes(word.try_into().expect("8 bytes"));
-        total += (w >> 32) + (w & 0xffff_ffff);
-    }
-    for pair in words.remainder().chunks(2) {
-        total += u64::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-    }
-    total
-}
-
-fn fold(mut total: u64) -> u16 {
-    while total > 0xffff {
-        total = (total & 0xffff) + (total >> 16);
-    }
-    total as u16
 }
 
 /// Bytes of the virtio-net header (`struct virtio_net_hdr`) in front of every frame.

@@ -26,6 +26,7 @@ extern crate alloc;
 
 pub mod block_cache;
 pub mod block_range;
+pub mod checksum;
 pub mod frames;
 pub mod kv_key;
 pub mod net_frame;

@@ -9,6 +9,7 @@
 
 use alloc::vec::Vec;
 
+use crate::checksum::{checksum, fold, sum};
 use crate::net_frame::ETHERNET_HEADER;
 
 const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
@@ -86,7 +87,7 @@ pub fn cut<E>(
         scratch[ip + 2..ip + 4].copy_from_slice(&packet_length.to_be_bytes());
         scratch[ip + 4..ip + 6].copy_from_slice(&identification.wrapping_add(i as u16).to_be_bytes());
         scratch[ip + 10..ip + 12].fill(0);
-        let ip_checksum = !fold(sum(&scratch[ip..tcp], 0));
+        let ip_checksum = checksum(&scratch[ip..tcp], 0);
         scratch[ip + 10..ip + 12].copy_from_slice(&ip_checksum.to_be_bytes());
         let offset = (i * layout.segment) as u32;
         scratch[tcp + 4..tcp + 8].copy_from_slice(&sequence.wrapping_add(offset).to_be_bytes());
@@ -102,7 +103,7 @@ pub fn cut<E>(
         scratch[tcp + 13] = flags;
         let field = layout.checksum_field();
         scratch[field..field + 2].fill(0);
-        let tcp_checksum = !fold(sum(&scratch[tcp..], pseudo_header(scratch, tcp)));
+        let tcp_checksum = checksum(&scratch[tcp..], pseudo_header(scratch, tcp));
         scratch[field..field + 2].copy_from_slice(&tcp_checksum.to_be_bytes());
         emit(scratch)?;
     }
@@ -119,28 +120,6 @@ pub fn pseudo_header_sum(frame: &[u8], layout: Layout) -> u16 {
 fn pseudo_header(frame: &[u8], tcp: usize) -> u64 {
     let addresses = &frame[ETHERNET_HEADER + 12..ETHERNET_HEADER + 20];
     sum(addresses, u64::from(PROTOCOL_TCP) + (frame.len() - tcp) as u64)
-}
-
-/// The one's-complement sum of `data` as big-endian 16-bit words (an odd last byte padded
-/// with zero), added to `initial`, unfolded.
-fn sum(data: &[u8], initial: u64) -> u64 {
-    let mut total = initial;
-    let mut words = data.chunks_exact(4);
-    for word in &mut words {
-        total += u64::from(u32::from_be_bytes([word[0], word[1], word[2], word[3]]));
-    }
-    let rest = words.remainder();
-    for pair in rest.chunks(2) {
-        total += u64::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-    }
-    total
-}
-
-fn fold(mut total: u64) -> u16 {
-    while total > 0xffff {
-        total = (total & 0xffff) + (total >> 16);
-    }
-    total as u16
 }
 
 #[cfg(test)]

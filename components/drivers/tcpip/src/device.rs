@@ -6,7 +6,7 @@
 use crate::offload;
 use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
+use smoltcp::wire::TcpPacket;
 
 /// Bytes of Ethernet header in front of every frame's payload (the net device contract's).
 pub use ukc_hvt_abi::net_frame::ETHERNET_HEADER;
@@ -84,15 +84,8 @@ impl<L: Link> phy::Device for Phy<L> {
 
 /// The destination port of a TCP SYN (a connection request) in an Ethernet frame.
 pub fn syn_port(frame: &[u8]) -> Option<u16> {
-    let ethernet = EthernetFrame::new_checked(frame).ok()?;
-    if ethernet.ethertype() != EthernetProtocol::Ipv4 {
-        return None;
-    }
-    let ip = Ipv4Packet::new_checked(ethernet.payload()).ok()?;
-    if ip.next_header() != IpProtocol::Tcp {
-        return None;
-    }
-    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    let (ip_header, _) = offload::tcp_headers(frame)?;
+    let tcp = TcpPacket::new_unchecked(&frame[ETHERNET_HEADER + ip_header..]);
     (tcp.syn() && !tcp.ack()).then(|| tcp.dst_port())
 }
 

@@ -51,8 +51,9 @@ pub fn fill_tcp_checksum(frame: &mut [u8]) {
     TcpPacket::new_unchecked(ip.payload_mut()).fill_checksum(&source, &destination);
 }
 
-/// The lengths of the IPv4 and TCP headers of an IPv4 TCP frame.
-fn tcp_headers(frame: &[u8]) -> Option<(usize, usize)> {
+/// The lengths of the IPv4 and TCP headers of an IPv4 TCP frame, both checked to lie
+/// within it.
+pub fn tcp_headers(frame: &[u8]) -> Option<(usize, usize)> {
     let ethernet = EthernetFrame::new_checked(frame).ok()?;
     if ethernet.ethertype() != EthernetProtocol::Ipv4 {
         return None;
