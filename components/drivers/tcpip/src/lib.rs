@@ -245,12 +245,13 @@ impl wit_tcp::GuestConnection for Connection {
         .map_err(error)
     }
 
+    /// Queues the bytes; they leave when the application next waits in `yield`, with
+    /// everything else it wrote meanwhile: one pass over the stack's sockets for a whole
+    /// round of the application's loop, where one per write cost a pass each.
     fn write(&self, data: Vec<u8>) -> Result<u32, Error> {
-        with_stack(|stack, now| {
+        with_stack(|stack, _| {
             let (conn, socket) = stack.tcp.conn_mut(self.handle, &mut stack.sockets)?;
-            let taken = conn.write(socket, &data)?;
-            stack.poll(instant(now));
-            Ok(taken)
+            conn.write(socket, &data)
         })
         .map_err(error)
     }
