@@ -20,6 +20,7 @@ mod in_place;
 pub mod kv;
 pub mod launch;
 pub mod net;
+mod offloads;
 mod poll;
 pub mod run;
 pub mod socket_policy;

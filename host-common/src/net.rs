@@ -5,7 +5,7 @@ use crate::Devices;
 use crate::bindings::ukc::net::net::{Error, Host, HostDevice, Info};
 use crate::devices::DeviceOption;
 use crate::flags::Attachments;
-use crate::tap;
+use crate::{offloads, tap};
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{ErrorKind, IoSlice, Write};
@@ -152,7 +152,7 @@ impl NetBackend {
     /// WIT's `receive-segments`); whether it now does: a TAP interface does.
     pub fn receive_segments(&self) -> bool {
         if self.vnet && !self.segments_in.get() {
-            match tap::receive_segments(&self.tap) {
+            match offloads::receive_segments(&self.tap) {
                 Ok(()) => self.segments_in.set(true),
                 Err(e) => eprintln!("ukc: net device '{}' ({}): cannot receive segments: {e}", self.name, self.ifname),
             }
@@ -165,7 +165,7 @@ impl NetBackend {
         if frame.len() < net_frame::ETHERNET_HEADER || frame.len() > net_frame::largest(self.mtu as usize) {
             return Err(Error::InvalidFrame);
         }
-        self.send(&tap::PLAIN, &[frame])
+        self.send(&tap::PLAIN, frame, &[])
     }
 
     /// Sends an IPv4 TCP frame cut into segments of `segment` payload bytes (the WIT's
@@ -179,13 +179,13 @@ impl NetBackend {
         let mut headers = frame[..layout.payload].to_vec();
         let field = layout.checksum_field();
         headers[field..field + 2].copy_from_slice(&tso::pseudo_header_sum(frame, layout).to_be_bytes());
-        self.send(&tap::segments_header(layout), &[&headers, &frame[layout.payload..]])
+        self.send(&tap::segments_header(layout), &headers, &frame[layout.payload..])
     }
 
-    /// Writes `parts` as one frame, behind `header` on a TAP interface.
-    fn send(&self, header: &[u8; tap::VNET_HEADER], parts: &[&[u8]]) -> Result<(), Error> {
+    /// Writes `first` then `rest` as one frame, behind `header` on a TAP interface.
+    fn send(&self, header: &[u8; tap::VNET_HEADER], first: &[u8], rest: &[u8]) -> Result<(), Error> {
         let header: &[u8] = if self.vnet { header } else { &[] };
-        let slices: Vec<IoSlice> = std::iter::once(header).chain(parts.iter().copied()).map(IoSlice::new).collect();
+        let slices = [IoSlice::new(header), IoSlice::new(first), IoSlice::new(rest)];
         loop {
             match (&self.tap).write_vectored(&slices) {
                 Ok(_) => return Ok(()),
@@ -206,6 +206,15 @@ fn wait_writable(fd: RawFd) {
     let mut pollfd = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
     // SAFETY: one valid pollfd for the duration of the call.
     unsafe { libc::poll(&mut pollfd, 1, 100) };
+}
+
+impl Drop for NetBackend {
+    /// Turns the interface's offloads back off (see [`crate::offloads`]).
+    fn drop(&mut self) {
+        if self.segments_in.get() {
+            let _ = offloads::turn_off(&self.tap);
+        }
+    }
 }
 
 /// The handle a guest holds: an index into the attached net devices.

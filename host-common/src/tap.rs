@@ -32,20 +32,25 @@ pub fn attach(ifname: &str) -> io::Result<File> {
     // No offloads towards us: the kernel hands over whole, checksummed frames of at most
     // the MTU, as the net device contract promises the unikernel. (Frames the other way
     // may still be segments: that needs no feature of the interface.)
-    let (header_size, offloads): (libc::c_int, libc::c_uint) = (VNET_HEADER as libc::c_int, 0);
-    // SAFETY: both ioctls read one integer, which lives for the duration of the call.
-    if unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETVNETHDRSZ, &header_size) } < 0
-        || unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETOFFLOAD, offloads) } < 0
-    {
+    let header_size = VNET_HEADER as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads one integer, which lives for the duration of the call.
+    if unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETVNETHDRSZ, &header_size) } < 0 {
         return Err(io::Error::last_os_error());
     }
+    no_offloads(&tun)?;
     Ok(tun)
 }
 
-/// Lets the kernel hand over TCP segments of up to 64 KiB (`TUN_F_TSO4`), which come with
-/// their checksum left to finish (`TUN_F_CSUM`, which TSO needs; see [`finish_checksum`]).
-pub fn receive_segments(tap: &File) -> io::Result<()> {
-    let offloads = (libc::TUN_F_CSUM | libc::TUN_F_TSO4) as libc::c_uint;
+/// Sets the interface's offloads towards us to none (an earlier attacher may have left
+/// some on: they outlive the descriptor that set them; see [`crate::offloads`]).
+fn no_offloads(tap: &File) -> io::Result<()> {
+    set_offloads(tap, 0)
+}
+
+/// Sets what the kernel may hand over (`TUN_F_*`): `TUN_F_TSO4` merged TCP segments of up
+/// to 64 KiB, with `TUN_F_CSUM` (which TSO needs) checksums left to finish (see
+/// [`finish_checksum`]).
+pub(crate) fn set_offloads(tap: &File, offloads: libc::c_uint) -> io::Result<()> {
     // SAFETY: TUNSETOFFLOAD takes its flags by value.
     if unsafe { libc::ioctl(tap.as_raw_fd(), libc::TUNSETOFFLOAD, offloads) } < 0 {
         return Err(io::Error::last_os_error());

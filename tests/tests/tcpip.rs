@@ -117,3 +117,35 @@ fn a_malformed_address_is_refused_before_boot() {
     assert_eq!(refused.status, Some(64));
     assert!(refused.stderr.contains("bad value for --ipv4: expected an IPv4 address and prefix"), "{}", refused.stderr);
 }
+
+/// Whether `tap0`'s TCP segmentation offload is on, as `ethtool -k` reports it.
+fn segmentation_offload(netns: &Netns) -> String {
+    let features = netns.run(&["ethtool", "-k", "tap0"], Duration::from_secs(10)).ok();
+    let line = features.lines().find(|l| l.starts_with("tcp-segmentation-offload:")).expect("ethtool lists TSO");
+    line.split_whitespace().nth(1).unwrap_or_default().to_string()
+}
+
+/// The tcpip driver asks for merged segments (`receive-segments`), which turns on the tap's
+/// segmentation offload; that belongs to the interface, so the host turns it off again when
+/// it ends, on SIGTERM and SIGHUP too (the signal still ends it, with its usual status).
+#[test]
+fn the_taps_offloads_are_on_only_while_the_unikernel_runs() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let unikernel = compose(&component("network"), "hvt", dir.path(), "net.hvt.wasm", &[]);
+    for (isolation, signal) in [("process", libc::SIGTERM), ("kvm", libc::SIGTERM), ("kvm", libc::SIGHUP)] {
+        let netns = Netns::with_tap(&format!("offload-{isolation}-{signal}"));
+        assert_eq!(segmentation_offload(&netns), "off", "{isolation}: before");
+        let mode = format!("--isolation={isolation}");
+        let mut cmd =
+            boot(&netns, "ukc-hvt", path_str(&unikernel), &[&mode, "--net:service=tap0"], &["--ipv4=10.0.0.2/24"]);
+        let mut host = cmd.env("UKC_CACHE_DIR", test_cache()).stdout(std::process::Stdio::null()).spawn().unwrap();
+        netns.wait_for_port_within("10.0.0.2", 8080, Duration::from_secs(30));
+        assert_eq!(segmentation_offload(&netns), "on", "{isolation}: while it runs");
+        // SAFETY: signalling a child this test started and has not reaped.
+        assert_eq!(unsafe { libc::kill(host.id() as libc::pid_t, signal) }, 0);
+        let status = host.wait().unwrap();
+        assert_eq!(status.signal(), Some(signal), "{isolation}: {status}");
+        assert_eq!(segmentation_offload(&netns), "off", "{isolation}: after signal {signal}");
+    }
+}
