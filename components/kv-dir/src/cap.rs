@@ -1,7 +1,8 @@
 //! [`Fs`] for a cap-std directory: every path stays inside it, whatever `..` or links say.
 
 use crate::{Fs, FsError, Kind, Member};
-use cap_std::fs::{Dir, FileExt, Metadata, OpenOptions, OpenOptionsExt};
+use cap_std::fs::{Dir, Metadata, OpenOptions, OpenOptionsExt};
+use std::os::fd::AsRawFd;
 use std::io::{ErrorKind, Write};
 use std::time::UNIX_EPOCH;
 
@@ -24,6 +25,31 @@ fn kind_of(metadata: &Metadata) -> Option<Kind> {
     } else {
         None
     }
+}
+
+/// `len` bytes of `file` from `offset`, read into fresh capacity rather than memory zeroed
+/// first (a served file is read whole, up to 64 KiB a request).
+fn read_at(file: &cap_std::fs::File, offset: u64, len: usize) -> Result<Vec<u8>, FsError> {
+    let mut data: Vec<u8> = Vec::with_capacity(len);
+    while data.len() < len {
+        let at = data.len();
+        let position = libc::off_t::try_from(offset + at as u64).map_err(|_| FsError::Other("offset too large".into()))?;
+        // SAFETY: pread writes at most `len - at` bytes into the spare capacity past `at`,
+        // which holds that many.
+        let read = unsafe { libc::pread(file.as_raw_fd(), data.as_mut_ptr().add(at).cast(), len - at, position) };
+        match read {
+            0 => return Err(FsError::Other("the file shrank while it was read".into())),
+            n if n < 0 => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != ErrorKind::Interrupted {
+                    return Err(fs_error(e));
+                }
+            }
+            // SAFETY: the kernel wrote `n` more bytes, within the capacity.
+            n => unsafe { data.set_len(at + n as usize) },
+        }
+    }
+    Ok(data)
 }
 
 /// The length of a regular file; what [`Fs::read`] says of anything else.
@@ -63,9 +89,8 @@ impl Fs for Dir {
         let file = file.map_err(fs_error)?;
         let size = regular_len(&file.metadata().map_err(fs_error)?)?;
         let len = len.min(size.saturating_sub(offset));
-        let mut data = vec![0; usize::try_from(len).map_err(|_| FsError::Other("range too large".into()))?];
-        file.read_exact_at(&mut data, offset).map_err(fs_error)?;
-        Ok(data)
+        let len = usize::try_from(len).map_err(|_| FsError::Other("range too large".into()))?;
+        read_at(&file, offset, len)
     }
 
     fn len(&self, path: &str) -> Result<u64, FsError> {
