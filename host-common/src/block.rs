@@ -108,6 +108,8 @@ impl BlockBackend {
 
     /// Reads `len` bytes at `offset`, after checking alignment and bounds.
     pub fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, Error> {
+        // Checked before the buffer is allocated: the length is the guest's to choose.
+        self.check(offset, u64::from(len))?;
         let mut data = vec![0; len as usize];
         self.read_into(offset, &mut data)?;
         Ok(data)
@@ -224,6 +226,8 @@ mod tests {
         assert_eq!(b.check(0, 511), Err(Error::InvalidRange));
         assert_eq!(b.check(0, 0), Err(Error::InvalidRange));
         assert_eq!(b.check(u64::MAX - 511, 512), Err(Error::InvalidRange));
+        // 4 GiB asked of an 8 KiB device: refused before a buffer of that size is made.
+        assert_eq!(b.read(0, u32::MAX - 511), Err(Error::InvalidRange));
     }
 
     #[test]
