@@ -2,8 +2,8 @@
 
 use crate::{Fs, FsError, Kind, Member};
 use cap_std::fs::{Dir, Metadata, OpenOptions, OpenOptionsExt};
-use std::os::fd::AsRawFd;
 use std::io::{ErrorKind, Write};
+use std::os::fd::AsRawFd;
 use std::time::UNIX_EPOCH;
 
 fn fs_error(e: std::io::Error) -> FsError {
@@ -33,7 +33,8 @@ fn read_at(file: &cap_std::fs::File, offset: u64, len: usize) -> Result<Vec<u8>,
     let mut data: Vec<u8> = Vec::with_capacity(len);
     while data.len() < len {
         let at = data.len();
-        let position = libc::off_t::try_from(offset + at as u64).map_err(|_| FsError::Other("offset too large".into()))?;
+        let position =
+            libc::off_t::try_from(offset + at as u64).map_err(|_| FsError::Other("offset too large".into()))?;
         // SAFETY: pread writes at most `len - at` bytes into the spare capacity past `at`,
         // which holds that many.
         let read = unsafe { libc::pread(file.as_raw_fd(), data.as_mut_ptr().add(at).cast(), len - at, position) };
