@@ -7,6 +7,10 @@ use std::os::fd::AsRawFd;
 use std::time::UNIX_EPOCH;
 
 fn fs_error(e: std::io::Error) -> FsError {
+    // Opening a socket file fails with ENXIO: nothing of the store's kinds is there.
+    if e.raw_os_error() == Some(libc::ENXIO) {
+        return FsError::NotFound;
+    }
     match e.kind() {
         ErrorKind::NotFound => FsError::NotFound,
         ErrorKind::PermissionDenied => FsError::Denied,
@@ -85,8 +89,10 @@ impl Fs for Dir {
     }
 
     fn read(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
-        // Non-blocking, so that opening a FIFO returns at once and the check below refuses it.
-        let file = self.open_with(path, OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK));
+        // Non-blocking, so that opening a FIFO returns at once and the check below refuses
+        // it; never a controlling terminal.
+        let flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+        let file = self.open_with(path, OpenOptions::new().read(true).custom_flags(flags));
         let file = file.map_err(fs_error)?;
         let size = regular_len(&file.metadata().map_err(fs_error)?)?;
         let len = len.min(size.saturating_sub(offset));
@@ -276,6 +282,7 @@ mod tests {
         let fifo = std::ffi::CString::new(root.path().join("fifo").into_os_string().into_encoded_bytes()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         std::os::unix::fs::symlink("../outside", root.path().join("escape")).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(root.path().join("socket")).unwrap();
         assert_eq!((s.size("a/b"), s.get_partial("a/b", 1, 9)), (Ok(3), Ok(b"ld".to_vec())));
         assert_eq!(s.get_partial("a/b", 7, 1), Ok(Vec::new()), "past the end");
         let dictionary = |key: &str| Err(Error::DictionaryExpected(key.into()));
@@ -286,6 +293,7 @@ mod tests {
             ("nothing", missing("nothing")),
             ("c/d", missing("c/d")),
             ("fifo", missing("fifo")),
+            ("socket", missing("socket")),
         ] {
             assert_eq!(s.get(key), error, "get {key:?}");
             assert_eq!(s.size(key).map(|_| Vec::new()), error, "size {key:?}");

@@ -57,10 +57,13 @@ pub fn check(frame: &[u8], segment: usize, mtu: usize) -> Option<Layout> {
     let tcp = ip + ip_header;
     let tcp_header = usize::from(*frame.get(tcp + 12)? >> 4) * 4;
     let payload = tcp + tcp_header;
-    let flags = frame[tcp + 13];
+    // The whole TCP header, and a payload, lie within the frame before any of it is read.
+    if tcp_header < MIN_HEADER || payload >= frame.len() {
+        return None;
+    }
     let headers = ip_header + tcp_header;
     let fits = segment > 0 && headers.checked_add(segment).is_some_and(|packet| packet <= mtu);
-    if tcp_header < MIN_HEADER || payload >= frame.len() || flags & (SYN | RST | URG) != 0 || !fits {
+    if frame[tcp + 13] & (SYN | RST | URG) != 0 || !fits {
         return None;
     }
     Some(Layout { tcp, payload, segment })

@@ -106,6 +106,13 @@ fn only_whole_tcp_data_frames_within_the_mtu_are_cut() {
         assert!(check(&bad, 1448, 1500).is_none(), "byte {at} = {value:#x}");
     }
     assert!(check(&good[..good.len() - 1], 1448, 1500).is_none(), "IP length disagrees with the frame's");
+    // IP options push the TCP header past a frame that only holds its first 13 bytes.
+    for (ihl, len) in [(7, 55), (15, 87), (15, 100)] {
+        let mut short = good[..len].to_vec();
+        short[14] = 0x40 | ihl;
+        short[16..18].copy_from_slice(&((len - 14) as u16).to_be_bytes());
+        assert!(check(&short, 1448, 1500).is_none(), "IHL {ihl}, {len} bytes");
+    }
     for cut_short in 0..66 {
         assert!(check(&good[..cut_short], 1448, 1500).is_none(), "cut to {cut_short}");
     }
