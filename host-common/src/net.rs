@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use ukc_manifest::DeviceType;
 use wasmtime::component::Resource;
 
+use ukc_hvt_abi::checksum::checksum;
 use ukc_hvt_abi::{net_frame, tso};
 
 /// `--net-mac:NAME=HWADDR`.
@@ -176,9 +177,7 @@ impl NetBackend {
         if !self.vnet {
             return tso::cut(frame, layout, &mut Vec::new(), |segment| self.write(segment));
         }
-        let mut headers = frame[..layout.payload].to_vec();
-        let field = layout.checksum_field();
-        headers[field..field + 2].copy_from_slice(&tso::pseudo_header_sum(frame, layout).to_be_bytes());
+        let headers = offload_headers(frame, layout);
         self.send(&tap::segments_header(layout), &headers, &frame[layout.payload..])
     }
 
@@ -206,6 +205,21 @@ fn wait_writable(fd: RawFd) {
     let mut pollfd = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
     // SAFETY: one valid pollfd for the duration of the call.
     unsafe { libc::poll(&mut pollfd, 1, 100) };
+}
+
+/// The headers of a frame handed whole to a TAP interface to cut: the kernel checks the
+/// IPv4 header's checksum of the whole segment, and finishes the TCP one from the
+/// pseudo-header's sum (`NEEDS_CSUM`), so both are set here, neither is the guest's to
+/// get right.
+fn offload_headers(frame: &[u8], layout: tso::Layout) -> Vec<u8> {
+    let mut headers = frame[..layout.payload].to_vec();
+    let ip = net_frame::ETHERNET_HEADER;
+    headers[ip + 10..ip + 12].fill(0);
+    let ip_checksum = checksum(&headers[ip..layout.tcp], 0);
+    headers[ip + 10..ip + 12].copy_from_slice(&ip_checksum.to_be_bytes());
+    let field = layout.checksum_field();
+    headers[field..field + 2].copy_from_slice(&tso::pseudo_header_sum(frame, layout).to_be_bytes());
+    headers
 }
 
 impl Drop for NetBackend {
@@ -310,6 +324,17 @@ mod tests {
         assert_eq!(net.read().unwrap(), [2; 60]);
         assert_eq!(net.read(), Err(Error::Again));
         assert!(!net.receive_segments(), "a socket pair merges nothing");
+    }
+
+    #[test]
+    fn a_segment_handed_to_the_kernel_has_its_ip_checksum_whatever_the_guest_wrote() {
+        let mut frame = tcp_frame(&[5; 3000]);
+        frame[24..26].copy_from_slice(&[0xde, 0xad]);
+        let layout = tso::check(&frame, 1460, 1500).unwrap();
+        let headers = offload_headers(&frame, layout);
+        assert_eq!(headers.len(), 54);
+        assert_eq!(checksum(&headers[14..34], 0), 0, "the IPv4 header sums to all ones");
+        assert_eq!(headers[50..52], tso::pseudo_header_sum(&frame, layout).to_be_bytes());
     }
 
     #[test]

@@ -48,6 +48,15 @@ pub fn receive(
             };
             let record = frames::Record { device: index as u16, segment: 0, frame: &frame };
             let Some(next) = frames::put(buffer, at, record) else {
+                if at == 0 {
+                    // Not even an empty buffer takes it: held, it would block the device.
+                    eprintln!(
+                        "ukc-hvt: net device '{}': dropped a frame of {} bytes, larger than the guest's receive room",
+                        net.name(),
+                        frame.len()
+                    );
+                    continue;
+                }
                 // No room left for this one: it is the first the next exit takes.
                 net.unread(frame);
                 break;
