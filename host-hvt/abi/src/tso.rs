@@ -125,5 +125,7 @@ fn pseudo_header(frame: &[u8], tcp: usize) -> u64 {
     sum(addresses, u64::from(PROTOCOL_TCP) + (frame.len() - tcp) as u64)
 }
 
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 #[cfg(test)]
 mod tests;

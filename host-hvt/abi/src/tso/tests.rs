@@ -131,3 +131,32 @@ fn the_pseudo_header_sum_completes_to_the_checksum() {
     let tcp = TcpPacket::new_checked(&offloaded[layout.tcp..]).unwrap();
     assert!(tcp.verify_checksum(&address(SOURCE), &address(DESTINATION)));
 }
+
+#[test]
+fn the_fuzz_entry_takes_valid_cut_and_garbled_frames() {
+    let with_sizes = |segment: u16, mtu: u16, frame: &[u8]| {
+        let mut data = segment.to_be_bytes().to_vec();
+        data.extend_from_slice(&mtu.to_be_bytes());
+        data.extend_from_slice(frame);
+        data
+    };
+    let good = frame(&vec![3u8; 5000], 0x10 | PSH | FIN);
+    fuzzing::segments(&with_sizes(1448, 1500, &good));
+    fuzzing::segments(&with_sizes(1, 1500, &good[..200]));
+    fuzzing::segments(&with_sizes(536, 576, &good));
+    for cut_at in [0, 13, 14, 33, 34, 54, 65, 66, 67] {
+        fuzzing::segments(&with_sizes(1448, 1500, &good[..cut_at.min(good.len())]));
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..500 {
+        let mut garbled = good.clone();
+        for _ in 0..4 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let at = (state % garbled.len() as u64) as usize;
+            garbled[at] = (state >> 32) as u8;
+        }
+        fuzzing::segments(&with_sizes((state >> 48) as u16, 1500, &garbled));
+    }
+}
