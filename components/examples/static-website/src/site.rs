@@ -93,11 +93,7 @@ impl Site {
 
     /// Up to `len` bytes of the value `key` from `offset`; `None` if the store fails.
     pub fn read_chunk(&self, key: &str, offset: u64, len: u64) -> Option<Vec<u8>> {
-        let data = if offset == 0 && len <= READ_WHOLE {
-            self.store.get(key).ok()?
-        } else {
-            self.store.get_partial(key, offset, len).ok()?
-        };
+        let data = self.store.get_partial(key, offset, len).ok()?;
         (!data.is_empty() || len == 0).then_some(data)
     }
 
