@@ -108,14 +108,21 @@ impl<L: Link> phy::TxToken for Tx<'_, L> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = vec![0; len];
         let result = f(&mut frame);
-        offload::lower_own_mss(&mut frame, self.mtu);
-        if frame.len() <= ETHERNET_HEADER + self.mtu {
-            offload::fill_tcp_checksum(&mut frame);
-            self.link.write(&frame);
-        } else if let Some(segment) = offload::segment_size(&frame, self.mtu) {
-            self.link.write_segments(&frame, segment);
+        let fits = frame.len() <= ETHERNET_HEADER + self.mtu;
+        match offload::tcp_headers(&frame) {
+            Some(headers) => {
+                offload::lower_own_mss(&mut frame, headers, self.mtu);
+                if fits {
+                    offload::fill_tcp_checksum(&mut frame);
+                    self.link.write(&frame);
+                } else if let Some(segment) = offload::segment_size(headers, self.mtu) {
+                    self.link.write_segments(&frame, segment);
+                }
+            }
+            None if fits => self.link.write(&frame),
+            // Anything else too long for the link is lost, as on a wire.
+            None => {}
         }
-        // Anything else too long for the link is lost, as on a wire.
         result
     }
 }

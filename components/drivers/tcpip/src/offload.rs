@@ -21,30 +21,34 @@ const OPTION_END: u8 = 0;
 const OPTION_NOP: u8 = 1;
 const OPTION_MSS: u8 = 2;
 
+/// The lengths of an IPv4 TCP frame's IPv4 and TCP headers, as [`tcp_headers`] found
+/// them: the frame's transmit path reads them once.
+pub type Headers = (usize, usize);
+
 /// Raises the MSS of a SYN that arrived over a link of `mtu` to the largest segment, if
 /// the peer accepts link-sized segments.
 pub fn raise_peer_mss(frame: &mut [u8], mtu: usize) {
-    rewrite_mss(frame, |mss| (usize::from(mss) >= mtu - HEADERS).then_some((LARGEST_PACKET - HEADERS) as u16));
+    if let Some(headers) = tcp_headers(frame) {
+        let largest = (LARGEST_PACKET - HEADERS) as u16;
+        rewrite_mss(frame, headers, |mss| (usize::from(mss) >= mtu - HEADERS).then_some(largest));
+    }
 }
 
 /// Lowers the MSS of a SYN smoltcp sends to what a link of `mtu` carries.
-pub fn lower_own_mss(frame: &mut [u8], mtu: usize) {
+pub fn lower_own_mss(frame: &mut [u8], headers: Headers, mtu: usize) {
     let link_mss = (mtu - HEADERS) as u16;
-    rewrite_mss(frame, |mss| (mss > link_mss).then_some(link_mss));
+    rewrite_mss(frame, headers, |mss| (mss > link_mss).then_some(link_mss));
 }
 
-/// Payload bytes per segment for a frame too long for a link of `mtu`: an IPv4 TCP
-/// frame's headers repeated in each segment, the rest of the MTU for the payload.
-pub fn segment_size(frame: &[u8], mtu: usize) -> Option<usize> {
-    let (ip_header, tcp_header) = tcp_headers(frame)?;
+/// Payload bytes per segment for a frame too long for a link of `mtu`: the frame's
+/// headers repeated in each segment, the rest of the MTU for the payload.
+pub fn segment_size((ip_header, tcp_header): Headers, mtu: usize) -> Option<usize> {
     mtu.checked_sub(ip_header + tcp_header).filter(|&size| size > 0)
 }
 
-/// Sets the TCP checksum of an IPv4 TCP frame (smoltcp leaves it to the device).
+/// Sets the TCP checksum of an IPv4 TCP frame whose headers [`tcp_headers`] found
+/// (smoltcp leaves it to the device).
 pub fn fill_tcp_checksum(frame: &mut [u8]) {
-    if tcp_headers(frame).is_none() {
-        return;
-    }
     let mut ethernet = EthernetFrame::new_unchecked(frame);
     let mut ip = Ipv4Packet::new_unchecked(ethernet.payload_mut());
     let (source, destination) = (ip.src_addr().into(), ip.dst_addr().into());
@@ -53,7 +57,7 @@ pub fn fill_tcp_checksum(frame: &mut [u8]) {
 
 /// The lengths of the IPv4 and TCP headers of an IPv4 TCP frame, both checked to lie
 /// within it.
-pub fn tcp_headers(frame: &[u8]) -> Option<(usize, usize)> {
+pub fn tcp_headers(frame: &[u8]) -> Option<Headers> {
     let ethernet = EthernetFrame::new_checked(frame).ok()?;
     if ethernet.ethertype() != EthernetProtocol::Ipv4 {
         return None;
@@ -69,8 +73,7 @@ pub fn tcp_headers(frame: &[u8]) -> Option<(usize, usize)> {
 
 /// Replaces the MSS option of a SYN with what `new` makes of it (`None`: leave it), and
 /// updates the TCP checksum to match (RFC 1624).
-fn rewrite_mss(frame: &mut [u8], new: impl FnOnce(u16) -> Option<u16>) {
-    let Some((ip_header, tcp_header)) = tcp_headers(frame) else { return };
+fn rewrite_mss(frame: &mut [u8], (ip_header, tcp_header): Headers, new: impl FnOnce(u16) -> Option<u16>) {
     let tcp = ETHERNET_HEADER + ip_header;
     if frame[tcp + 13] & 0x02 == 0 {
         return;
@@ -179,10 +182,12 @@ mod tests {
     #[test]
     fn our_own_syns_offer_what_the_link_carries() {
         let mut frame = syn(&[2, 4, 0xff, 0xd7, 1, 3, 3, 7]);
-        lower_own_mss(&mut frame, 1500);
+        let headers = tcp_headers(&frame).unwrap();
+        lower_own_mss(&mut frame, headers, 1500);
         assert_eq!(mss(&frame), Some(1460));
         let mut frame = syn(&[1, 2, 4, 0xff, 0xd7]);
-        lower_own_mss(&mut frame, 9000);
+        let headers = tcp_headers(&frame).unwrap();
+        lower_own_mss(&mut frame, headers, 9000);
         assert_eq!(mss(&frame), Some(8960), "at an odd offset too");
     }
 
@@ -210,7 +215,8 @@ mod tests {
     #[test]
     fn segments_fill_the_mtu_after_the_headers() {
         let frame = syn(&[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
-        assert_eq!(segment_size(&frame, 1500), Some(1500 - 20 - 32));
-        assert_eq!(segment_size(&frame[..30], 1500), None);
+        assert_eq!(segment_size(tcp_headers(&frame).unwrap(), 1500), Some(1500 - 20 - 32));
+        assert_eq!(segment_size((20, 60), 60), None, "no room left for a payload");
+        assert_eq!(tcp_headers(&frame[..30]), None);
     }
 }
