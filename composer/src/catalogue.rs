@@ -4,7 +4,7 @@
 use crate::component::{Component, Origin};
 use crate::names::InterfaceName;
 use crate::target::PLATFORM;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::path::Path;
 
 /// The drivers embedded in ukc: (name, component).
@@ -19,6 +19,36 @@ fn builtin_drivers() -> impl Iterator<Item = (&'static str, &'static [u8])> {
     std::iter::empty()
 }
 
+/// A plugin driver: how the user named it (a file, or a registry reference) and its bytes.
+#[derive(Clone, Debug)]
+pub struct Plugin {
+    /// The file or reference as given to `--driver`.
+    pub shown: String,
+    /// The component.
+    pub bytes: Vec<u8>,
+}
+
+impl Plugin {
+    /// Reads the plugin driver in the file `path`.
+    pub fn read(path: &str) -> Result<Plugin> {
+        if !Path::new(path).is_file() {
+            bail!("--driver {path}: no such file");
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("--driver {path}: cannot read it"))?;
+        Ok(Plugin { shown: path.to_string(), bytes })
+    }
+}
+
+/// The name a plugin without a manifest gets: its file's stem, or the last part of a
+/// registry reference's repository (`oci://host/ns/upper:1.0` gives `upper`).
+fn plugin_stem(shown: &str) -> String {
+    let last = shown.rsplit('/').next().unwrap_or(shown);
+    if shown.starts_with("oci://") {
+        return last.split([':', '@']).next().unwrap_or(last).to_string();
+    }
+    Path::new(shown).file_stem().map_or("driver".into(), |s| s.to_string_lossy().into_owned())
+}
+
 /// The available drivers.
 pub struct Catalogue {
     /// Every driver, built-ins first, each name once.
@@ -28,29 +58,27 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// The built-in drivers plus the plugin drivers at `plugins`. A plugin with a
-    /// built-in's name replaces it (with a note); two plugins with one name are an error.
-    pub fn load(plugins: &[String]) -> Result<Catalogue> {
+    /// The built-in drivers plus the `plugins`. A plugin with a built-in's name replaces
+    /// it (with a note); two plugins with one name are an error.
+    pub fn load(plugins: &[Plugin]) -> Result<Catalogue> {
         let mut drivers = Vec::new();
         for (name, bytes) in builtin_drivers() {
             drivers.push(Component::from_bytes(bytes.to_vec(), Origin::Builtin, name)?);
         }
         let mut notes = Vec::new();
-        for path in plugins {
-            if !Path::new(path).is_file() {
-                bail!("--driver {path}: no such file");
-            }
-            let plugin = Component::read(path)?;
+        for Plugin { shown, bytes } in plugins {
+            let stem = plugin_stem(shown);
+            let plugin = Component::from_bytes(bytes.clone(), Origin::File(shown.clone()), &stem)?;
             if plugin.name == PLATFORM {
-                bail!("--driver {path}: a driver cannot be called {PLATFORM:?}; rename it in its manifest");
+                bail!("--driver {shown}: a driver cannot be called {PLATFORM:?}; rename it in its manifest");
             }
             match drivers.iter().position(|d: &Component| d.name == plugin.name) {
                 Some(i) if drivers[i].origin == Origin::Builtin => {
-                    notes.push(format!("driver {path} replaces the built-in driver {}", plugin.name));
+                    notes.push(format!("driver {shown} replaces the built-in driver {}", plugin.name));
                     drivers[i] = plugin;
                 }
                 Some(i) => bail!(
-                    "--driver {path} and --driver {} are both called {:?}; give one of them another name in its manifest",
+                    "--driver {shown} and --driver {} are both called {:?}; give one of them another name in its manifest",
                     drivers[i].origin.describe(),
                     plugin.name
                 ),

@@ -26,6 +26,7 @@ mod merge;
 pub mod names;
 mod order;
 pub mod output;
+pub mod package;
 pub mod resolve;
 pub mod target;
 pub mod wac;
@@ -43,8 +44,8 @@ use ukc_manifest::UnikernelManifest;
 pub struct Options {
     /// The target's name (`unix`, `hvt`, `wasi`).
     pub target: String,
-    /// Paths of plugin drivers.
-    pub drivers: Vec<String>,
+    /// Plugin drivers.
+    pub drivers: Vec<catalogue::Plugin>,
     /// `--use` choices.
     pub uses: Vec<Use>,
 }

@@ -14,7 +14,10 @@ Examples:
   ukc compose app-built-for-wasm32-wasip2.wasm -t unix -o app.wasm && ukc-unix app.wasm -- ARGS
   ukc describe target/components/kv-ro.wasm -t hvt --format dot | dot -Tsvg > kv.svg
   ukc compose app.wasm -t unix --driver my-kv.wasm --use ukc:kv/ro=my-kv -o app.unix.wasm
-  wasm-tools component new app.core.wasm | ukc compose - -t unix -o - | wasm-tools validate";
+  wasm-tools component new app.core.wasm | ukc compose - -t unix -o - | wasm-tools validate
+  ukc package hello.hvt.wasm -o oci-archive:hello.oci.tar:1.0
+  ukc push hello.hvt.wasm oci://localhost:5000/ukc/hello:1.0 && ukc-hvt oci://localhost:5000/ukc/hello:1.0
+  ukc compose app.wasm -t hvt --driver oci://registry.example/drivers/my-kv:1.2   # pinned in ukc.lock";
 
 /// Composes WebAssembly components into unikernels.
 ///
@@ -40,6 +43,12 @@ enum Command {
     Drivers(commands::drivers::Args),
     /// Write the WIT packages ukc provides, for wit-bindgen and wasm-tools.
     Wit(commands::wit::Args),
+    /// Write a unikernel or driver as an OCI image layout or archive.
+    Package(commands::package::Args),
+    /// Push a unikernel or driver to an OCI registry.
+    Push(commands::push::Args),
+    /// Pull a unikernel or driver from an OCI registry.
+    Pull(commands::pull::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +63,9 @@ fn main() -> ExitCode {
         Command::Targets => commands::targets::run(),
         Command::Drivers(args) => commands::drivers::run(args),
         Command::Wit(args) => commands::wit::run(args),
+        Command::Package(args) => commands::package::run(args),
+        Command::Push(args) => commands::push::run(args),
+        Command::Pull(args) => commands::pull::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

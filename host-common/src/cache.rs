@@ -62,15 +62,7 @@ impl Cache {
     /// The cache in `$UKC_CACHE_DIR`, else `$XDG_CACHE_HOME/ukc`, else `~/.cache/ukc`.
     /// An empty `UKC_CACHE_DIR` turns the cache off.
     pub fn from_env() -> Cache {
-        let dir = match std::env::var_os("UKC_CACHE_DIR") {
-            Some(dir) if dir.is_empty() => None,
-            Some(dir) => Some(PathBuf::from(dir)),
-            None => std::env::var_os("XDG_CACHE_HOME")
-                .filter(|d| !d.is_empty())
-                .map(|d| PathBuf::from(d).join("ukc"))
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/ukc"))),
-        };
-        Cache { dir }
+        Cache { dir: ukc_oci::cache::root() }
     }
 
     /// A cache in `dir`, or none.

@@ -133,7 +133,8 @@ type Prepared = (Component, Linker<Guest>, Store<Guest>);
 pub fn open(host: &HostInfo, invocation: &Invocation) -> Result<Option<Unikernel>, (u8, String)> {
     let setup = |message: String| (exit::SETUP, message);
     let path = &invocation.unikernel;
-    let bytes = std::fs::read(path).map_err(|e| setup(format!("cannot read {path}: {e}")))?;
+    // A file, or a package: oci:DIR[:TAG], oci-archive:FILE[:TAG], oci://HOST/REPO[:TAG|@DIGEST].
+    let bytes = ukc_oci::read(path).map_err(|e| setup(format!("{e:#}")))?;
     let manifest = read_manifest(host, path, &bytes).map_err(setup)?;
     let args = match RuntimeArgs::parse(&manifest, &invocation.args) {
         Ok(Parsed::Run(args)) => args,

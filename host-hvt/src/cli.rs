@@ -83,8 +83,10 @@ pub fn help() -> String {
 
 usage: {usage}
 
-UNIKERNEL is the composed unikernel (ukc compose APP --target hvt); ARGS go to it, and
-`ukc-hvt -- UNIKERNEL --help` lists the arguments it accepts.
+UNIKERNEL is the composed unikernel (ukc compose APP --target hvt): a file, or a package
+from `ukc package` or a registry: oci:DIR[:TAG], oci-archive:FILE[:TAG] or
+oci://HOST/REPOSITORY[:TAG|@DIGEST] (plain HTTP for loopback registries only; every digest
+is checked). ARGS go to it, and `ukc-hvt -- UNIKERNEL --help` lists the arguments it accepts.
 
 Core options:
   --isolation=kvm|process         run the unikernel in a KVM micro-VM, or in this process
@@ -113,7 +115,9 @@ it traps (or its guest kernel fails).
 Environment:
   UKC_CACHE_DIR   where compiled unikernels are kept (default ~/.cache/ukc; empty: no cache).
                   Entries carry a MAC under a per-user key; a directory other users
-                  may write is not used.
+                  may write is not used. Packages pulled from registries are kept
+                  there too (oci/blobs), by digest.
+  DOCKER_CONFIG   where registry credentials are read: DIR/config.json (default ~/.docker).
 
 Examples:
   ukc compose target/components/kv-ro.wasm -t hvt -o kv.hvt.wasm

@@ -65,8 +65,11 @@ Socket policy (ukc:tcpip on the host's sockets; by default a unikernel listens o
 and reaches any address, host-local services included, as any process of its user can):
 {SOCKET_USAGE}
 
-Everything after the unikernel that is not a host option, or everything after --, goes to
-the unikernel; `ukc-unix UNIKERNEL --help` lists the arguments it accepts.
+UNIKERNEL is the composed unikernel (ukc compose APP --target unix): a file, or a package
+from `ukc package` or a registry: oci:DIR[:TAG], oci-archive:FILE[:TAG] or
+oci://HOST/REPOSITORY[:TAG|@DIGEST] (plain HTTP for loopback registries only; every digest
+is checked). Everything after the unikernel that is not a host option, or everything after
+--, goes to the unikernel; `ukc-unix UNIKERNEL --help` lists the arguments it accepts.
 
 Exit status: the unikernel's own; 1 when it fails or cannot boot (a device missing, say),
 64 for a bad command line or runtime argument, 255 when it traps.
@@ -74,7 +77,9 @@ Exit status: the unikernel's own; 1 when it fails or cannot boot (a device missi
 Environment:
   UKC_CACHE_DIR   where compiled unikernels are kept (default ~/.cache/ukc; empty: no cache).
                   Entries carry a MAC under a per-user key; a directory other users
-                  may write is not used.
+                  may write is not used. Packages pulled from registries are kept
+                  there too (oci/blobs), by digest.
+  DOCKER_CONFIG   where registry credentials are read: DIR/config.json (default ~/.docker).
 
 Examples:
   ukc compose target/components/hello.wasm -t unix -o hello.wasm

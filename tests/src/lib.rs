@@ -3,6 +3,7 @@
 
 pub mod fixtures;
 pub mod netns;
+pub mod registry;
 pub mod web;
 
 use std::path::{Path, PathBuf};

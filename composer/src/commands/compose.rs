@@ -31,9 +31,17 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let output = args.output.clone().unwrap_or_else(|| default_output(&args.app, &args.selection.target));
     let app = Component::read(&args.app)?;
-    let composition = Composition::new(app, &args.selection.options())?;
+    let (options, lock) = args.selection.options()?;
+    let composition = Composition::new(app, &options)?;
     let bytes = composition.encode()?;
-    let inputs = std::iter::once(args.app.as_str()).chain(args.selection.drivers.iter().map(String::as_str));
+    // Files the output must not overwrite: the app and the drivers read from files.
+    let inputs = std::iter::once(args.app.as_str()).chain(
+        args.selection
+            .drivers
+            .iter()
+            .map(String::as_str)
+            .filter(|d| matches!(ukc_oci::Source::parse(d), Ok(ukc_oci::Source::File(_)))),
+    );
     let mut outputs = ukc::output::Outputs::new(inputs);
     if let Some(wac_path) = &args.emit_wac {
         outputs.add(wac_path, ukc::wac::document(&composition.plan, &args.app, wac_path).as_bytes())?;
@@ -43,6 +51,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     outputs.add(&output, &bytes)?;
     outputs.commit()?;
+    super::plugins::save(&lock, args.quiet)?;
     if !args.quiet {
         print_notes(&composition.notes);
         report(&composition, &output, bytes.len());

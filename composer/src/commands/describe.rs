@@ -48,7 +48,9 @@ pub fn run(args: Args) -> Result<()> {
         }
         return Ok(());
     }
-    let composition = Composition::new(app, &args.selection.options())?;
+    // describe reads the lock but never writes it: it only shows what compose would do.
+    let (options, _) = args.selection.options()?;
+    let composition = Composition::new(app, &options)?;
     print_notes(&composition.notes);
     match args.format {
         Format::Text => print!("{}", describe::text(&composition)),

@@ -9,9 +9,12 @@ use ukc::names::kebab;
 /// Arguments of `ukc drivers`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A plugin driver component to list with the built-ins (repeatable).
-    #[arg(long = "driver", value_name = "FILE")]
+    /// A plugin driver to list with the built-ins (repeatable): a component file,
+    /// oci:DIR[:TAG], oci-archive:FILE[:TAG] or oci://HOST/REPOSITORY[:TAG|@DIGEST].
+    #[arg(long = "driver", value_name = "DRIVER")]
     drivers: Vec<String>,
+    #[command(flatten)]
+    pinning: super::plugins::Pinning,
     /// Write every driver to DIR/ukc-driver/NAME.wasm (the layout `wac compose --deps-dir` reads).
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
@@ -19,7 +22,9 @@ pub struct Args {
 
 /// Runs `ukc drivers`.
 pub fn run(args: Args) -> Result<()> {
-    let catalogue = Catalogue::load(&args.drivers)?;
+    // Listing reads the lock but never writes it.
+    let (plugins, _) = super::plugins::load(&args.drivers, &args.pinning)?;
+    let catalogue = Catalogue::load(&plugins)?;
     print_notes(&catalogue.notes);
     if let Some(dir) = &args.export {
         let dir = dir.join("ukc-driver");

@@ -3,6 +3,10 @@
 pub mod compose;
 pub mod describe;
 pub mod drivers;
+pub mod package;
+mod plugins;
+pub mod pull;
+pub mod push;
 pub mod targets;
 pub mod wit;
 
@@ -15,19 +19,24 @@ pub struct Selection {
     /// The target to compose for: unix, hvt or wasi (see `ukc targets`).
     #[arg(short, long, default_value = "unix")]
     pub target: String,
-    /// A plugin driver component, treated exactly like a built-in one (repeatable).
-    #[arg(long = "driver", value_name = "FILE")]
+    /// A plugin driver, treated exactly like a built-in one (repeatable): a component
+    /// file, oci:DIR[:TAG], oci-archive:FILE[:TAG] or oci://HOST/REPOSITORY[:TAG|@DIGEST].
+    #[arg(long = "driver", value_name = "DRIVER")]
     pub drivers: Vec<String>,
     /// Fill INTERFACE, or every interface of a PACKAGE, with DRIVER (or `platform`)
     /// where several could (repeatable), e.g. --use ukc:kv/ro=kv-tar, --use ukc:tcpip=tcpip.
     #[arg(long = "use", value_name = "INTERFACE=DRIVER", value_parser = parse_use)]
     pub uses: Vec<Use>,
+    #[command(flatten)]
+    pub pinning: plugins::Pinning,
 }
 
 impl Selection {
-    /// The library's options.
-    pub fn options(&self) -> ukc::Options {
-        ukc::Options { target: self.target.clone(), drivers: self.drivers.clone(), uses: self.uses.clone() }
+    /// The library's options, with every plugin driver read (registry ones pinned in the
+    /// returned lock, which the caller saves once it succeeded).
+    pub fn options(&self) -> anyhow::Result<(ukc::Options, ukc_oci::Lock)> {
+        let (drivers, lock) = plugins::load(&self.drivers, &self.pinning)?;
+        Ok((ukc::Options { target: self.target.clone(), drivers, uses: self.uses.clone() }, lock))
     }
 }
 
