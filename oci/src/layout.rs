@@ -35,7 +35,13 @@ impl Files {
                 }
                 Ok(bytes)
             }
-            Files::Archive(files) => files.get(name).cloned().ok_or_else(|| anyhow!("the archive has no {name}")),
+            Files::Archive(files) => match files.get(name) {
+                Some(bytes) if bytes.len() as u64 > limit => {
+                    bail!("{name} in the archive is larger than the {limit} bytes ukc accepts")
+                }
+                Some(bytes) => Ok(bytes.clone()),
+                None => bail!("the archive has no {name}"),
+            },
         }
     }
 }
@@ -52,8 +58,13 @@ pub fn read_dir(dir: &Path, tag: Option<&str>) -> Result<Package> {
 
 /// Reads the package tagged `tag` (or the only one) from an `oci-archive` tar file.
 pub fn read_archive(file: &Path, tag: Option<&str>) -> Result<Package> {
-    let what = format!("oci-archive:{}", file.display());
     let tar = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    read_archive_from(tar, tag, &format!("oci-archive:{}", file.display()))
+}
+
+/// Reads the package tagged `tag` (or the only one) from an `oci-archive` tar stream;
+/// `what` names it in messages.
+pub fn read_archive_from(tar: impl Read, tag: Option<&str>, what: &str) -> Result<Package> {
     let mut files = BTreeMap::new();
     let mut archive = tar::Archive::new(tar);
     for entry in archive.entries().with_context(|| format!("{what}: not a tar archive"))? {
@@ -70,7 +81,7 @@ pub fn read_archive(file: &Path, tag: Option<&str>) -> Result<Package> {
     if !files.contains_key(LAYOUT_FILE) {
         bail!("{what}: not an OCI archive (no {LAYOUT_FILE} file); make one with `ukc package`");
     }
-    read(&Files::Archive(files), tag, &what)
+    read(&Files::Archive(files), tag, what)
 }
 
 fn read(files: &Files, tag: Option<&str>, what: &str) -> Result<Package> {

@@ -9,6 +9,8 @@
 
 pub mod cache;
 pub mod digest;
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 mod json;
 pub mod layout;
 pub mod lock;

@@ -24,14 +24,20 @@ pub struct Lock {
 impl Lock {
     /// Reads the lock at `path`; a missing file is an empty lock.
     pub fn load(path: &Path) -> Result<Lock> {
+        match std::fs::read(path) {
+            Ok(text) => Lock::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Lock { path: path.to_path_buf(), pins: BTreeMap::new(), changed: false })
+            }
+            Err(e) => Err(anyhow!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    /// Reads a lock's text, as if from the file `path`.
+    pub fn parse(path: &Path, text: &[u8]) -> Result<Lock> {
         let mut lock = Lock { path: path.to_path_buf(), pins: BTreeMap::new(), changed: false };
-        let text = match std::fs::read(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(lock),
-            Err(e) => return Err(anyhow!("cannot read {}: {e}", path.display())),
-        };
         let shown = path.display();
-        let value: Value = serde_json::from_slice(&text).with_context(|| format!("{shown}: not a ukc lock file"))?;
+        let value: Value = serde_json::from_slice(text).with_context(|| format!("{shown}: not a ukc lock file"))?;
         if value.get("version").and_then(Value::as_u64) != Some(VERSION) {
             bail!("{shown}: a lock file of another version than {VERSION}; was it written by a newer ukc?");
         }

@@ -301,3 +301,20 @@ fn registries_that_refuse_or_are_missing_give_one_clear_error() {
     assert_eq!(refused.status, Some(1));
     assert!(refused.stderr.contains("cannot reach the registry"), "{}", refused.stderr);
 }
+
+#[test]
+fn wkg_reads_the_wasm_artifacts_ukc_pushes_and_ukc_reads_what_wkg_pushes() {
+    let s = Scratch::new();
+    let registry = TestRegistry::start(s.path(), None);
+    let wkg = peer("wkg");
+    let wasi = compose(&component("hello"), "wasi", s.path(), "hello.wasi.wasm", &[]);
+    let ours = format!("{}/ukc/hello-wasi:1.0", registry.host);
+    s.ukc(&["push", path_str(&wasi), &ours]).ok();
+    s.run(&wkg, &["oci", "pull", "--insecure", &registry.host, &ours, "-o", "by-wkg.wasm"]).ok();
+    assert_eq!(std::fs::read(s.path().join("by-wkg.wasm")).unwrap(), std::fs::read(&wasi).unwrap());
+
+    let theirs = format!("{}/wkg/hello-wasi:1.0", registry.host);
+    s.run(&wkg, &["oci", "push", "--insecure", &registry.host, &theirs, path_str(&wasi)]).ok();
+    s.ukc(&["pull", &theirs, "-o", "by-ukc.wasm"]).ok();
+    assert_eq!(std::fs::read(s.path().join("by-ukc.wasm")).unwrap(), std::fs::read(&wasi).unwrap());
+}
