@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import blocks, boot, compose, interpret, kvmgoals, netgoals, network, sizes, soak
+from . import blocks, boot, compose, dns, interpret, kvmgoals, netgoals, network, sizes, soak
 from .common import SCRATCH, BenchError, Context, first_line, note
 
 
@@ -78,6 +78,7 @@ def main() -> int:
         blocks_ = blocks.measure(ctx)
         network_ = network.measure(ctx)
         soak_ = soak.measure(ctx)
+        dns_ = dns.measure(ctx)
         goals = kvmgoals.section(ctx)
         net_goals = netgoals.section(ctx)
         interp = interpret.interpretation(ctx)
@@ -94,13 +95,13 @@ def main() -> int:
         "`/dev/kvm` opens), and the wasi target under `wasmtime run`. These are figures, "
         "not pass/fail checks. To reproduce: `cargo build --release`, then `./bench/run` as "
         "root (it installs wasmtime-cli 48.0.8 into `target/peers` when missing, the Debian "
-        "packages of wrk, nginx-light, curl, ethtool and strace when missing, builds the WASI peer in "
+        "packages of wrk, nginx-light, curl, ethtool, strace, dnsperf and dnsmasq when missing, builds the WASI peer in "
         "`bench/wasi-hello` and the native block peer in `bench/native-block`, uses "
         "`target/bench` as scratch space, makes and deletes its own network namespaces, and "
         "overwrites this file).\n\n"
         f"Tools: {versions}."
     )
-    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, goals, net_goals, interp]) + "\n"
+    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, dns_, goals, net_goals, interp]) + "\n"
     Path(args.out).write_text(doc)
     print(doc, end="")
     note(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
