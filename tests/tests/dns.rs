@@ -89,7 +89,8 @@ fn dns_answers_dig_on_unix_over_the_hosts_sockets() {
     let dns = compose(&component("dns"), "unix", dir.path(), "dns.unix.wasm", &[]);
     let netns = Netns::loopback("dns-unix");
     let kv = format!("--kv:zone={}", path_str(&zone));
-    let server = Background::start(netns.command(path_str(&bin("ukc-unix")), &[path_str(&dns), &kv, "--", "--verbose"]));
+    let server =
+        Background::start(netns.command(path_str(&bin("ukc-unix")), &[path_str(&dns), &kv, "--", "--verbose"]));
     netns.wait_for_port("127.0.0.1", 53);
     check_answers(&netns, "127.0.0.1");
     let log = server.stop();
@@ -124,8 +125,106 @@ fn a_bad_zone_file_is_one_error_naming_its_line() {
     let kv = format!("--kv:zone={}", path_str(&zone));
     let failed = ukc_unix(&[path_str(&dns), &kv, "--", "--port=0"]);
     assert_eq!(failed.status, Some(1), "{}", failed.stderr);
-    assert!(failed.stderr.contains("zone file \"zone.txt\", line 11: \"10.0.0.300\" is not an IPv4 address"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("zone file \"zone.txt\", line 11: \"10.0.0.300\" is not an IPv4 address"),
+        "{}",
+        failed.stderr
+    );
     let missing = ukc_unix(&[path_str(&dns), &kv, "--", "--zone-file=other.txt"]);
     assert_eq!(missing.status, Some(1));
     assert!(missing.stderr.contains("zone file \"other.txt\""), "{}", missing.stderr);
+}
+
+/// dnsmasq inside `netns` as the recursive server the resolver asks: it knows
+/// `mail.example.test` and that `www` is its alias, refuses other names, and, given a
+/// DHCP range, leases addresses naming itself as the DNS server.
+fn dnsmasq(netns: &Netns, listen: &str, dhcp: Option<&Path>) -> Background {
+    let mut args = vec![
+        "--no-daemon".to_string(),
+        "--conf-file=/dev/null".into(),
+        "--no-resolv".into(),
+        "--no-hosts".into(),
+        "--bind-interfaces".into(),
+        format!("--listen-address={listen}"),
+        "--host-record=mail.example.test,10.0.0.3".into(),
+        "--cname=www.example.test,mail.example.test".into(),
+        "--pid-file=".into(),
+    ];
+    if let Some(leases) = dhcp {
+        args.push("--dhcp-range=10.0.0.50,10.0.0.99,255.255.255.0,12h".into());
+        args.push(format!("--dhcp-option=option:dns-server,{listen}"));
+        args.push(format!("--dhcp-leasefile={}", path_str(leases)));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Background::start(netns.command("dnsmasq", &args));
+    // dnsmasq needs a moment to bind before the first query or DISCOVER is worth sending.
+    std::thread::sleep(Duration::from_millis(500));
+    server
+}
+
+const LOOKED_UP: &str = "www.example.test has address 10.0.0.3\nmail.example.test has address 10.0.0.3\n";
+
+#[test]
+fn the_dns_resolver_driver_asks_dnsmasq_on_unix() {
+    let dir = tempfile::tempdir().unwrap();
+    let lookup = compose(&component("lookup"), "unix", dir.path(), "lookup.unix.wasm", &[]);
+    let netns = Netns::loopback("lookup-unix");
+    let server = dnsmasq(&netns, "127.0.0.1", None);
+    let mut cmd = netns.command(
+        path_str(&bin("ukc-unix")),
+        &[path_str(&lookup), "--", "--dns-server=127.0.0.1", "--names=www.example.test,mail.example.test."],
+    );
+    cmd.env("UKC_CACHE_DIR", test_cache());
+    let found = run_with_input(&mut cmd, b"", Duration::from_secs(60));
+    assert_eq!(found.ok(), LOOKED_UP.replace("mail.example.test has", "mail.example.test. has"));
+    let mut cmd = netns.command(
+        path_str(&bin("ukc-unix")),
+        &[path_str(&lookup), "--", "--dns-server=127.0.0.1", "--names=nothere.example.test,a..b"],
+    );
+    cmd.env("UKC_CACHE_DIR", test_cache());
+    let failed = run_with_input(&mut cmd, b"", Duration::from_secs(60));
+    assert_eq!(failed.status, Some(1));
+    assert!(
+        failed.stdout_text().contains("nothere.example.test: 127.0.0.1: the server answered"),
+        "{}",
+        failed.stdout_text()
+    );
+    assert!(failed.stdout_text().contains("a..b: not a domain name"), "{}", failed.stdout_text());
+    assert!(failed.stderr.contains("2 of 2 names not resolved"), "{}", failed.stderr);
+    server.stop();
+
+    // Nobody answers: three tries of two seconds, then one clear line.
+    let mut cmd = netns.command(
+        path_str(&bin("ukc-unix")),
+        &[path_str(&lookup), "--", "--dns-server=127.0.0.9", "--names=www.example.test"],
+    );
+    cmd.env("UKC_CACHE_DIR", test_cache());
+    let silent = run_with_input(&mut cmd, b"", Duration::from_secs(60));
+    assert!(silent.stdout_text().contains("127.0.0.9 did not answer 3 tries of 2 s"), "{}", silent.stdout_text());
+}
+
+#[test]
+fn the_dns_resolver_driver_asks_dnsmasq_on_hvt_in_kvm_static_and_by_dhcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let lookup = compose(&component("lookup"), "hvt", dir.path(), "lookup.hvt.wasm", &[]);
+    let netns = Netns::with_tap("lookup-hvt");
+    let server = dnsmasq(&netns, "10.0.0.1", Some(&dir.path().join("leases")));
+    let host = bin("ukc-hvt");
+    let names = "--names=www.example.test,mail.example.test";
+    for args in [vec!["--ipv4=10.0.0.2/24", "--dns-server=10.0.0.1", names], vec![names]] {
+        let mut words = vec!["--isolation=kvm", "--net:service=tap0", "--", path_str(&lookup)];
+        words.extend(&args);
+        let mut cmd = netns.command(path_str(&host), &words);
+        cmd.env("UKC_CACHE_DIR", test_cache());
+        let found = run_with_input(&mut cmd, b"", Duration::from_secs(60)).ok();
+        if args.len() == 1 {
+            let (lease, rest) = found.split_once('\n').unwrap_or_default();
+            assert!(lease.starts_with("tcpip: DHCP lease 10.0.0.") && lease.contains("DNS 10.0.0.1"), "{found}");
+            assert_eq!(rest, LOOKED_UP);
+        } else {
+            assert_eq!(found, LOOKED_UP, "{args:?}");
+        }
+    }
+    let log = server.stop();
+    assert!(log.contains("DHCPACK(tap0)"), "the second run took its server from a lease: {log}");
 }
