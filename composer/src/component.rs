@@ -6,6 +6,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use std::io::Read;
 use std::path::Path;
 use ukc_manifest::{COMPONENT_SECTION, ComponentManifest};
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+};
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// Where a component came from, for messages.
@@ -109,6 +112,14 @@ fn componentize(bytes: Vec<u8>, what: &str) -> Result<Vec<u8>> {
     if !Parser::is_core_wasm(&bytes) {
         bail!("{what}: unsupported WebAssembly binary version");
     }
+    if let Some(adapter) = wasi_preview1_adapter(&bytes) {
+        return wit_component::ComponentEncoder::default()
+            .validate(true)
+            .module(&bytes)
+            .and_then(|encoder| encoder.adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter))
+            .and_then(|encoder| encoder.encode())
+            .map_err(|e| anyhow!("{what}: cannot turn the WASI 0.1 module into a component: {e:#}"));
+    }
     if !has_component_type(&bytes) {
         bail!(
             "{what} is a core WebAssembly module without component type information, so ukc cannot \
@@ -122,6 +133,35 @@ fn componentize(bytes: Vec<u8>, what: &str) -> Result<Vec<u8>> {
         .module(&bytes)
         .and_then(|encoder| encoder.encode())
         .map_err(|e| anyhow!("{what}: cannot turn the core module into a component: {e:#}"))
+}
+
+/// The standard adapter (wasmtime's, from its provider crate) that turns a WASI 0.1
+/// module into a WASI 0.2 component, when `module` imports `wasi_snapshot_preview1`: the
+/// command adapter for a program (it exports `_start`), the reactor adapter otherwise.
+fn wasi_preview1_adapter(module: &[u8]) -> Option<&'static [u8]> {
+    let mut imports_preview1 = false;
+    let mut command = false;
+    for payload in Parser::new(0).parse_all(module) {
+        match payload {
+            Ok(Payload::ImportSection(section)) => {
+                imports_preview1 |= section
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|group| group.into_iter().collect::<Vec<_>>())
+                    .flatten()
+                    .any(|(_, import)| import.module == WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME);
+            }
+            Ok(Payload::ExportSection(section)) => {
+                command |= section.into_iter().flatten().any(|export| export.name == "_start");
+            }
+            _ => {}
+        }
+    }
+    imports_preview1.then_some(if command {
+        WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER
+    } else {
+        WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
+    })
 }
 
 fn has_component_type(module: &[u8]) -> bool {

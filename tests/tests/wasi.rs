@@ -363,3 +363,31 @@ fn a_tcp_and_udp_client_behaves_on_wasi_as_on_unix() {
     assert!(wasi.contains(r#"tcp echo: "hello over tcp\n""#), "{wasi}");
     assert!(wasi.contains(r#"udp echo from (127, 0, 0, 1) port 9001: "hello over udp""#), "{wasi}");
 }
+
+#[test]
+fn a_wasi_0_1_program_is_componentized_with_the_standard_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("hello.rs");
+    std::fs::write(
+        &source,
+        "fn main() {\n    let args: Vec<String> = std::env::args().skip(1).collect();\n    \
+         println!(\"hello from wasip1: {}\", args.join(\" \"));\n    \
+         std::process::exit(if args.is_empty() { 3 } else { 0 });\n}\n",
+    )
+    .unwrap();
+    let module = dir.path().join("hello.wasm");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    run(&rustc, &["--target", "wasm32-wasip1", "-O", path_str(&source), "-o", path_str(&module)]).ok();
+    // A core module importing wasi_snapshot_preview1: ukc adapts it, then composes as usual.
+    let wasi = compose(&module, "wasi", dir.path(), "hello.wasi.wasm", &[]);
+    assert_only_wasi(&wasi);
+    assert_eq!(wasmtime(&[path_str(&wasi), "a", "b"]).ok(), "hello from wasip1: a b\n");
+    let failed = wasmtime(&[path_str(&wasi)]);
+    assert_eq!(failed.stdout_text(), "hello from wasip1: \n");
+    assert_ne!(failed.status, Some(0), "a non-zero exit stays a failure");
+    // The adapter imports wasi:filesystem whatever the program does; ukc targets refuse
+    // it at compose time, naming it.
+    let refused = ukc(&["compose", path_str(&module), "-t", "hvt", "-o", path_str(&dir.path().join("x.wasm"))]);
+    assert_eq!(refused.status, Some(1));
+    assert!(refused.stderr.contains("hello imports wasi:filesystem/"), "{}", refused.stderr);
+}
