@@ -49,7 +49,9 @@ impl Zone {
     /// Whether `name` exists in the zone: it owns records, or names below it do (an
     /// empty non-terminal, RFC 8020).
     pub fn exists(&self, name: &LowerName) -> bool {
-        self.records.contains_key(name) || self.records.keys().any(|owner| name.zone_of(owner))
+        // Names sort in DNS canonical order (RFC 4034 section 6.1), where the names below
+        // `name` come right after it: the first owner from `name` on tells.
+        self.records.range(name.clone()..).next().is_some_and(|(owner, _)| name.zone_of(owner))
     }
 
     /// How many records the zone holds.
