@@ -18,10 +18,14 @@
 //!
 //! `ukc compose` checks the manifest and reports any mistake in it.
 //!
-//! [`accept`] paces and logs a server's failing `accept`.
+//! [`accept`] paces and logs a server's failing `accept`. With the `critical-section`
+//! feature, a wasm32 component gets the critical section its dependencies may take
+//! (`one_thread`).
 #![no_std]
 
 pub mod accept;
+#[cfg(all(feature = "critical-section", target_arch = "wasm32"))]
+mod one_thread;
 
 /// Embeds the JSON manifest at `$path` (relative to the crate's `Cargo.toml`) in the
 /// component's `ukc-manifest` custom section.

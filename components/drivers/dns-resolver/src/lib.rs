@@ -172,19 +172,3 @@ fn random_id() -> u16 {
 
 #[cfg(target_arch = "wasm32")]
 export!(Resolver);
-
-/// A component instance runs on one thread and is never re-entered while it runs Rust
-/// code, so a critical section needs no lock (hickory-proto's lazy tables ask for one).
-#[cfg(target_arch = "wasm32")]
-struct OneThread;
-
-#[cfg(target_arch = "wasm32")]
-critical_section::set_impl!(OneThread);
-
-// SAFETY: with one thread and no interrupts, nothing else can run between `acquire` and
-// `release`, which is all a critical section promises.
-#[cfg(target_arch = "wasm32")]
-unsafe impl critical_section::Impl for OneThread {
-    unsafe fn acquire() -> critical_section::RawRestoreState {}
-    unsafe fn release(_: critical_section::RawRestoreState) {}
-}
