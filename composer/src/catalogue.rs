@@ -26,6 +26,9 @@ pub struct Plugin {
     pub shown: String,
     /// The component.
     pub bytes: Vec<u8>,
+    /// Its file name, whose stem names a driver without a manifest: the file's own, or
+    /// the title a package gives it.
+    pub file_name: String,
 }
 
 impl Plugin {
@@ -35,18 +38,8 @@ impl Plugin {
             bail!("--driver {path}: no such file");
         }
         let bytes = std::fs::read(path).with_context(|| format!("--driver {path}: cannot read it"))?;
-        Ok(Plugin { shown: path.to_string(), bytes })
+        Ok(Plugin { shown: path.to_string(), bytes, file_name: path.to_string() })
     }
-}
-
-/// The name a plugin without a manifest gets: its file's stem, or the last part of a
-/// registry reference's repository (`oci://host/ns/upper:1.0` gives `upper`).
-fn plugin_stem(shown: &str) -> String {
-    let last = shown.rsplit('/').next().unwrap_or(shown);
-    if shown.starts_with("oci://") {
-        return last.split([':', '@']).next().unwrap_or(last).to_string();
-    }
-    Path::new(shown).file_stem().map_or("driver".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// The available drivers.
@@ -66,8 +59,8 @@ impl Catalogue {
             drivers.push(Component::from_bytes(bytes.to_vec(), Origin::Builtin, name)?);
         }
         let mut notes = Vec::new();
-        for Plugin { shown, bytes } in plugins {
-            let stem = plugin_stem(shown);
+        for Plugin { shown, bytes, file_name } in plugins {
+            let stem = Path::new(file_name).file_stem().map_or("driver".into(), |s| s.to_string_lossy().into_owned());
             let plugin = Component::from_bytes(bytes.clone(), Origin::File(shown.clone()), &stem)?;
             if plugin.name == PLATFORM {
                 bail!("--driver {shown}: a driver cannot be called {PLATFORM:?}; rename it in its manifest");

@@ -197,9 +197,15 @@ fn interrupt_after<T>(engine: &Engine, store: &mut Store<T>, limit: Duration) {
 fn read_manifest(host: &HostInfo, path: &str, bytes: &[u8]) -> Result<UnikernelManifest, String> {
     let manifest = UnikernelManifest::from_wasm(bytes).map_err(|e| format!("{path}: {e}"))?;
     let manifest = manifest.ok_or_else(|| {
+        // `ukc compose` reads files: a package's component is pulled to one first.
+        let file = match ukc_oci::Source::parse(path) {
+            Ok(ukc_oci::Source::File(_)) => path.to_string(),
+            _ => "app.wasm".to_string(),
+        };
+        let pull = if file == path { String::new() } else { format!("ukc pull {path} -o {file} && ") };
         format!(
             "{path} was not composed by ukc (it has no ukc-unikernel section); compose it first: \
-             ukc compose {path} --target {} -o unikernel.wasm",
+             {pull}ukc compose {file} --target {} -o unikernel.wasm",
             host.target
         )
     })?;

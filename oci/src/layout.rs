@@ -1,8 +1,9 @@
 //! OCI image layouts (`oci:DIR[:TAG]`) and their tar archives (`oci-archive:FILE[:TAG]`),
 //! as skopeo, podman and containerd read and write them.
 
+use crate::digest::Digest;
 use crate::json::{canonical, created};
-use crate::package::{Blob, Descriptor, MANIFEST_MEDIA_TYPE, MAX_METADATA, Package};
+use crate::package::{Blob, Descriptor, MANIFEST_MEDIA_TYPE, MAX_COMPONENT, MAX_METADATA, Package};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -31,13 +32,18 @@ impl Files {
                     .read_to_end(&mut bytes)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 if bytes.len() as u64 > limit {
-                    bail!("{} is larger than the {limit} bytes ukc accepts", path.display());
+                    bail!(
+                        "{} is larger than expected ({limit} bytes at most); it is damaged or not what the layout says",
+                        path.display()
+                    );
                 }
                 Ok(bytes)
             }
             Files::Archive(files) => match files.get(name) {
                 Some(bytes) if bytes.len() as u64 > limit => {
-                    bail!("{name} in the archive is larger than the {limit} bytes ukc accepts")
+                    bail!(
+                        "{name} in the archive is larger than expected ({limit} bytes at most); it is damaged or not what the layout says"
+                    )
                 }
                 Some(bytes) => Ok(bytes.clone()),
                 None => bail!("the archive has no {name}"),
@@ -74,8 +80,16 @@ pub fn read_archive_from(tar: impl Read, tag: Option<&str>, what: &str) -> Resul
         }
         let name = entry.path().with_context(|| format!("{what}: damaged tar archive"))?;
         let name = name.to_string_lossy().trim_start_matches("./").to_string();
+        // Only what a layout holds is kept, each read to its limit and one byte more (so
+        // that `Files::read` can tell it is too large): an archive cannot make ukc hold
+        // entries nothing reads, nor one entry without bound.
+        let limit = match name.as_str() {
+            LAYOUT_FILE | "index.json" => MAX_METADATA,
+            blob if is_blob_path(blob) => MAX_COMPONENT,
+            _ => continue,
+        };
         let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).with_context(|| format!("{what}: damaged tar archive"))?;
+        (&mut entry).take(limit + 1).read_to_end(&mut bytes).with_context(|| format!("{what}: damaged tar archive"))?;
         files.insert(name, bytes);
     }
     if !files.contains_key(LAYOUT_FILE) {
@@ -115,6 +129,11 @@ fn read(files: &Files, tag: Option<&str>, what: &str) -> Result<Package> {
     let manifest =
         Blob { media_type: descriptor.media_type.clone(), digest: descriptor.digest.clone(), bytes: manifest };
     Package::read(manifest, what, |d| blob(d, d.size))
+}
+
+/// `blobs/sha256/` and 64 lowercase hex digits.
+fn is_blob_path(name: &str) -> bool {
+    name.strip_prefix("blobs/sha256/").is_some_and(|hex| Digest::parse(&format!("sha256:{hex}")).is_ok())
 }
 
 fn list(tags: &[&str]) -> String {

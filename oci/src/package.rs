@@ -220,11 +220,16 @@ impl Package {
         Manifest::parse(&self.manifest.bytes, "package").map(|m| m.annotations).unwrap_or_default()
     }
 
-    /// The file name the component is written to by default: its title, if it is a plain
-    /// file name, else `fallback`.
+    /// The file name the component is written to by default: its title, when that is a
+    /// plain `.wasm` file name (letters, digits, `_`, `.`, `-`, not starting with `.` or
+    /// `-`), else `fallback`. The title comes from whoever made the package, so nothing else
+    /// (`.bashrc`, `-`, a path) may name a file.
     pub fn title(&self, fallback: &str) -> String {
         let title = self.annotations().remove(annotations::TITLE).unwrap_or_default();
-        let plain = !title.is_empty() && !title.contains('/') && title != "." && title != "..";
+        let plain = title.len() <= 255
+            && title.ends_with(".wasm")
+            && title.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && title.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if plain { title } else { fallback.to_string() }
     }
 }

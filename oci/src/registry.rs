@@ -217,19 +217,19 @@ impl Registry {
             OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
                 anyhow!("{shown}: the registry refused the credentials or asked for some (401 unauthorized): {login}")
             }
-            OciDistributionError::ImageManifestNotFoundError(_) => not_found(shown),
+            OciDistributionError::ImageManifestNotFoundError(_) => not_found(shown, &self.reference, host),
             OciDistributionError::RegistryError { envelope, .. } => {
                 let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
                 let text = envelope.errors.iter().map(|e| format!("{:?}: {}", e.code, e.message)).collect::<Vec<_>>();
                 if codes.iter().any(|c| matches!(c, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown)) {
-                    not_found(shown)
+                    not_found(shown, &self.reference, host)
                 } else if codes.iter().any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied)) {
                     anyhow!("{shown}: the registry denied access ({}): {login}", text.join("; "))
                 } else {
                     anyhow!("{shown}: the registry refused the request: {}", text.join("; "))
                 }
             }
-            OciDistributionError::ServerError { code: 404, .. } => not_found(shown),
+            OciDistributionError::ServerError { code: 404, .. } => not_found(shown, &self.reference, host),
             OciDistributionError::ServerError { code: 401 | 403, .. } => {
                 anyhow!("{shown}: the registry denied access: {login}")
             }
@@ -239,7 +239,9 @@ impl Registry {
             OciDistributionError::RequestError(e) if matches!(e.status().map(|s| s.as_u16()), Some(401 | 403)) => {
                 anyhow!("{shown}: the registry refused the credentials or asked for some (401 unauthorized): {login}")
             }
-            OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 404) => not_found(shown),
+            OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
+                not_found(shown, &self.reference, host)
+            }
             OciDistributionError::RequestError(e) => {
                 let mut cause = e.to_string();
                 let mut source = std::error::Error::source(&e);
@@ -260,11 +262,13 @@ impl Registry {
     }
 }
 
-fn not_found(shown: &str) -> anyhow::Error {
+fn not_found(shown: &str, reference: &Reference, host: &str) -> anyhow::Error {
+    let plain = if is_loopback(host) { " --tls-verify=false" } else { "" };
     anyhow!(
         "{shown}: not found in the registry (manifest unknown): check the repository and the tag \
-         (`skopeo list-tags docker://{}` lists the tags)",
-        shown.trim_start_matches("oci://").rsplit_once([':', '@']).map_or("", |(repo, _)| repo)
+         (`skopeo list-tags{plain} docker://{}/{}` lists the tags)",
+        reference.registry(),
+        reference.repository()
     )
 }
 

@@ -148,10 +148,17 @@ fn push_pull_and_run_through_a_registry() {
     // Pulled by tag and by digest: the very bytes composed.
     s.ukc(&["pull", &reference, "-o", "pulled.wasm"]).ok();
     assert_eq!(std::fs::read(s.path().join("pulled.wasm")).unwrap(), std::fs::read(&hello).unwrap());
+    // Without -o, the file is named after the package's title, and never replaces one.
+    let composed = std::fs::read(&hello).unwrap();
     let by_digest = format!("{}/ukc/hello@sha256:{digest}", registry.host);
+    let refused = s.ukc(&["pull", &by_digest]);
+    assert_eq!(refused.status, Some(1));
+    assert!(refused.stderr.contains("hello.hvt.wasm already exists"), "{}", refused.stderr);
+    std::fs::remove_file(&hello).unwrap();
     let pulled = s.ukc(&["pull", &by_digest]);
     pulled.ok();
     assert!(pulled.stderr.contains("wrote hello.hvt.wasm"), "the packaged name: {}", pulled.stderr);
+    assert_eq!(std::fs::read(&hello).unwrap(), composed);
 
     // The hosts run it from the registry: in a process and in KVM.
     for isolation in ["--isolation=process", "--isolation=kvm"] {
@@ -215,9 +222,11 @@ fn registry_drivers_are_pinned_in_the_lock_and_cached() {
     assert!(s.run(&bin("ukc-unix"), &["kv.wasm"]).ok().starts_with(served));
     let lock_text = std::fs::read(s.path().join("ukc.lock")).unwrap();
 
-    // The tag moves to another component: composes keep the pinned digest.
+    // The tag moves to another component: composes keep the pinned digest, pulled by
+    // digest from the registry (the cache emptied first).
     let other = compose(&component("hello"), "unix", s.path(), "other.wasm", &[]);
     s.ukc(&["push", path_str(&other), &driver]).ok();
+    std::fs::remove_dir_all(s.path().join("cache")).unwrap();
     composing(&["--locked"]).ok();
     assert!(s.run(&bin("ukc-unix"), &["kv.wasm"]).ok().starts_with(served));
     assert_eq!(std::fs::read(s.path().join("ukc.lock")).unwrap(), lock_text, "the lock is unchanged");

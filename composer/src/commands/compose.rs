@@ -34,14 +34,20 @@ pub fn run(args: Args) -> Result<()> {
     let (options, lock) = args.selection.options()?;
     let composition = Composition::new(app, &options)?;
     let bytes = composition.encode()?;
-    // Files the output must not overwrite: the app and the drivers read from files.
-    let inputs = std::iter::once(args.app.as_str()).chain(
-        args.selection
-            .drivers
-            .iter()
-            .map(String::as_str)
-            .filter(|d| matches!(ukc_oci::Source::parse(d), Ok(ukc_oci::Source::File(_)))),
-    );
+    // Files the output must not overwrite: the app and the drivers read from files and
+    // archives (a layout is a directory, which no output replaces).
+    let driver_files: Vec<String> = args
+        .selection
+        .drivers
+        .iter()
+        .filter_map(|d| match ukc_oci::Source::parse(d) {
+            Ok(ukc_oci::Source::File(path) | ukc_oci::Source::Archive { file: path, .. }) => {
+                Some(path.display().to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let inputs = std::iter::once(args.app.as_str()).chain(driver_files.iter().map(String::as_str));
     let mut outputs = ukc::output::Outputs::new(inputs);
     if let Some(wac_path) = &args.emit_wac {
         outputs.add(wac_path, ukc::wac::document(&composition.plan, &args.app, wac_path).as_bytes())?;

@@ -73,12 +73,19 @@ fn destination(text: &str) -> Result<Source> {
 }
 
 fn tag_for(given: Option<&String>, package: &Package) -> Result<String> {
-    let tag = match given {
-        Some(tag) => tag.clone(),
-        None => package.annotations().remove(ukc_oci::package::annotations::VERSION).unwrap_or("latest".into()),
+    let (tag, from_version) = match given {
+        Some(tag) => (tag.clone(), false),
+        None => match package.annotations().remove(ukc_oci::package::annotations::VERSION) {
+            Some(version) => (version, true),
+            None => ("latest".into(), false),
+        },
     };
     if !ukc_oci::source::valid_tag(&tag) {
-        bail!("{tag:?} is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')");
+        let source =
+            if from_version { " (the application's version, the default tag); give one with --tag TAG" } else { "" };
+        bail!(
+            "{tag:?} is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'){source}"
+        );
     }
     Ok(tag)
 }

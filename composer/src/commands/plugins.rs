@@ -30,7 +30,7 @@ pub fn load(drivers: &[String], pinning: &Pinning) -> Result<(Vec<Plugin>, Lock)
     let mut plugins = Vec::new();
     for text in drivers {
         let source = Source::parse(text)?;
-        let bytes = match &source {
+        let package = match &source {
             Source::File(_) => {
                 plugins.push(Plugin::read(text)?);
                 continue;
@@ -46,11 +46,12 @@ pub fn load(drivers: &[String], pinning: &Pinning) -> Result<(Vec<Plugin>, Lock)
                 }
                 let package = Registry::connect(reference, &access)?.pull(pinned.as_ref(), &BlobCache::from_env())?;
                 lock.pin(text, package.manifest.digest.clone());
-                package.component.bytes
+                package
             }
-            _ => ukc_oci::read_package(&source, &access, None)?.component.bytes,
+            _ => ukc_oci::read_package(&source, &access, None)?,
         };
-        plugins.push(Plugin { shown: text.clone(), bytes });
+        let file_name = package.title("driver.wasm");
+        plugins.push(Plugin { shown: text.clone(), bytes: package.component.bytes, file_name });
     }
     Ok((plugins, lock))
 }

@@ -26,7 +26,17 @@ pub fn run(args: Args) -> Result<()> {
         other => other,
     };
     let package = ukc_oci::read_package(&source, &Access { insecure: args.insecure }, None)?;
-    let output = args.output.clone().unwrap_or_else(|| package.title("component.wasm"));
+    let output = match &args.output {
+        Some(output) => output.clone(),
+        None => {
+            // The name comes from the package: never let it replace a file silently.
+            let title = package.title("component.wasm");
+            if std::path::Path::new(&title).exists() {
+                anyhow::bail!("{title} already exists; remove it, or name the output with -o FILE");
+            }
+            title
+        }
+    };
     ukc::output::write(&output, &package.component.bytes)?;
     eprintln!(
         "ukc: wrote {output} ({:.1} KiB) from {source}, manifest {}",

@@ -6,7 +6,8 @@
 //! Bounded: at most [`MAX_CLIENTS`] TCP connections; each holds at most one query being
 //! read (up to 65,535 bytes, as its length prefix allows) and one answer being sent;
 //! pipelined queries wait unread until the answer before is sent; a connection that
-//! completes no query for `--idle-timeout-s` is closed. UDP answers fit the client's
+//! completes no query for `--idle-timeout-s` is closed (sending an answer slowly does not
+//! count), and connections past the limit are closed as they are accepted. UDP answers fit the client's
 //! buffer (512 bytes, or what its EDNS offers up to 1,232), truncated with TC otherwise.
 
 wit_bindgen::generate!({
@@ -93,14 +94,21 @@ impl exports::ukc::app::main::Guest for Dns {
                     }
                 }
             }
-            while clients.len() < MAX_CLIENTS && accepting.may_try(now) {
+            while accepting.may_try(now) {
                 match listener.accept() {
                     Ok(connection) => {
                         if let Some(failures) = accepting.succeeded() {
                             say(&format!("dns: accepting again, after {failures} failed attempts"));
                         }
-                        clients.push(Client::new(connection, now));
                         progress = true;
+                        if clients.len() < MAX_CLIENTS {
+                            clients.push(Client::new(connection, now));
+                        } else {
+                            // Full: closed at once (the client retries, over UDP or later),
+                            // rather than left waiting in a listener that `yield` would
+                            // keep reporting ready.
+                            let _ = connection.shutdown();
+                        }
                     }
                     Err(Error::WouldBlock) => break,
                     Err(e) => {
@@ -145,6 +153,7 @@ struct Client {
     sent: usize,
     closing: bool,
     done: bool,
+    /// When it was accepted or last had a query answered (monotonic nanoseconds).
     last_progress: u64,
 }
 
@@ -176,7 +185,7 @@ impl Client {
                     Ok(0) | Err(Error::WouldBlock) => return progress,
                     Ok(n) => {
                         self.sent += n as usize;
-                        (progress, self.last_progress) = (true, now);
+                        progress = true;
                     }
                     Err(_) => return self.finish(),
                 }

@@ -25,11 +25,12 @@ impl Zone {
     /// Parses a zone file. `origin` is the zone's name when the file sets no `$ORIGIN`
     /// before its first relative name.
     pub fn parse(text: &str) -> Result<Zone, String> {
-        let mut parser = Parser { origin: None, ttl: None, owner: None, records: BTreeMap::new(), soa: None };
+        let mut parser =
+            Parser { apex: None, origin: None, ttl: None, owner: None, records: BTreeMap::new(), soa: None };
         for (line, fields) in logical_lines(text)? {
             parser.line(&fields).map_err(|e| format!("line {line}: {e}"))?;
         }
-        let origin = parser.origin.ok_or("the zone file has no records")?;
+        let origin = parser.apex.ok_or("the zone file has no records")?;
         let soa = parser.soa.ok_or_else(|| format!("the zone has no SOA record at its origin {origin}"))?;
         if !parser
             .records
@@ -66,6 +67,9 @@ impl Zone {
 }
 
 struct Parser {
+    /// The zone's apex: the first origin, set by `$ORIGIN` or by the first absolute name.
+    apex: Option<Name>,
+    /// Where relative names are rooted now (`$ORIGIN` may move it within the zone).
     origin: Option<Name>,
     ttl: Option<u32>,
     owner: Option<Name>,
@@ -105,15 +109,16 @@ impl Parser {
     }
 
     fn set_origin(&mut self, name: Name) -> Result<(), String> {
-        match &self.origin {
-            Some(origin) if !origin.zone_of(&name) => {
-                Err(format!("$ORIGIN {name} is outside the zone {origin}; one file holds one zone"))
+        match &self.apex {
+            Some(apex) if !apex.zone_of(&name) => {
+                Err(format!("$ORIGIN {name} is outside the zone {apex}; one file holds one zone"))
             }
             Some(_) => {
                 self.origin = Some(name);
                 Ok(())
             }
             None => {
+                self.apex = Some(name.clone());
                 self.origin = Some(name);
                 Ok(())
             }
@@ -158,11 +163,11 @@ impl Parser {
                 None => return Err("no TTL: give one, or a $TTL line before the first record".into()),
             },
         };
-        let origin = self.origin.clone().expect("a name was read, so the origin is set");
-        if !origin.zone_of(&owner) {
-            return Err(format!("{owner} is outside the zone {origin}"));
+        let apex = self.apex.clone().expect("a name was read, so the apex is set");
+        if !apex.zone_of(&owner) {
+            return Err(format!("{owner} is outside the zone {apex}"));
         }
-        if matches!(data, RData::SOA(_)) && (owner != origin || self.soa.is_some()) {
+        if matches!(data, RData::SOA(_)) && (owner != apex || self.soa.is_some()) {
             return Err("one SOA record, at the zone's origin".into());
         }
         let record = Record::from_rdata(owner.clone(), ttl, data);
@@ -189,6 +194,7 @@ impl Parser {
         let name = Name::from_ascii(text).map_err(|e| format!("{text:?} is not a domain name: {e}"))?;
         if name.is_fqdn() {
             if self.origin.is_none() {
+                self.apex = Some(name.clone());
                 self.origin = Some(name.clone());
             }
             return Ok(name);
@@ -233,10 +239,11 @@ impl Parser {
                 if texts.is_empty() {
                     return Err("TXT needs at least one string".into());
                 }
-                if let Some(long) = texts.iter().find(|t| t.len() > 255) {
+                let strings = texts.iter().map(|t| unescape(t)).collect::<Result<Vec<_>, _>>()?;
+                if let Some(long) = strings.iter().find(|t| t.len() > 255) {
                     return Err(format!("a TXT string is at most 255 bytes, not {}", long.len()));
                 }
-                RData::TXT(TXT::new(texts.iter().map(|t| t.to_string()).collect()))
+                RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
             }
             "SOA" => {
                 count(7)?;
@@ -330,7 +337,10 @@ fn logical_lines(text: &str) -> Result<Vec<(usize, Vec<Field>)>, String> {
                         match chars.next() {
                             None => return Err(format!("line {number}: a quoted string does not end")),
                             Some('"') => break,
-                            Some('\\') => text.push(escaped(&mut chars).map_err(|e| format!("line {number}: {e}"))?),
+                            Some('\\') => {
+                                text.push('\\');
+                                text.push(chars.next().ok_or(format!("line {number}: a line ends in '\\'"))?);
+                            }
                             Some(c) => text.push(c),
                         }
                     }
@@ -345,10 +355,11 @@ fn logical_lines(text: &str) -> Result<Vec<(usize, Vec<Field>)>, String> {
                             break;
                         }
                         chars.next();
+                        text.push(c);
+                        // An escaped character never ends the field; escapes are kept as
+                        // written, for names (hickory reads `\.`, `\DDD`) and TXT (unescape).
                         if c == '\\' {
-                            text.push(escaped(&mut chars).map_err(|e| format!("line {number}: {e}"))?);
-                        } else {
-                            text.push(c);
+                            text.push(chars.next().ok_or(format!("line {number}: a line ends in '\\'"))?);
                         }
                     }
                     fields.push(Field { text, quoted: false, first: at_start && first_field });
@@ -367,22 +378,31 @@ fn logical_lines(text: &str) -> Result<Vec<(usize, Vec<Field>)>, String> {
     Ok(lines)
 }
 
-/// `\X` or `\DDD` (a byte in decimal), after the backslash.
-fn escaped(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<char, String> {
-    match chars.next() {
-        Some(d) if d.is_ascii_digit() => {
-            let mut value = u32::from(d as u8 - b'0');
-            for _ in 0..2 {
-                match chars.next() {
-                    Some(d) if d.is_ascii_digit() => value = value * 10 + u32::from(d as u8 - b'0'),
-                    _ => return Err("\\DDD needs three digits".into()),
-                }
-            }
-            u8::try_from(value).map(char::from).map_err(|_| format!("\\{value} is not a byte"))
+/// A character string's bytes (RFC 1035 section 5.1): `\X` is X, `\DDD` the byte DDD.
+fn unescape(text: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes().iter();
+    while let Some(&b) = rest.next() {
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
         }
-        Some(c) => Ok(c),
-        None => Err("a line ends in '\\'".into()),
+        match rest.next() {
+            Some(d) if d.is_ascii_digit() => {
+                let mut value = u32::from(d - b'0');
+                for _ in 0..2 {
+                    match rest.next() {
+                        Some(d) if d.is_ascii_digit() => value = value * 10 + u32::from(d - b'0'),
+                        _ => return Err("\\DDD needs three digits".into()),
+                    }
+                }
+                bytes.push(u8::try_from(value).map_err(|_| format!("\\{value} is not a byte"))?);
+            }
+            Some(&c) => bytes.push(c),
+            None => return Err("a string ends in '\\'".into()),
+        }
     }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -430,6 +450,16 @@ a.b.deep TXT plain
     }
 
     #[test]
+    fn origin_may_move_within_the_zone() {
+        let text = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$ORIGIN sub.example.test.\nwww A 10.0.0.9\n";
+        let zone = Zone::parse(text).unwrap();
+        assert_eq!(zone.origin.to_string(), "example.test.", "the apex stays the zone's");
+        assert_eq!(zone.records(&LowerName::new(&Name::from_ascii("www.sub.example.test.").unwrap())).len(), 1);
+        let outside = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$ORIGIN other.test.\n";
+        assert!(Zone::parse(outside).unwrap_err().contains("line 5: $ORIGIN other.test. is outside the zone"));
+    }
+
+    #[test]
     fn errors_name_their_line() {
         for (text, wanted) in [
             ("$TTL 60\n@ SOA a b 1 2 3 4 5\n", "line 2: @ before any $ORIGIN"),
@@ -446,6 +476,19 @@ a.b.deep TXT plain
             let err = Zone::parse(text).unwrap_err();
             assert!(err.contains(wanted), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn escapes_reach_names_and_strings_as_rfc_1035_says() {
+        let text = "$ORIGIN example.test.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\na\\.b TXT \"say \\\"hi\\\"\" caf\\195\\169\n";
+        let zone = Zone::parse(text).unwrap();
+        let owner = Name::from_ascii("a\\.b.example.test.").unwrap();
+        assert_eq!(owner.num_labels(), 3, "an escaped dot stays in its label");
+        let records = zone.records(&LowerName::new(&owner));
+        let RData::TXT(txt) = &records[0].data else { panic!("a TXT") };
+        assert_eq!(&txt.txt_data[0][..], b"say \"hi\"");
+        assert_eq!(&txt.txt_data[1][..], "café".as_bytes(), "\\DDD is a byte");
+        assert!(Zone::parse(&text.replace("195", "300")).unwrap_err().contains("not a byte"));
     }
 
     #[test]
