@@ -17,6 +17,10 @@ struct Guest {
     package: String,
     name: String,
     driver: bool,
+    /// `wasm32-unknown-unknown`, or `wasm32-wasip2` for a guest whose dependencies need
+    /// WASI (its Cargo.toml says `[package.metadata.ukc] target = "wasm32-wasip2"`): ring's
+    /// randomness, say, which the wasi-shim driver serves from ukc:entropy.
+    target: &'static str,
 }
 
 /// Where guest crates live, and whether those are drivers: every directory there with a
@@ -36,9 +40,15 @@ fn discover(workspace: &Path) -> Result<Vec<Guest>> {
                 continue;
             }
             let name = path.file_name().context("a directory has a name")?.to_string_lossy().into_owned();
-            let package = package_name(&std::fs::read_to_string(&manifest)?)
+            let text = std::fs::read_to_string(&manifest)?;
+            let package = section_value(&text, "[package]", "name")
                 .with_context(|| format!("{} names no package", manifest.display()))?;
-            found.push(Guest { package, name, driver });
+            let target = match section_value(&text, "[package.metadata.ukc]", "target").as_deref() {
+                None => WASM_TARGET,
+                Some(WASIP2_TARGET) => WASIP2_TARGET,
+                Some(other) => bail!("{}: target {other:?} is not one ukc builds guests for", manifest.display()),
+            };
+            found.push(Guest { package, name, driver, target });
         }
         found.sort_by(|a, b| a.name.cmp(&b.name));
         guests.extend(found);
@@ -46,13 +56,13 @@ fn discover(workspace: &Path) -> Result<Vec<Guest>> {
     Ok(guests)
 }
 
-/// The `name` of a Cargo.toml's `[package]` section.
-fn package_name(cargo_toml: &str) -> Option<String> {
-    let mut in_package = false;
+/// The string `key` of a Cargo.toml's `section` (`[package]`'s `name`, say).
+fn section_value(cargo_toml: &str, section: &str, key: &str) -> Option<String> {
+    let mut inside = false;
     for line in cargo_toml.lines().map(str::trim) {
         if line.starts_with('[') {
-            in_package = line == "[package]";
-        } else if in_package && let Some(value) = line.strip_prefix("name") {
+            inside = line == section;
+        } else if inside && let Some(value) = line.strip_prefix(key) {
             return Some(value.trim_start().strip_prefix('=')?.trim().trim_matches('"').to_string());
         }
     }
@@ -60,6 +70,7 @@ fn package_name(cargo_toml: &str) -> Option<String> {
 }
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const WASIP2_TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "wasm";
 
 fn main() -> Result<()> {
@@ -77,15 +88,34 @@ fn main() -> Result<()> {
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
     println!("cargo:rustc-env=UKC_COMPONENTS_DIR={}", components_dir.display());
 
-    let guests = discover(&workspace)?;
-    build_guests(&workspace, &guest_target, &guests)?;
+    let mut guests = discover(&workspace)?;
+    if let Some(missing) = wasip2_missing() {
+        let skipped: Vec<&str> = guests.iter().filter(|g| g.target == WASIP2_TARGET).map(|g| g.name.as_str()).collect();
+        println!(
+            "cargo:warning=not building {} ({missing}; they build for {WASIP2_TARGET} with C inside): \
+             `rustup target add {WASIP2_TARGET}` and `apt-get install clang llvm`, then build again",
+            skipped.join(", ")
+        );
+        guests.retain(|g| g.target != WASIP2_TARGET);
+        // A path that never exists: cargo runs this script again on every build, so the
+        // skipped guests are built as soon as the toolchain is there.
+        println!("cargo:rerun-if-changed={}", out_dir.join("wasip2-toolchain-missing").display());
+    }
+    println!("cargo:rerun-if-env-changed=CC_wasm32_wasip2");
+    println!("cargo:rerun-if-env-changed=AR_wasm32_wasip2");
+    for target in [WASM_TARGET, WASIP2_TARGET] {
+        let these: Vec<&Guest> = guests.iter().filter(|g| g.target == target).collect();
+        if !these.is_empty() {
+            build_guests(&workspace, &guest_target, target, &these)?;
+        }
+    }
 
     std::fs::create_dir_all(&components_dir)?;
     let mut drivers =
         String::from("/// The built-in drivers, embedded in this crate.\npub const DRIVERS: &[Artifact] = &[\n");
     for guest in &guests {
         let core =
-            guest_target.join(WASM_TARGET).join(PROFILE).join(format!("{}.wasm", guest.package.replace('-', "_")));
+            guest_target.join(guest.target).join(PROFILE).join(format!("{}.wasm", guest.package.replace('-', "_")));
         let component =
             componentize(&core, guest).with_context(|| format!("turning {} into a component", core.display()))?;
         write_atomically(&components_dir.join(format!("{}.wasm", guest.name)), &component)?;
@@ -104,6 +134,27 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// What a wasm32-wasip2 guest with C in it (ring) needs and this machine lacks, if
+/// anything: the target's standard library, a C compiler and an archiver for wasm32.
+fn wasip2_missing() -> Option<String> {
+    let suffix = WASIP2_TARGET.replace('-', "_");
+    let runs =
+        |tool: std::ffi::OsString| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    for (var, tool) in [("CC", "clang"), ("AR", "llvm-ar")] {
+        let tool = std::env::var_os(format!("{var}_{suffix}")).unwrap_or_else(|| tool.into());
+        if !runs(tool.clone()) {
+            return Some(format!("{} is not installed", tool.to_string_lossy()));
+        }
+    }
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if !sysroot.join("lib/rustlib").join(WASIP2_TARGET).is_dir() {
+        return Some(format!("the {WASIP2_TARGET} target is not installed"));
+    }
+    None
+}
+
 fn env(name: &str) -> Result<String> {
     std::env::var(name).with_context(|| format!("cargo did not set {name}"))
 }
@@ -114,13 +165,23 @@ fn outer_target_dir(out_dir: &Path) -> Option<PathBuf> {
     out_dir.ancestors().find(|dir| dir.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf)
 }
 
-fn build_guests(workspace: &Path, guest_target: &Path, guests: &[Guest]) -> Result<()> {
+fn build_guests(workspace: &Path, guest_target: &Path, target: &str, guests: &[&Guest]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--profile", PROFILE, "--target", WASM_TARGET])
+        .args(["build", "--profile", PROFILE, "--target", target])
         .arg("--target-dir")
         .arg(guest_target);
+    if target == WASIP2_TARGET {
+        // C in wasip2 guests (ring) needs a compiler for wasm32: clang, with LLVM's ar.
+        let suffix = target.replace('-', "_");
+        for (var, tool) in [("CC", "clang"), ("AR", "llvm-ar")] {
+            let name = format!("{var}_{suffix}");
+            if std::env::var_os(&name).is_none() {
+                cmd.env(name, tool);
+            }
+        }
+    }
     for guest in guests {
         cmd.args(["-p", &guest.package]);
     }
@@ -155,8 +216,28 @@ fn build_guests(workspace: &Path, guest_target: &Path, guests: &[Guest]) -> Resu
 /// trap's backtrace says which component it came from) and encodes the component.
 fn componentize(core: &Path, guest: &Guest) -> Result<Vec<u8>> {
     let module = std::fs::read(core)?;
+    if guest.target == WASIP2_TARGET {
+        // rustc already made the component (wasm-component-ld); its manifest is in its
+        // core module.
+        let manifest = nested_custom_section(&module, COMPONENT_SECTION)
+            .with_context(|| format!("{} has no `{COMPONENT_SECTION}` section", guest.package))?;
+        check_name(&manifest, guest)?;
+        return Ok(module);
+    }
     let manifest = custom_section(&module, COMPONENT_SECTION)
         .with_context(|| format!("{} has no `{COMPONENT_SECTION}` section", guest.package))?;
+    check_name(manifest, guest)?;
+    let mut module = module;
+    if custom_section(&module, "name").is_none() {
+        let mut names = wasm_encoder::NameSection::new();
+        names.module(&guest.name);
+        module.extend(ukc_manifest::encode_custom_section("name", &names.as_custom().data));
+    }
+    wit_component::ComponentEncoder::default().validate(true).module(&module)?.encode()
+}
+
+/// Checks the guest's manifest, and that it names the guest after its directory.
+fn check_name(manifest: &[u8], guest: &Guest) -> Result<()> {
     let manifest = ComponentManifest::from_json(manifest, &guest.package).map_err(anyhow::Error::msg)?;
     if manifest.name != guest.name {
         bail!(
@@ -166,13 +247,15 @@ fn componentize(core: &Path, guest: &Guest) -> Result<Vec<u8>> {
             guest.name
         );
     }
-    let mut module = module;
-    if custom_section(&module, "name").is_none() {
-        let mut names = wasm_encoder::NameSection::new();
-        names.module(&guest.name);
-        module.extend(ukc_manifest::encode_custom_section("name", &names.as_custom().data));
-    }
-    wit_component::ComponentEncoder::default().validate(true).module(&module)?.encode()
+    Ok(())
+}
+
+/// The first custom section called `name` at any depth of a component.
+fn nested_custom_section(component: &[u8], name: &str) -> Option<Vec<u8>> {
+    wasmparser::Parser::new(0).parse_all(component).find_map(|payload| match payload {
+        Ok(wasmparser::Payload::CustomSection(s)) if s.name() == name => Some(s.data().to_vec()),
+        _ => None,
+    })
 }
 
 /// A top-level custom section of a core module (where `#[link_section]` puts it).

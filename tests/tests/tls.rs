@@ -1,0 +1,180 @@
+//! The tls driver: `tls-echo` serves TLS 1.3 and 1.2 with ALPN to `openssl s_client`, which
+//! checks the chain against the test's own CA, on ukc-unix (the host's sockets) and on
+//! ukc-hvt in KVM (the tcpip driver over a tap, the identity in a GNU tar image); a client
+//! with another CA refuses it and the server goes on serving; a key that does not match
+//! its certificate, or no identity at all, is one clear error before serving.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use ukc_tests::netns::Netns;
+use ukc_tests::web::Background;
+use ukc_tests::*;
+
+/// A CA, and a server certificate it signed for localhost, 127.0.0.1 and 10.0.0.2, in
+/// `dir/tls` as the tls device wants them (`cert.pem`, `key.pem`); returns the CA's file.
+fn identity(dir: &Path) -> PathBuf {
+    let tls = dir.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    let p = |name: &str| path_str(&dir.join(name)).to_string();
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let mut ca = vec!["req", "-x509", "-days", "30", "-subj", "/CN=ukc test CA", "-keyout"];
+    let (ca_key, ca_pem) = (p("ca.key"), p("ca.pem"));
+    ca.extend([ca_key.as_str(), "-out", ca_pem.as_str()]);
+    ca.extend(ec);
+    run("openssl", &ca).ok();
+    let (key, csr) = (path_str(&tls.join("key.pem")).to_string(), p("server.csr"));
+    let mut request = vec!["req", "-subj", "/CN=localhost", "-keyout", key.as_str(), "-out", csr.as_str()];
+    request.extend(ec);
+    run("openssl", &request).ok();
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.0.0.2\n").unwrap();
+    let (cert, ext) = (path_str(&tls.join("cert.pem")).to_string(), p("ext.cnf"));
+    let sign = [
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca_pem,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-out",
+        &cert,
+        "-extfile",
+        &ext,
+    ];
+    run("openssl", &sign).ok();
+    dir.join("ca.pem")
+}
+
+/// `openssl s_client` at `address`:8443 with `ca`, sending `line` and printing what comes
+/// back and what it agreed (s_client ends when its input does; the pause lets the echo
+/// come back first).
+fn s_client(netns: &Netns, address: &str, ca: &Path, version: &str, line: &str) -> Run {
+    let script = format!(
+        "(echo {line}; sleep 1) | openssl s_client -connect {address}:8443 -CAfile '{}' -verify_return_error {version} -alpn http/1.1",
+        path_str(ca)
+    );
+    run_with_input(&mut netns.command("bash", &["-c", &script]), b"", Duration::from_secs(20))
+}
+
+fn check_sessions(netns: &Netns, address: &str, ca: &Path, dir: &Path) {
+    for (version, agreed) in [("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")] {
+        let line = format!("hello-over-{}", &version[1..]);
+        let session = s_client(netns, address, ca, version, &line);
+        let out = session.stdout_text();
+        assert!(out.contains(&format!("Protocol  : {agreed}")) || out.contains(&format!("New, {agreed}")), "{out}");
+        assert!(out.contains("Verify return code: 0 (ok)"), "{out}");
+        assert!(out.contains("ALPN protocol: http/1.1"), "{out}");
+        assert!(out.lines().any(|l| l == line), "the line comes back: {out}");
+    }
+    // A client that trusts another CA refuses the server; the server serves on.
+    run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=other CA",
+            "-keyout",
+            path_str(&dir.join("other.key")),
+            "-out",
+            path_str(&dir.join("other.pem")),
+        ],
+    )
+    .ok();
+    let refused = s_client(netns, address, &dir.join("other.pem"), "-tls1_3", "never-echoed");
+    let text = format!("{}{}", refused.stdout_text(), refused.stderr);
+    assert!(text.contains("unable to get local issuer certificate"), "{text}");
+    assert!(!refused.stdout_text().lines().any(|l| l == "never-echoed"));
+    let again = s_client(netns, address, ca, "-tls1_3", "still-serving");
+    assert!(again.stdout_text().lines().any(|l| l == "still-serving"), "{}", again.stdout_text());
+}
+
+#[test]
+fn tls_echo_serves_tls_1_3_and_1_2_on_unix() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = identity(dir.path());
+    let echo = compose(&component("tls-echo"), "unix", dir.path(), "tls-echo.unix.wasm", &[]);
+    let netns = Netns::loopback("tls-unix");
+    let kv = format!("--kv:tls={}", path_str(&dir.path().join("tls")));
+    let server = Background::start(netns.command(
+        path_str(&bin("ukc-unix")),
+        &[path_str(&echo), &kv, "--listen-address=127.0.0.1", "--", "--alpn=http/1.1"],
+    ));
+    netns.wait_for_port_within("127.0.0.1", 8443, Duration::from_secs(20));
+    check_sessions(&netns, "127.0.0.1", &ca, dir.path());
+    let log = server.stop();
+    assert!(log.contains("tls-echo: session with TLSv1_3, http/1.1"), "{log}");
+    assert!(log.contains("tls-echo: session with TLSv1_2, http/1.1"), "{log}");
+    assert!(log.contains("received fatal alert: UnknownCA"), "{log}");
+}
+
+#[test]
+fn tls_echo_serves_tls_on_hvt_in_kvm_with_its_identity_on_a_tar_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = identity(dir.path());
+    let image = dir.path().join("tls.tar");
+    run("tar", &["-cf", path_str(&image), "-C", path_str(&dir.path().join("tls")), "."]).ok();
+    let echo = compose(&component("tls-echo"), "hvt", dir.path(), "tls-echo.hvt.wasm", &[]);
+    let netns = Netns::with_tap("tls-hvt");
+    let block = format!("--block:tls={}", path_str(&image));
+    let args = [
+        "--isolation=kvm",
+        "--net:service=tap0",
+        &block,
+        "--",
+        path_str(&echo),
+        "--ipv4=10.0.0.2/24",
+        "--alpn=http/1.1",
+    ];
+    let server = Background::start(netns.command(path_str(&bin("ukc-hvt")), &args));
+    netns.wait_for_port_within("10.0.0.2", 8443, Duration::from_secs(20));
+    check_sessions(&netns, "10.0.0.2", &ca, dir.path());
+    let log = server.stop();
+    assert!(log.contains("tls-echo: session with TLSv1_2, http/1.1"), "{log}");
+}
+
+#[test]
+fn a_bad_or_missing_identity_is_one_error_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    identity(dir.path());
+    let echo = compose(&component("tls-echo"), "unix", dir.path(), "tls-echo.unix.wasm", &[]);
+    // The key of another certificate.
+    run(
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            path_str(&dir.path().join("tls/key.pem")),
+        ],
+    )
+    .ok();
+    let kv = format!("--kv:tls={}", path_str(&dir.path().join("tls")));
+    let failed = ukc_unix(&[path_str(&echo), &kv, "--listen-address=127.0.0.1"]);
+    assert_eq!(failed.status, Some(1), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("bad identity: identity store 'tls': the key does not serve the certificate"),
+        "{}",
+        failed.stderr
+    );
+    std::fs::write(dir.path().join("tls/cert.pem"), "not a certificate\n").unwrap();
+    let failed = ukc_unix(&[path_str(&echo), &kv, "--listen-address=127.0.0.1"]);
+    assert!(failed.stderr.contains("cert.pem holds no certificate"), "{}", failed.stderr);
+    let missing = ukc_unix(&[path_str(&echo)]);
+    assert_eq!(missing.status, Some(1));
+    assert!(missing.stderr.contains("'tls'"), "the host names the missing device: {}", missing.stderr);
+}
