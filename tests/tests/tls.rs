@@ -178,3 +178,98 @@ fn a_bad_or_missing_identity_is_one_error_before_serving() {
     assert_eq!(missing.status, Some(1));
     assert!(missing.stderr.contains("'tls'"), "the host names the missing device: {}", missing.stderr);
 }
+
+/// A site of a 1 KiB page and a 1.5 MB file (streamed in chunks), in `dir/site`.
+fn site(dir: &Path) -> PathBuf {
+    let site = dir.join("site");
+    std::fs::create_dir_all(site.join("img")).unwrap();
+    let bytes =
+        |len: usize, seed: u32| -> Vec<u8> { (0..len).map(|i| ((i as u32).wrapping_mul(seed) >> 7) as u8).collect() };
+    std::fs::write(site.join("index.html"), bytes(1024, 2_654_435_761)).unwrap();
+    std::fs::write(site.join("img/big.bin"), bytes(1_500_000, 40_503)).unwrap();
+    site
+}
+
+/// `curl` over HTTPS with `ca`, for `path` at `address`, limited to one TLS version; what
+/// it downloaded and what it said.
+fn curl(netns: &Netns, address: &str, ca: &Path, version: &[&str], path: &str, out: &Path) -> Run {
+    let resolve = format!("localhost:8443:{address}");
+    let url = format!("https://localhost:8443/{path}");
+    let mut args =
+        vec!["-sS", "-v", "--max-time", "20", "--cacert", path_str(ca), "--resolve", &resolve, "-o", path_str(out)];
+    args.extend_from_slice(version);
+    args.push(&url);
+    run_with_input(&mut netns.command("curl", &args), b"", Duration::from_secs(30))
+}
+
+fn check_https(netns: &Netns, address: &str, ca: &Path, dir: &Path, site: &Path) {
+    for (version, agreed) in [(&["--tlsv1.3"][..], "TLSv1.3"), (&["--tlsv1.2", "--tls-max", "1.2"][..], "TLSv1.2")] {
+        for path in ["index.html", "img/big.bin"] {
+            let out = dir.join("download");
+            let fetched = curl(netns, address, ca, version, path, &out);
+            assert_eq!(fetched.status, Some(0), "{}", fetched.stderr);
+            assert!(fetched.stderr.contains(&format!("SSL connection using {agreed}")), "{}", fetched.stderr);
+            assert!(fetched.stderr.contains("ALPN: server accepted http/1.1"), "{}", fetched.stderr);
+            assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(site.join(path)).unwrap(), "{path} over {agreed}");
+        }
+    }
+    let other = dir.join("other-ca.pem");
+    run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=other CA",
+            "-keyout",
+            path_str(&dir.join("other-ca.key")),
+            "-out",
+            path_str(&other),
+        ],
+    )
+    .ok();
+    let refused = curl(netns, address, &other, &[], "index.html", &dir.join("refused"));
+    assert_eq!(refused.status, Some(60), "curl refuses a certificate it cannot verify: {}", refused.stderr);
+    let again = curl(netns, address, ca, &[], "index.html", &dir.join("again"));
+    assert_eq!(again.status, Some(0), "still serving: {}", again.stderr);
+}
+
+#[test]
+fn static_website_tls_serves_https_on_unix_and_on_hvt_in_kvm() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = identity(dir.path());
+    let site = site(dir.path());
+
+    let on_unix = compose(&component("static-website-tls"), "unix", dir.path(), "web.unix.wasm", &[]);
+    let netns = Netns::loopback("https-unix");
+    let (storage, tls) =
+        (format!("--kv:storage={}", path_str(&site)), format!("--kv:tls={}", path_str(&dir.path().join("tls"))));
+    let server = Background::start(
+        netns.command(path_str(&bin("ukc-unix")), &[path_str(&on_unix), &storage, &tls, "--listen-address=127.0.0.1"]),
+    );
+    netns.wait_for_port_within("127.0.0.1", 8443, Duration::from_secs(20));
+    check_https(&netns, "127.0.0.1", &ca, dir.path(), &site);
+    let log = server.stop();
+    assert!(log.contains("static-website-tls: serving HTTPS on port 8443"), "{log}");
+    drop(netns);
+
+    let (site_tar, tls_tar) = (dir.path().join("site.tar"), dir.path().join("tls.tar"));
+    run("tar", &["-cf", path_str(&site_tar), "-C", path_str(&site), "."]).ok();
+    run("tar", &["-cf", path_str(&tls_tar), "-C", path_str(&dir.path().join("tls")), "."]).ok();
+    let on_hvt = compose(&component("static-website-tls"), "hvt", dir.path(), "web.hvt.wasm", &[]);
+    let netns = Netns::with_tap("https-hvt");
+    let (storage, tls) =
+        (format!("--block:storage={}", path_str(&site_tar)), format!("--block:tls={}", path_str(&tls_tar)));
+    let args = ["--isolation=kvm", "--net:service=tap0", &storage, &tls, "--", path_str(&on_hvt), "--ipv4=10.0.0.2/24"];
+    let server = Background::start(netns.command(path_str(&bin("ukc-hvt")), &args));
+    netns.wait_for_port_within("10.0.0.2", 8443, Duration::from_secs(20));
+    check_https(&netns, "10.0.0.2", &ca, dir.path(), &site);
+    server.stop();
+}

@@ -134,6 +134,10 @@ impl GuestSession for Session {
         inner.tls.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned())
     }
 
+    fn remote_endpoint(&self) -> crate::ukc::tcpip::types::Endpoint {
+        self.inner.borrow().tcp.remote_endpoint()
+    }
+
     fn version(&self) -> Option<String> {
         let inner = self.inner.borrow();
         inner.tls.protocol_version().map(|v| format!("{v:?}"))

@@ -1,10 +1,29 @@
 //! HTTP/1.1 framing: requests parsed with httparse, responses queued and written as the
-//! connection takes them.
+//! connection takes them. Nothing here knows what carries the bytes: a TCP connection
+//! (static-website) or a TLS session (static-website-tls) is a [`Sink`].
 
 use crate::site::Site;
-use crate::ukc::tcpip::tcp::Connection;
-use crate::ukc::tcpip::types::Error;
 use std::collections::VecDeque;
+
+/// What a write to a connection did.
+pub enum Sent {
+    /// It took this many bytes.
+    Took(u32),
+    /// It takes nothing now; try after `yield`.
+    WouldBlock,
+    /// The connection failed.
+    Failed,
+}
+
+/// Where responses go.
+pub trait Sink {
+    /// Writes what the connection takes of `data`.
+    fn send(&self, data: &[u8]) -> Sent;
+}
+
+/// The connection or the store failed: the connection is dropped.
+#[derive(Debug)]
+pub struct Failed;
 
 /// Largest request head accepted; browsers and curl send far less.
 const MAX_HEAD: usize = 16 * 1024;
@@ -139,11 +158,11 @@ impl Output {
 
     /// Writes as much as the connection takes; `Ok(true)` if anything was written,
     /// `Err` when the connection or the store failed (the connection is then dropped).
-    pub fn flush(&mut self, connection: &Connection, site: &Site) -> Result<bool, Error> {
+    pub fn flush(&mut self, connection: &impl Sink, site: &Site) -> Result<bool, Failed> {
         let mut wrote = false;
         while let Some(part) = self.parts.front_mut() {
             if let Part::Stream { key, offset, remaining } = part {
-                let chunk = site.read_chunk(key, *offset, (*remaining).min(STREAM_CHUNK)).ok_or(Error::NoResources)?;
+                let chunk = site.read_chunk(key, *offset, (*remaining).min(STREAM_CHUNK)).ok_or(Failed)?;
                 *offset += chunk.len() as u64;
                 *remaining -= chunk.len() as u64;
                 let exhausted = *remaining == 0;
@@ -156,16 +175,16 @@ impl Output {
                 continue;
             }
             let Some(Part::Bytes { data, sent }) = self.parts.front_mut() else { unreachable!("streams became bytes") };
-            match connection.write(&data[*sent..]) {
-                Ok(n) => {
+            match connection.send(&data[*sent..]) {
+                Sent::Took(n) => {
                     *sent += n as usize;
                     wrote = true;
                     if *sent == data.len() {
                         self.parts.pop_front();
                     }
                 }
-                Err(Error::WouldBlock) => return Ok(wrote),
-                Err(e) => return Err(e),
+                Sent::WouldBlock => return Ok(wrote),
+                Sent::Failed => return Err(Failed),
             }
         }
         Ok(wrote)

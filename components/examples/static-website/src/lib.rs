@@ -193,5 +193,15 @@ fn say(line: &str) {
     console::write(format!("{line}\n").as_bytes());
 }
 
+impl http::Sink for Connection {
+    fn send(&self, data: &[u8]) -> http::Sent {
+        match self.write(data) {
+            Ok(n) => http::Sent::Took(n),
+            Err(Error::WouldBlock) => http::Sent::WouldBlock,
+            Err(_) => http::Sent::Failed,
+        }
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 export!(Website);

@@ -1,0 +1,212 @@
+//! MirageOS's `static_website_tls`: static-website's HTTP/1.1 (its `http` and `site`
+//! modules, shared as they are) over `ukc:tls` instead of `ukc:tcpip` TCP, on `--port`.
+//! The tls driver serves the certificate chain and key of the kv device `tls`, attached at
+//! deploy time; the site is the kv store `storage`, as for static-website.
+//!
+//! The same bounds as static-website: at most [`MAX_CLIENTS`] sessions, one response at a
+//! time per session, request heads of at most 16 KiB, files over 64 KiB streamed in 64 KiB
+//! chunks, and a session that completes no request and takes no bytes for
+//! `--idle-timeout-s` closed. A failed handshake ends that session only.
+
+wit_bindgen::generate!({
+    inline: "
+        package ukc-example:static-website-tls;
+        world static-website-tls {
+            include ukc:app/app@0.1.0;
+            import ukc:console/console@0.1.0;
+            import ukc:poll/poll@0.1.0;
+            import ukc:args/args@0.1.0;
+            import ukc:clock/wall@0.1.0;
+            import ukc:clock/monotonic@0.1.0;
+            import ukc:kv/ro@0.1.0;
+            import ukc:tls/server@0.1.0;
+        }
+    ",
+    path: "../../../wit",
+    generate_all,
+});
+
+ukc_guest::manifest!("ukc.json");
+
+#[path = "../../static-website/src/http.rs"]
+mod http;
+#[path = "../../static-website/src/site.rs"]
+mod site;
+
+use site::Site;
+use ukc::args::args;
+use ukc::clock::monotonic;
+use ukc::console::console;
+use ukc::poll::poll;
+use ukc::tcpip::types::Endpoint;
+use ukc::tls::server::{self, Error, Session};
+
+/// Plaintext bytes asked for per read.
+const READ_SIZE: u32 = 16 * 1024;
+/// Most sessions served at once.
+const MAX_CLIENTS: usize = 1024;
+
+struct Website;
+
+impl exports::ukc::app::main::Guest for Website {
+    fn run() -> Result<(), String> {
+        let port: u16 = args::get("port").and_then(|p| p.parse().ok()).ok_or("--port must be between 1 and 65535")?;
+        let verbose = args::get("verbose").as_deref() == Some("true");
+        let idle_timeout = args::get("idle-timeout-s")
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or("--idle-timeout-s must be between 1 and 3600")?
+            * 1_000_000_000;
+        let store = ukc::kv::ro::open("storage").map_err(|e| format!("kv store 'storage': {e:?}"))?;
+        let site = Site::new(store, verbose);
+        let listener = server::listen(port, &["http/1.1".to_string()])
+            .map_err(|e| format!("cannot serve HTTPS: {}", describe(&e)))?;
+        say(&format!("static-website-tls: serving HTTPS on port {port}"));
+        let mut clients: Vec<Client> = Vec::new();
+        let mut failing = false;
+        loop {
+            let now = monotonic::now();
+            let mut progress = false;
+            while clients.len() < MAX_CLIENTS {
+                match listener.accept() {
+                    Ok(session) => {
+                        failing = false;
+                        clients.push(Client::new(session, now));
+                        progress = true;
+                    }
+                    Err(Error::WouldBlock) => break,
+                    Err(e) => {
+                        if !std::mem::replace(&mut failing, true) {
+                            say(&format!("static-website-tls: accept failed: {} (logged once)", describe(&e)));
+                        }
+                        break;
+                    }
+                }
+            }
+            for client in &mut clients {
+                progress |= client.serve(&site, now, idle_timeout, verbose);
+            }
+            clients.retain(|c| !c.done);
+            if !progress {
+                let deadline = clients.iter().map(|c| c.last_progress + idle_timeout).min().unwrap_or(u64::MAX);
+                poll::yield_(deadline);
+            }
+        }
+    }
+}
+
+impl http::Sink for Session {
+    fn send(&self, data: &[u8]) -> http::Sent {
+        match self.write(data) {
+            Ok(n) => http::Sent::Took(n),
+            Err(Error::WouldBlock) => http::Sent::WouldBlock,
+            Err(_) => http::Sent::Failed,
+        }
+    }
+}
+
+/// One session: bytes received but not yet parsed, and the response being sent.
+struct Client {
+    session: Session,
+    peer: Endpoint,
+    input: Vec<u8>,
+    output: http::Output,
+    closing: bool,
+    done: bool,
+    last_progress: u64,
+}
+
+impl Client {
+    fn new(session: Session, now: u64) -> Client {
+        let peer = session.remote_endpoint();
+        Client {
+            session,
+            peer,
+            input: Vec::new(),
+            output: http::Output::default(),
+            closing: false,
+            done: false,
+            last_progress: now,
+        }
+    }
+
+    /// Moves this session along as far as it can without blocking; true if anything moved.
+    fn serve(&mut self, site: &Site, now: u64, idle_timeout: u64, verbose: bool) -> bool {
+        if now.saturating_sub(self.last_progress) >= idle_timeout {
+            return self.finish();
+        }
+        let mut progress = false;
+        loop {
+            if self.answer_buffered(site) {
+                (progress, self.last_progress) = (true, now);
+            }
+            match self.output.flush(&self.session, site) {
+                Ok(true) => (progress, self.last_progress) = (true, now),
+                Ok(false) => {}
+                Err(_) => return self.finish(),
+            }
+            if !self.output.is_empty() {
+                return progress;
+            }
+            if self.closing {
+                return self.finish();
+            }
+            match self.session.read(READ_SIZE) {
+                Ok(data) if data.is_empty() => self.closing = true,
+                Ok(data) => self.input.extend_from_slice(&data),
+                Err(Error::WouldBlock) => return progress,
+                Err(e) => {
+                    if verbose {
+                        say(&format!("static-website-tls: session ended: {}", describe(&e)));
+                    }
+                    return self.finish();
+                }
+            }
+            progress = true;
+        }
+    }
+
+    /// Answers the next complete request received, once the response before it is sent.
+    fn answer_buffered(&mut self, site: &Site) -> bool {
+        let mut answered = false;
+        while !self.closing && self.output.is_empty() {
+            match http::parse(&self.input) {
+                http::Parsed::Incomplete => break,
+                http::Parsed::Request { request, consumed } => {
+                    self.input.drain(..consumed);
+                    self.closing = !request.keep_alive;
+                    site.respond(&request, &self.peer, &mut self.output);
+                }
+                http::Parsed::Invalid(response) => {
+                    self.input.clear();
+                    self.closing = true;
+                    self.output.push_head(response);
+                }
+            }
+            answered = true;
+        }
+        answered
+    }
+
+    fn finish(&mut self) -> bool {
+        let _ = self.session.shutdown();
+        self.done = true;
+        true
+    }
+}
+
+fn describe(error: &Error) -> String {
+    match error {
+        Error::WouldBlock => "would block".into(),
+        Error::BadIdentity(text) => format!("bad identity: {text}"),
+        Error::Handshake(text) => format!("handshake failed: {text}"),
+        Error::Closed(text) => format!("closed: {text}"),
+        Error::Network(text) => format!("network: {text}"),
+    }
+}
+
+fn say(line: &str) {
+    console::write(format!("{line}\n").as_bytes());
+}
+
+export!(Website);
