@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import blocks, boot, compose, dns, interpret, kvmgoals, netgoals, network, sizes, soak
+from . import blocks, boot, compose, dns, https, interpret, kvmgoals, netgoals, network, sizes, soak
 from .common import SCRATCH, BenchError, Context, first_line, note
 
 
@@ -79,6 +79,7 @@ def main() -> int:
         network_ = network.measure(ctx)
         soak_ = soak.measure(ctx)
         dns_ = dns.measure(ctx)
+        https_ = https.measure(ctx)
         goals = kvmgoals.section(ctx)
         net_goals = netgoals.section(ctx)
         interp = interpret.interpretation(ctx)
@@ -101,7 +102,7 @@ def main() -> int:
         "overwrites this file).\n\n"
         f"Tools: {versions}."
     )
-    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, dns_, goals, net_goals, interp]) + "\n"
+    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, dns_, https_, goals, net_goals, interp]) + "\n"
     Path(args.out).write_text(doc)
     print(doc, end="")
     note(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")

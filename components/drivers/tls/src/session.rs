@@ -4,7 +4,7 @@ use crate::exports::ukc::tls::server::{Error, GuestSession};
 use crate::ukc::tcpip::tcp::Connection;
 use crate::ukc::tcpip::types::Error as NetError;
 use std::cell::RefCell;
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 
 /// TCP bytes read per call.
 const TCP_READ: u32 = 16 * 1024;
@@ -85,11 +85,14 @@ impl GuestSession for Session {
         let mut inner = self.inner.borrow_mut();
         inner.flush()?;
         loop {
-            let mut buffer = vec![0; max.min(TCP_READ) as usize];
-            match inner.tls.reader().read(&mut buffer) {
-                Ok(n) if n > 0 || max == 0 => {
-                    buffer.truncate(n);
-                    return Ok(buffer);
+            // Straight from rustls's buffer: no zeroed buffer per call (most calls find
+            // nothing), and exactly what is there.
+            let mut reader = inner.tls.reader();
+            match reader.fill_buf() {
+                Ok(buffer) if !buffer.is_empty() || max == 0 => {
+                    let data = buffer[..buffer.len().min(max as usize)].to_vec();
+                    reader.consume(data.len());
+                    return Ok(data);
                 }
                 // The peer sent close_notify: a clean end.
                 Ok(_) => return Ok(Vec::new()),
