@@ -49,6 +49,17 @@ fn identity(dir: &Path) -> PathBuf {
     dir.join("ca.pem")
 }
 
+/// A CA the server's certificate does not come from, `dir/other-ca.pem`.
+fn other_ca(dir: &Path) -> PathBuf {
+    let (key, pem) = (dir.join("other-ca.key"), dir.join("other-ca.pem"));
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let mut args =
+        vec!["req", "-x509", "-days", "30", "-subj", "/CN=other CA", "-keyout", path_str(&key), "-out", path_str(&pem)];
+    args.extend(ec);
+    run("openssl", &args).ok();
+    pem
+}
+
 /// `openssl s_client` at `address`:8443 with `ca`, sending `line` and printing what comes
 /// back and what it agreed (s_client ends when its input does; the pause lets the echo
 /// come back first).
@@ -71,28 +82,7 @@ fn check_sessions(netns: &Netns, address: &str, ca: &Path, dir: &Path) {
         assert!(out.lines().any(|l| l == line), "the line comes back: {out}");
     }
     // A client that trusts another CA refuses the server; the server serves on.
-    run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=other CA",
-            "-keyout",
-            path_str(&dir.join("other.key")),
-            "-out",
-            path_str(&dir.join("other.pem")),
-        ],
-    )
-    .ok();
-    let refused = s_client(netns, address, &dir.join("other.pem"), "-tls1_3", "never-echoed");
+    let refused = s_client(netns, address, &other_ca(dir), "-tls1_3", "never-echoed");
     let text = format!("{}{}", refused.stdout_text(), refused.stderr);
     assert!(text.contains("unable to get local issuer certificate"), "{text}");
     assert!(!refused.stdout_text().lines().any(|l| l == "never-echoed"));
@@ -213,28 +203,7 @@ fn check_https(netns: &Netns, address: &str, ca: &Path, dir: &Path, site: &Path)
             assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(site.join(path)).unwrap(), "{path} over {agreed}");
         }
     }
-    let other = dir.join("other-ca.pem");
-    run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=other CA",
-            "-keyout",
-            path_str(&dir.join("other-ca.key")),
-            "-out",
-            path_str(&other),
-        ],
-    )
-    .ok();
+    let other = other_ca(dir);
     let refused = curl(netns, address, &other, &[], "index.html", &dir.join("refused"));
     assert_eq!(refused.status, Some(60), "curl refuses a certificate it cannot verify: {}", refused.stderr);
     let again = curl(netns, address, ca, &[], "index.html", &dir.join("again"));

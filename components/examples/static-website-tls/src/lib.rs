@@ -109,9 +109,7 @@ impl http::Sink for Session {
 struct Client {
     session: Session,
     peer: Endpoint,
-    input: Vec<u8>,
-    output: http::Output,
-    closing: bool,
+    http: http::Exchange,
     done: bool,
     last_progress: u64,
 }
@@ -119,15 +117,7 @@ struct Client {
 impl Client {
     fn new(session: Session, now: u64) -> Client {
         let peer = session.remote_endpoint();
-        Client {
-            session,
-            peer,
-            input: Vec::new(),
-            output: http::Output::default(),
-            closing: false,
-            done: false,
-            last_progress: now,
-        }
+        Client { session, peer, http: http::Exchange::default(), done: false, last_progress: now }
     }
 
     /// Moves this session along as far as it can without blocking; true if anything moved.
@@ -137,23 +127,23 @@ impl Client {
         }
         let mut progress = false;
         loop {
-            if self.answer_buffered(site) {
+            if self.http.answer_buffered(site, &self.peer) {
                 (progress, self.last_progress) = (true, now);
             }
-            match self.output.flush(&self.session, site) {
+            match self.http.output.flush(&self.session, site) {
                 Ok(true) => (progress, self.last_progress) = (true, now),
                 Ok(false) => {}
                 Err(_) => return self.finish(),
             }
-            if !self.output.is_empty() {
+            if !self.http.output.is_empty() {
                 return progress;
             }
-            if self.closing {
+            if self.http.closing {
                 return self.finish();
             }
             match self.session.read(READ_SIZE) {
-                Ok(data) if data.is_empty() => self.closing = true,
-                Ok(data) => self.input.extend_from_slice(&data),
+                Ok(data) if data.is_empty() => self.http.closing = true,
+                Ok(data) => self.http.input.extend_from_slice(&data),
                 Err(Error::WouldBlock) => return progress,
                 Err(e) => {
                     if verbose {
@@ -164,28 +154,6 @@ impl Client {
             }
             progress = true;
         }
-    }
-
-    /// Answers the next complete request received, once the response before it is sent.
-    fn answer_buffered(&mut self, site: &Site) -> bool {
-        let mut answered = false;
-        while !self.closing && self.output.is_empty() {
-            match http::parse(&self.input) {
-                http::Parsed::Incomplete => break,
-                http::Parsed::Request { request, consumed } => {
-                    self.input.drain(..consumed);
-                    self.closing = !request.keep_alive;
-                    site.respond(&request, &self.peer, &mut self.output);
-                }
-                http::Parsed::Invalid(response) => {
-                    self.input.clear();
-                    self.closing = true;
-                    self.output.push_head(response);
-                }
-            }
-            answered = true;
-        }
-        answered
     }
 
     fn finish(&mut self) -> bool {

@@ -3,6 +3,7 @@
 //! (static-website) or a TLS session (static-website-tls) is a [`Sink`].
 
 use crate::site::Site;
+use crate::ukc::tcpip::types::Endpoint;
 use std::collections::VecDeque;
 
 /// What a write to a connection did.
@@ -110,6 +111,41 @@ fn decode_path(target: &str) -> Option<String> {
 /// A complete response with no body, for errors found while parsing.
 fn status_only(code: u16, reason: &str) -> Vec<u8> {
     format!("HTTP/1.1 {code} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+/// One connection's HTTP: bytes received but not yet parsed, the response being sent, and
+/// whether the connection closes once it is sent.
+#[derive(Default)]
+pub struct Exchange {
+    pub input: Vec<u8>,
+    pub output: Output,
+    pub closing: bool,
+}
+
+impl Exchange {
+    /// Answers the next complete request already received (HTTP/1.1 pipelining), once
+    /// the response before it is sent: one response at a time bounds what a client that
+    /// pipelines and never reads can make the server hold.
+    pub fn answer_buffered(&mut self, site: &Site, peer: &Endpoint) -> bool {
+        let mut answered = false;
+        while !self.closing && self.output.is_empty() {
+            match parse(&self.input) {
+                Parsed::Incomplete => break,
+                Parsed::Request { request, consumed } => {
+                    self.input.drain(..consumed);
+                    self.closing = !request.keep_alive;
+                    site.respond(&request, peer, &mut self.output);
+                }
+                Parsed::Invalid(response) => {
+                    self.input.clear();
+                    self.closing = true;
+                    self.output.push_head(response);
+                }
+            }
+            answered = true;
+        }
+        answered
+    }
 }
 
 /// Most bytes that queued pieces are joined into.

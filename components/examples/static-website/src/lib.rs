@@ -103,10 +103,7 @@ impl exports::ukc::app::main::Guest for Website {
 struct Client {
     connection: Connection,
     peer: Endpoint,
-    input: Vec<u8>,
-    output: http::Output,
-    /// The peer closed its side or asked to close: finish sending, then drop.
-    closing: bool,
+    http: http::Exchange,
     done: bool,
     /// When a request was last completed or bytes last sent (monotonic nanoseconds).
     last_progress: u64,
@@ -115,15 +112,7 @@ struct Client {
 impl Client {
     fn new(connection: Connection, now: u64) -> Client {
         let peer = connection.remote_endpoint();
-        Client {
-            connection,
-            peer,
-            input: Vec::new(),
-            output: http::Output::default(),
-            closing: false,
-            done: false,
-            last_progress: now,
-        }
+        Client { connection, peer, http: http::Exchange::default(), done: false, last_progress: now }
     }
 
     /// Moves this connection along as far as it can without blocking; true if anything
@@ -134,52 +123,28 @@ impl Client {
         }
         let mut progress = false;
         loop {
-            if self.answer_buffered(site) {
+            if self.http.answer_buffered(site, &self.peer) {
                 (progress, self.last_progress) = (true, now);
             }
-            match self.output.flush(&self.connection, site) {
+            match self.http.output.flush(&self.connection, site) {
                 Ok(true) => (progress, self.last_progress) = (true, now),
                 Ok(false) => {}
                 Err(_) => return self.finish(),
             }
-            if !self.output.is_empty() {
+            if !self.http.output.is_empty() {
                 return progress;
             }
-            if self.closing {
+            if self.http.closing {
                 return self.finish();
             }
             match self.connection.read(READ_SIZE) {
-                Ok(data) if data.is_empty() => self.closing = true,
-                Ok(data) => self.input.extend_from_slice(&data),
+                Ok(data) if data.is_empty() => self.http.closing = true,
+                Ok(data) => self.http.input.extend_from_slice(&data),
                 Err(Error::WouldBlock) => return progress,
                 Err(_) => return self.finish(),
             }
             progress = true;
         }
-    }
-
-    /// Answers the next complete request already received (HTTP/1.1 pipelining), once
-    /// the response before it is sent: one response at a time bounds what a client that
-    /// pipelines and never reads can make the server hold.
-    fn answer_buffered(&mut self, site: &Site) -> bool {
-        let mut answered = false;
-        while !self.closing && self.output.is_empty() {
-            match http::parse(&self.input) {
-                http::Parsed::Incomplete => break,
-                http::Parsed::Request { request, consumed } => {
-                    self.input.drain(..consumed);
-                    self.closing = !request.keep_alive;
-                    site.respond(&request, &self.peer, &mut self.output);
-                }
-                http::Parsed::Invalid(response) => {
-                    self.input.clear();
-                    self.closing = true;
-                    self.output.push_head(response);
-                }
-            }
-            answered = true;
-        }
-        answered
     }
 
     fn finish(&mut self) -> bool {
