@@ -48,11 +48,14 @@ impl BlobCache {
         }
     }
 
-    /// Keeps `bytes`, whose digest the caller has checked. A cache that cannot be written
-    /// only costs a later download, so failures are ignored.
+    /// Keeps `bytes`, whose digest the caller has checked, unless the cache holds them
+    /// already (a damaged entry is removed by `get`, so one that is there is intact). A
+    /// cache that cannot be written only costs a later download, so failures are ignored.
     pub fn put(&self, digest: &Digest, bytes: &[u8]) {
         let Some(dir) = &self.dir else { return };
-        let _ = Self::write(dir, digest, bytes);
+        if !dir.join(digest.hex()).exists() {
+            let _ = Self::write(dir, digest, bytes);
+        }
     }
 
     fn write(dir: &PathBuf, digest: &Digest, bytes: &[u8]) -> Result<()> {

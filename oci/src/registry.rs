@@ -127,8 +127,11 @@ impl Registry {
             },
             None => self.manifest()?,
         };
+        // Package::read checks every blob against the manifest; only then are they kept.
         let package = Package::read(manifest, &self.shown, |d| self.blob(d, cache))?;
-        cache.put(&package.manifest.digest, &package.manifest.bytes);
+        for blob in [&package.manifest, &package.config, &package.component] {
+            cache.put(&blob.digest, &blob.bytes);
+        }
         Ok(package)
     }
 
@@ -167,7 +170,8 @@ impl Registry {
         Ok(Blob::new(MANIFEST_MEDIA_TYPE, bytes.to_vec()))
     }
 
-    /// A blob, from the cache or downloaded (at most its descriptor's size) and checked.
+    /// A blob, from the cache or downloaded (at most its descriptor's size); the caller
+    /// checks it.
     fn blob(&self, descriptor: &Descriptor, cache: &BlobCache) -> Result<Vec<u8>> {
         if let Some(bytes) = cache.get(&descriptor.digest) {
             return Ok(bytes);
@@ -200,8 +204,6 @@ impl Registry {
             }
             Ok(bytes)
         })?;
-        descriptor.verify(&bytes, &what)?;
-        cache.put(&descriptor.digest, &bytes);
         Ok(bytes)
     }
 
