@@ -64,7 +64,7 @@ fn respond(zone: &Zone, request: &Message) -> Message {
     response.add_query(question.clone());
     let name = LowerName::new(question.name());
     let class_served = matches!(question.query_class(), DNSClass::IN | DNSClass::ANY);
-    if !class_served || !LowerName::new(&zone.origin).zone_of(&name) {
+    if !class_served || !zone.holds(&name) {
         response.metadata.response_code = ResponseCode::Refused;
         return response;
     }
@@ -89,7 +89,7 @@ fn respond(zone: &Zone, request: &Message) -> Message {
             Some(RData::CNAME(target)) => {
                 response.add_answer(cname.expect("found").clone());
                 let target = LowerName::new(&target.0);
-                if !LowerName::new(&zone.origin).zone_of(&target) {
+                if !zone.holds(&target) {
                     break;
                 }
                 owner = target;

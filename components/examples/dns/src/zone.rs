@@ -18,6 +18,8 @@ pub struct Zone {
     pub origin: Name,
     /// The SOA record at the apex.
     pub soa: Record,
+    /// The apex, lowercased once for the comparisons every query makes.
+    apex: LowerName,
     records: BTreeMap<LowerName, Vec<Record>>,
 }
 
@@ -39,7 +41,12 @@ impl Zone {
         {
             return Err(format!("the zone has no NS record at its origin {origin}"));
         }
-        Ok(Zone { origin, soa, records: parser.records })
+        Ok(Zone { apex: LowerName::new(&origin), origin, soa, records: parser.records })
+    }
+
+    /// Whether `name` is the apex or below it: a name this server answers for.
+    pub fn holds(&self, name: &LowerName) -> bool {
+        self.apex.zone_of(name)
     }
 
     /// The records owned by `name`.
