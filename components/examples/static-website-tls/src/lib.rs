@@ -28,11 +28,14 @@ wit_bindgen::generate!({
 
 ukc_guest::manifest!("ukc.json");
 
+#[path = "../../static-website/src/client.rs"]
+mod client;
 #[path = "../../static-website/src/http.rs"]
 mod http;
 #[path = "../../static-website/src/site.rs"]
 mod site;
 
+use client::Client;
 use site::Site;
 use ukc::args::args;
 use ukc::clock::monotonic;
@@ -41,8 +44,6 @@ use ukc::poll::poll;
 use ukc::tcpip::types::Endpoint;
 use ukc::tls::server::{self, Error, Session};
 
-/// Plaintext bytes asked for per read.
-const READ_SIZE: u32 = 16 * 1024;
 /// Most sessions served at once.
 const MAX_CLIENTS: usize = 1024;
 
@@ -62,7 +63,7 @@ impl exports::ukc::app::main::Guest for Website {
         let listener = server::listen(port, &["http/1.1".to_string()])
             .map_err(|e| format!("cannot serve HTTPS: {}", describe(&e)))?;
         say(&format!("static-website-tls: serving HTTPS on port {port}"));
-        let mut clients: Vec<Client> = Vec::new();
+        let mut clients: Vec<Client<Session>> = Vec::new();
         let mut failing = false;
         loop {
             let now = monotonic::now();
@@ -84,7 +85,12 @@ impl exports::ukc::app::main::Guest for Website {
                 }
             }
             for client in &mut clients {
-                progress |= client.serve(&site, now, idle_timeout, verbose);
+                progress |= client.serve(&site, now, idle_timeout);
+                if let Some(why) = client.failure.take()
+                    && verbose
+                {
+                    say(&format!("static-website-tls: session ended: {why}"));
+                }
             }
             clients.retain(|c| !c.done);
             if !progress {
@@ -105,61 +111,21 @@ impl http::Sink for Session {
     }
 }
 
-/// One session: bytes received but not yet parsed, and the response being sent.
-struct Client {
-    session: Session,
-    peer: Endpoint,
-    http: http::Exchange,
-    done: bool,
-    last_progress: u64,
-}
-
-impl Client {
-    fn new(session: Session, now: u64) -> Client {
-        let peer = session.remote_endpoint();
-        Client { session, peer, http: http::Exchange::default(), done: false, last_progress: now }
-    }
-
-    /// Moves this session along as far as it can without blocking; true if anything moved.
-    fn serve(&mut self, site: &Site, now: u64, idle_timeout: u64, verbose: bool) -> bool {
-        if now.saturating_sub(self.last_progress) >= idle_timeout {
-            return self.finish();
-        }
-        let mut progress = false;
-        loop {
-            if self.http.answer_buffered(site, &self.peer) {
-                (progress, self.last_progress) = (true, now);
-            }
-            match self.http.output.flush(&self.session, site) {
-                Ok(true) => (progress, self.last_progress) = (true, now),
-                Ok(false) => {}
-                Err(_) => return self.finish(),
-            }
-            if !self.http.output.is_empty() {
-                return progress;
-            }
-            if self.http.closing {
-                return self.finish();
-            }
-            match self.session.read(READ_SIZE) {
-                Ok(data) if data.is_empty() => self.http.closing = true,
-                Ok(data) => self.http.input.extend_from_slice(&data),
-                Err(Error::WouldBlock) => return progress,
-                Err(e) => {
-                    if verbose {
-                        say(&format!("static-website-tls: session ended: {}", describe(&e)));
-                    }
-                    return self.finish();
-                }
-            }
-            progress = true;
+impl client::Stream for Session {
+    fn receive(&self, max: u32) -> client::Received {
+        match self.read(max) {
+            Ok(data) => client::Received::Data(data),
+            Err(Error::WouldBlock) => client::Received::WouldBlock,
+            Err(e) => client::Received::Failed(describe(&e)),
         }
     }
 
-    fn finish(&mut self) -> bool {
-        let _ = self.session.shutdown();
-        self.done = true;
-        true
+    fn close(&self) {
+        let _ = self.shutdown();
+    }
+
+    fn peer(&self) -> Endpoint {
+        self.remote_endpoint()
     }
 }
 

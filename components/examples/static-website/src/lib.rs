@@ -30,11 +30,13 @@ wit_bindgen::generate!({
 
 ukc_guest::manifest!("ukc.json");
 
+mod client;
 #[cfg(any(fuzzing, test))]
 pub mod fuzzing;
 mod http;
 mod site;
 
+use client::Client;
 use site::Site;
 use ukc::args::args;
 use ukc::clock::monotonic;
@@ -44,8 +46,6 @@ use ukc::tcpip::tcp::{self, Connection};
 use ukc::tcpip::types::{Endpoint, Error};
 use ukc_guest::accept::AcceptRetry;
 
-/// Bytes asked for per read.
-const READ_SIZE: u32 = 16 * 1024;
 /// Most connections served at once; more wait in the listener's backlog.
 const MAX_CLIENTS: usize = 1024;
 
@@ -64,7 +64,7 @@ impl exports::ukc::app::main::Guest for Website {
         let site = Site::new(store, verbose);
         let listener = tcp::listen(port).map_err(|e| format!("cannot listen on port {port}: {e:?}"))?;
         say(&format!("static-website: serving on port {port}"));
-        let mut clients: Vec<Client> = Vec::new();
+        let mut clients: Vec<Client<Connection>> = Vec::new();
         let mut accepting = AcceptRetry::default();
         loop {
             let now = monotonic::now();
@@ -99,61 +99,6 @@ impl exports::ukc::app::main::Guest for Website {
     }
 }
 
-/// One connection: bytes received but not yet parsed, and the response being sent.
-struct Client {
-    connection: Connection,
-    peer: Endpoint,
-    http: http::Exchange,
-    done: bool,
-    /// When a request was last completed or bytes last sent (monotonic nanoseconds).
-    last_progress: u64,
-}
-
-impl Client {
-    fn new(connection: Connection, now: u64) -> Client {
-        let peer = connection.remote_endpoint();
-        Client { connection, peer, http: http::Exchange::default(), done: false, last_progress: now }
-    }
-
-    /// Moves this connection along as far as it can without blocking; true if anything
-    /// moved. A connection past its idle timeout is closed.
-    fn serve(&mut self, site: &Site, now: u64, idle_timeout: u64) -> bool {
-        if now.saturating_sub(self.last_progress) >= idle_timeout {
-            return self.finish();
-        }
-        let mut progress = false;
-        loop {
-            if self.http.answer_buffered(site, &self.peer) {
-                (progress, self.last_progress) = (true, now);
-            }
-            match self.http.output.flush(&self.connection, site) {
-                Ok(true) => (progress, self.last_progress) = (true, now),
-                Ok(false) => {}
-                Err(_) => return self.finish(),
-            }
-            if !self.http.output.is_empty() {
-                return progress;
-            }
-            if self.http.closing {
-                return self.finish();
-            }
-            match self.connection.read(READ_SIZE) {
-                Ok(data) if data.is_empty() => self.http.closing = true,
-                Ok(data) => self.http.input.extend_from_slice(&data),
-                Err(Error::WouldBlock) => return progress,
-                Err(_) => return self.finish(),
-            }
-            progress = true;
-        }
-    }
-
-    fn finish(&mut self) -> bool {
-        let _ = self.connection.shutdown();
-        self.done = true;
-        true
-    }
-}
-
 fn say(line: &str) {
     console::write(format!("{line}\n").as_bytes());
 }
@@ -165,6 +110,24 @@ impl http::Sink for Connection {
             Err(Error::WouldBlock) => http::Sent::WouldBlock,
             Err(_) => http::Sent::Failed,
         }
+    }
+}
+
+impl client::Stream for Connection {
+    fn receive(&self, max: u32) -> client::Received {
+        match self.read(max) {
+            Ok(data) => client::Received::Data(data),
+            Err(Error::WouldBlock) => client::Received::WouldBlock,
+            Err(e) => client::Received::Failed(format!("{e:?}")),
+        }
+    }
+
+    fn close(&self) {
+        let _ = self.shutdown();
+    }
+
+    fn peer(&self) -> Endpoint {
+        self.remote_endpoint()
     }
 }
 
