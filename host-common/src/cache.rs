@@ -103,7 +103,7 @@ impl Cache {
         compile: impl FnOnce() -> Result<Vec<u8>>,
     ) -> Result<(Vec<u8>, CacheOutcome)> {
         self.get_or_compile(
-            &digest(&[env!("CARGO_PKG_VERSION").as_bytes(), b"\0configured\0", configuration, wasm]),
+            &digest(&[env!("CARGO_PKG_VERSION").as_bytes(), PATCHES, b"\0configured\0", configuration, wasm]),
             compile,
         )
     }
@@ -243,8 +243,12 @@ fn only_mine(metadata: &fs::Metadata, forbidden: u32, what: &str) -> Result<()> 
     Ok(())
 }
 
-/// SHA-256 of the ukc and wasmtime versions, the engine's compatibility hash and the
-/// bytes, in hex.
+/// What ukc changes in wasmtime's code generation (vendor/README.md): part of every key,
+/// so that artifacts compiled before a change to it are compiled afresh, not run on.
+const PATCHES: &[u8] = include_bytes!("../../vendor/wasmtime-environ-48.0.8-bulk-byte-lists.patch");
+
+/// SHA-256 of the ukc and wasmtime versions, ukc's patches to wasmtime, the engine's
+/// compatibility hash and the bytes, in hex.
 fn key(engine: &Engine, wasm: &[u8]) -> String {
     struct Sha(Sha256);
     impl Hasher for Sha {
@@ -257,6 +261,7 @@ fn key(engine: &Engine, wasm: &[u8]) -> String {
     }
     let mut hasher = Sha(Sha256::new());
     hasher.write(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.write(PATCHES);
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hasher.write(wasm);
     hex(&hasher.0.finalize())
