@@ -3,6 +3,7 @@
 
 pub mod fixtures;
 pub mod netns;
+pub mod pki;
 pub mod registry;
 pub mod web;
 

@@ -2,62 +2,37 @@
 //! checks the chain against the test's own CA, on ukc-unix (the host's sockets) and on
 //! ukc-hvt in KVM (the tcpip driver over a tap, the identity in a GNU tar image); a client
 //! with another CA refuses it and the server goes on serving; a key that does not match
-//! its certificate, or no identity at all, is one clear error before serving.
+//! its certificate, an expired certificate, or no identity at all, is one clear error
+//! before serving.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use ukc_tests::netns::Netns;
+use ukc_tests::pki::{self, Validity};
 use ukc_tests::web::Background;
 use ukc_tests::*;
 
-/// A CA, and a server certificate it signed for localhost, 127.0.0.1 and 10.0.0.2, in
-/// `dir/tls` as the tls device wants them (`cert.pem`, `key.pem`); returns the CA's file.
-fn identity(dir: &Path) -> PathBuf {
+/// A CA, and a server certificate it signed for localhost, 127.0.0.1 and 10.0.0.2 (valid
+/// now, or in January 2020 only), in `dir/tls` as the tls device wants them (`cert.pem`,
+/// `key.pem`); returns the CA's file.
+fn identity_valid(dir: &Path, validity: Validity) -> PathBuf {
     let tls = dir.join("tls");
     std::fs::create_dir_all(&tls).unwrap();
-    let p = |name: &str| path_str(&dir.join(name)).to_string();
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    let mut ca = vec!["req", "-x509", "-days", "30", "-subj", "/CN=ukc test CA", "-keyout"];
-    let (ca_key, ca_pem) = (p("ca.key"), p("ca.pem"));
-    ca.extend([ca_key.as_str(), "-out", ca_pem.as_str()]);
-    ca.extend(ec);
-    run("openssl", &ca).ok();
-    let (key, csr) = (path_str(&tls.join("key.pem")).to_string(), p("server.csr"));
-    let mut request = vec!["req", "-subj", "/CN=localhost", "-keyout", key.as_str(), "-out", csr.as_str()];
-    request.extend(ec);
-    run("openssl", &request).ok();
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.0.0.2\n").unwrap();
-    let (cert, ext) = (path_str(&tls.join("cert.pem")).to_string(), p("ext.cnf"));
-    let sign = [
-        "x509",
-        "-req",
-        "-in",
-        &csr,
-        "-CA",
-        &ca_pem,
-        "-CAkey",
-        &ca_key,
-        "-CAcreateserial",
-        "-days",
-        "30",
-        "-out",
-        &cert,
-        "-extfile",
-        &ext,
-    ];
-    run("openssl", &sign).ok();
-    dir.join("ca.pem")
+    let ca = pki::ca(dir, "ca");
+    let (cert, key) = pki::certificate(dir, "ca", "server", "DNS:localhost,IP:127.0.0.1,IP:10.0.0.2", validity);
+    std::fs::copy(cert, tls.join("cert.pem")).unwrap();
+    std::fs::copy(key, tls.join("key.pem")).unwrap();
+    ca
+}
+
+/// [`identity_valid`] now.
+fn identity(dir: &Path) -> PathBuf {
+    identity_valid(dir, Validity::Now)
 }
 
 /// A CA the server's certificate does not come from, `dir/other-ca.pem`.
 fn other_ca(dir: &Path) -> PathBuf {
-    let (key, pem) = (dir.join("other-ca.key"), dir.join("other-ca.pem"));
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    let mut args =
-        vec!["req", "-x509", "-days", "30", "-subj", "/CN=other CA", "-keyout", path_str(&key), "-out", path_str(&pem)];
-    args.extend(ec);
-    run("openssl", &args).ok();
-    pem
+    pki::ca(dir, "other-ca")
 }
 
 /// `openssl s_client` at `address`:8443 with `ca`, sending `line` and printing what comes
@@ -164,6 +139,13 @@ fn a_bad_or_missing_identity_is_one_error_before_serving() {
     std::fs::write(dir.path().join("tls/cert.pem"), "not a certificate\n").unwrap();
     let failed = ukc_unix(&[path_str(&echo), &kv, "--listen-address=127.0.0.1"]);
     assert!(failed.stderr.contains("cert.pem holds no certificate"), "{}", failed.stderr);
+    // A certificate no client would take: expired.
+    let expired = tempfile::tempdir().unwrap();
+    identity_valid(expired.path(), Validity::January2020);
+    let kv = format!("--kv:tls={}", path_str(&expired.path().join("tls")));
+    let failed = ukc_unix(&[path_str(&echo), &kv, "--listen-address=127.0.0.1"]);
+    assert_eq!(failed.status, Some(1), "{}", failed.stderr);
+    assert!(failed.stderr.contains("cert.pem expired on 2020-02-01 00:00:00 UTC; renew it"), "{}", failed.stderr);
     let missing = ukc_unix(&[path_str(&echo)]);
     assert_eq!(missing.status, Some(1));
     assert!(missing.stderr.contains("'tls'"), "the host names the missing device: {}", missing.stderr);

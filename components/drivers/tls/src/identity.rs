@@ -2,11 +2,8 @@
 //! checked against each other before anything listens.
 
 use crate::exports::ukc::tls::server::Error;
-use crate::ukc::kv::ro;
-use rustls::CipherSuite;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use std::sync::Arc;
 
 /// The kv device holding the identity, as the driver's manifest declares it.
 pub const DEVICE: &str = "tls";
@@ -17,38 +14,16 @@ const MAX_PEM: u64 = 1 << 20;
 /// A server configuration for the identity in the kv store `store`.
 pub fn server_config(store: &str, alpn: Vec<String>) -> Result<rustls::ServerConfig, Error> {
     let bad = |text: String| Error::BadIdentity(format!("identity store '{store}': {text}"));
-    let kv = ro::open(store).map_err(|e| bad(format!("{e:?}")))?;
-    let read = |key: &str| -> Result<Vec<u8>, Error> {
-        let size = kv.size(key).map_err(|e| bad(format!("{key}: {e:?}")))?;
-        if size > MAX_PEM {
-            return Err(bad(format!("{key} is {size} bytes; a PEM file here is at most {MAX_PEM}")));
-        }
-        kv.get(key).map_err(|e| bad(format!("{key}: {e:?}")))
-    };
+    let read = |key: &str| crate::pem::read(store, key, MAX_PEM).map_err(bad);
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&read("cert.pem")?)
         .collect::<Result<_, _>>()
         .map_err(|e| bad(format!("cert.pem: {e}")))?;
     if chain.is_empty() {
         return Err(bad("cert.pem holds no certificate".into()));
     }
+    check_period(&chain[0]).map_err(bad)?;
     let key = PrivateKeyDer::from_pem_slice(&read("key.pem")?).map_err(|e| bad(format!("key.pem: {e}")))?;
-    // rustls deprecates ring's provider for lacking post-quantum key exchange; the other
-    // provider, aws-lc-rs, does not build for wasm32. X25519 and the P-curves remain.
-    #[allow(deprecated)]
-    let mut provider = rustls::crypto::ring::default_provider();
-    // Without AES instructions in wasm, ring's AES-GCM is a constant-time software
-    // implementation (half the CPU of an HTTPS server in a profile); ChaCha20-Poly1305 is
-    // several times faster in software. So it comes first, and the server's order wins.
-    provider.cipher_suites.sort_by_key(|suite| {
-        !matches!(
-            suite.suite(),
-            CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
-                | CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-                | CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
-        )
-    });
-    let provider = Arc::new(provider);
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(crate::provider::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| bad(format!("{e}")))?
         .with_no_client_auth()
@@ -57,4 +32,22 @@ pub fn server_config(store: &str, alpn: Vec<String>) -> Result<rustls::ServerCon
     config.alpn_protocols = alpn.into_iter().map(String::into_bytes).collect();
     config.ignore_client_order = true;
     Ok(config)
+}
+
+/// Refuses a certificate that is not valid now, by `ukc:clock/wall` (through std's clock
+/// on WASI): every client would refuse it.
+fn check_period(certificate: &[u8]) -> Result<(), String> {
+    use crate::validity::{format, period};
+    let (not_before, not_after) =
+        period(certificate).ok_or("cert.pem: its first certificate is not an X.509 certificate")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if now > not_after {
+        return Err(format!("cert.pem expired on {}; renew it (the clock says {})", format(not_after), format(now)));
+    }
+    if now < not_before {
+        return Err(format!("cert.pem is not valid before {} (the clock says {})", format(not_before), format(now)));
+    }
+    Ok(())
 }

@@ -22,9 +22,15 @@ wit_bindgen::generate!({
 ukc_guest::manifest!("ukc.json");
 
 mod identity;
+mod pem;
+mod provider;
 mod session;
+mod validity;
 
-use exports::ukc::tls::server::{Error, Guest};
+// What the shared session code names, as this driver's bindings spell it.
+use exports::ukc::tls::server::{Error, GuestSession};
+
+use exports::ukc::tls::server::Guest;
 use std::sync::Arc;
 use ukc::tcpip::tcp;
 use ukc::tcpip::types::Error as NetError;
@@ -56,7 +62,7 @@ impl exports::ukc::tls::server::GuestListener for Listener {
         })?;
         let tls = rustls::ServerConnection::new(self.config.clone())
             .map_err(|e| Error::Handshake(format!("cannot start a session: {e}")))?;
-        Ok(exports::ukc::tls::server::Session::new(session::Session::new(connection, tls)))
+        Ok(exports::ukc::tls::server::Session::new(session::Session::new(connection, tls.into())))
     }
 }
 

@@ -1,8 +1,10 @@
-//! One TLS session over one TCP connection, moved along by whatever the application calls.
+//! One TLS session over one TCP connection, moved along by whatever the application calls:
+//! a server's (the tls driver) or a client's (the tls-client driver, which shares this
+//! file). Each driver names its own bindings' `Error` and `GuestSession` at its root.
 
-use crate::exports::ukc::tls::server::{Error, GuestSession};
 use crate::ukc::tcpip::tcp::Connection;
 use crate::ukc::tcpip::types::Error as NetError;
+use crate::{Error, GuestSession};
 use std::cell::RefCell;
 use std::io::{BufRead, Write};
 
@@ -18,7 +20,7 @@ pub struct Session {
 
 struct Inner {
     tcp: Connection,
-    tls: rustls::ServerConnection,
+    tls: rustls::Connection,
     /// TLS output rustls produced that TCP has not taken yet.
     pending: Vec<u8>,
     /// The peer's TCP side closed.
@@ -26,7 +28,7 @@ struct Inner {
 }
 
 impl Session {
-    pub fn new(tcp: Connection, mut tls: rustls::ServerConnection) -> Session {
+    pub fn new(tcp: Connection, mut tls: rustls::Connection) -> Session {
         tls.set_buffer_limit(Some(SEND_BUFFER));
         Session { inner: RefCell::new(Inner { tcp, tls, pending: Vec::new(), eof: false }) }
     }
@@ -47,7 +49,7 @@ impl Inner {
                 Ok(n) => {
                     self.pending.drain(..n as usize);
                 }
-                Err(e) => return Err(Error::Closed(format!("sending: {e:?}"))),
+                Err(e) => return Err(tcp_failure("sending", e)),
             }
         }
     }
@@ -60,7 +62,7 @@ impl Inner {
         let data = match self.tcp.read(TCP_READ) {
             Ok(data) => data,
             Err(NetError::WouldBlock) => return Ok(false),
-            Err(e) => return Err(Error::Closed(format!("receiving: {e:?}"))),
+            Err(e) => return Err(tcp_failure("receiving", e)),
         };
         if data.is_empty() {
             self.eof = true;
@@ -77,6 +79,18 @@ impl Inner {
                 return Ok(true);
             }
         }
+    }
+}
+
+/// A TCP failure as a session reports it: not reaching the peer is the network's failure
+/// (a client's connection is made in its first reads and writes); anything after, the
+/// connection's.
+fn tcp_failure(doing: &str, e: NetError) -> Error {
+    let what = e.message().trim_end_matches('.').to_lowercase();
+    match e {
+        NetError::ConnectionRefused | NetError::Unreachable => Error::Network(what),
+        NetError::TimedOut => Error::Network(format!("{doing}: {what}")),
+        _ => Error::Closed(format!("{doing}: {what}")),
     }
 }
 
@@ -129,7 +143,7 @@ impl GuestSession for Session {
         let mut inner = self.inner.borrow_mut();
         inner.tls.send_close_notify();
         let _ = inner.flush();
-        inner.tcp.shutdown().map_err(|e| Error::Closed(format!("{e:?}")))
+        inner.tcp.shutdown().map_err(|e| tcp_failure("closing", e))
     }
 
     fn protocol(&self) -> Option<String> {
