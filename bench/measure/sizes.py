@@ -1,6 +1,7 @@
 """Section a: sizes of the components, of the unikernels composed from them, of the WASI
-hello peer, of the guest kernel ukc-hvt embeds for its KVM micro-VMs, and (wasisizes.py)
-of the WASI bridges."""
+hello peer, of the guest kernel ukc-hvt embeds for its KVM micro-VMs, of a site baked in
+with `--data` next to the same site as a tar image, and (wasisizes.py) of the WASI
+bridges."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from . import wasisizes
+from . import network, wasisizes
 from .common import SCRATCH, Context, note, run
 from .report import kib, ratio, table
 
@@ -75,7 +76,40 @@ def measure(ctx: Context) -> str:
         f"One measurement (sizes do not vary); {ctx.machine}.\n\n"
     )
     return (head + table(["artifact", "made by", "bytes", "KiB", "peer bytes", "ukc / peer"], rows, right={2, 3, 4, 5})
-            + wasisizes.measure(ctx))
+            + baked(ctx, out) + wasisizes.measure(ctx))
+
+
+def baked(ctx: Context, out: Path) -> str:
+    """static-website for hvt with its site baked in (`--data storage=SITE`) against the
+    same unikernel that reads the site from a tar image on a block device."""
+    site, image = out / "site", out / "site.tar"
+    network.make_site(site)
+    run(["tar", "-C", str(site), "-cf", str(image), "."])
+    files = [f for f in site.rglob("*") if f.is_file()]
+    data = sum(f.stat().st_size for f in files)
+    plain, with_data = out / "web.hvt.wasm", out / "web-data.hvt.wasm"
+    app = "target/components/static-website.wasm"
+    run(ctx.ukc("compose", app, "-t", "hvt", "-q", "-o", str(plain)))
+    run(ctx.ukc("compose", app, "-t", "hvt", "--data", f"storage={site}", "-q", "-o", str(with_data)))
+    p, w, t = plain.stat().st_size, with_data.stat().st_size, image.stat().st_size
+    driver = Path("target/components/kv-data.wasm").stat().st_size
+    rows = [
+        ["`static-website` for hvt", "`ukc compose static-website.wasm -t hvt`", f"{p:,}", kib(p)],
+        ["the same, site baked in", "`ukc compose static-website.wasm -t hvt --data storage=SITE`", f"{w:,}", kib(w)],
+        ["growth", "the second less the first", f"{w - p:,}", kib(w - p)],
+        ["the site's files", f"{len(files)} files (a 1 KiB page, a 64 KiB file, a 1 MiB file, a stylesheet)", f"{data:,}", kib(data)],
+        ["peer: the site as a tar image", "`tar -cf site.tar -C SITE .`, for `--block:storage=site.tar`", f"{t:,}", kib(t)],
+        ["the `kv-data` driver", "`target/components/kv-data.wasm`", f"{driver:,}", kib(driver)],
+    ]
+    ctx.facts["baked"] = {"growth": w - p, "data": data, "tar": t, "driver": driver}
+    head = (
+        "\n\n### A site baked in with `--data`\n\n"
+        "`ukc compose --data NAME=DIR` bakes a directory into the unikernel as a kv store (a tar "
+        "per store in a generated data component, served by the `kv-data` driver). The bench's "
+        f"website site, baked in: the image grows by {ratio(w - p, t)} the site's tar image "
+        f"({w - p - t:,} bytes more than the tar: the kv-data driver and the component's framing).\n\n"
+    )
+    return head + table(["artifact", "what", "bytes", "KiB"], rows, right={2, 3})
 
 
 def guest_kernel(ctx: Context, out: Path) -> list[str] | None:

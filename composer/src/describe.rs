@@ -40,8 +40,18 @@ pub fn text(c: &Composition) -> String {
 /// The devices and runtime arguments of a merged manifest, as `text` prints them.
 fn devices_and_args(out: &mut String, manifest: &UnikernelManifest, target: &Target) {
     let _ = writeln!(out, "\ndevices:");
-    if manifest.devices.is_empty() {
+    if manifest.devices.is_empty() && manifest.baked.is_empty() {
         let _ = writeln!(out, "  (none)");
+    }
+    for b in &manifest.baked {
+        let files = if b.files == 1 { "1 file".to_string() } else { format!("{} files", b.files) };
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<6} baked in ({files}, {} in the image): served from memory by kv-data, attached by no host",
+            b.name,
+            "kv",
+            kib(b.bytes)
+        );
     }
     let chains: Vec<String> = manifest.devices.iter().map(|d| d.by.join(" -> ")).collect();
     let width = chains.iter().map(String::len).max().unwrap_or(0);
@@ -175,4 +185,9 @@ fn provider_name(c: &Composition, provider: &Provider) -> String {
         Provider::Platform(name) => format!("platform ({name})"),
         Provider::Node { node, .. } => c.plan.nodes[*node].name.clone(),
     }
+}
+
+/// `bytes` as KiB with one decimal, as compose's report shows sizes.
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
 }

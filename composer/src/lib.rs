@@ -22,6 +22,7 @@ pub mod describe;
 mod diagnose;
 mod encode;
 mod entry;
+pub mod image;
 mod merge;
 pub mod names;
 mod order;
@@ -48,6 +49,8 @@ pub struct Options {
     pub drivers: Vec<catalogue::Plugin>,
     /// `--use` choices.
     pub uses: Vec<Use>,
+    /// `--data` choices: directories baked in as kv stores.
+    pub data: Vec<image::Data>,
 }
 
 /// A resolved composition: the plan, the merged manifest and the platform it targets.
@@ -68,13 +71,27 @@ impl Composition {
         let target = Target::find(&options.target)?;
         let platform = Platform::load(target)?;
         let mut catalogue = Catalogue::load(&options.drivers)?;
-        // The declarations' contents do not change how anything resolves: resolve with a
-        // placeholder, then encode it with the merged manifest where it is linked.
+        // The generated components' contents do not change how anything resolves:
+        // resolve with placeholders, then encode those that are linked.
         catalogue.drivers.push(declarations::placeholder());
-        let mut plan = resolve::resolve(app, &platform, &catalogue, &options.uses)?;
-        let manifest = merge::merge(&plan)?;
+        let image = match options.data.as_slice() {
+            [] => None,
+            data => {
+                catalogue.drivers.push(image::placeholder());
+                Some(image::build(data)?)
+            }
+        };
+        let baked: Vec<String> = options.data.iter().map(|d| d.name.clone()).collect();
+        let mut plan = resolve::resolve(app, &platform, &catalogue, &options.uses, &baked)?;
+        let mut manifest = merge::merge(&plan)?;
+        if let Some((_, stores)) = &image {
+            manifest.baked = stores.clone();
+        }
         for node in plan.nodes.iter_mut().filter(|n| n.origin == component::Origin::Generated) {
-            *node = declarations::component(&manifest.to_json())?;
+            *node = match (node.name.as_str(), &image) {
+                (image::NAME, Some((bytes, _))) => image::component(bytes)?,
+                _ => declarations::component(&manifest.to_json())?,
+            };
         }
         let mut notes = catalogue.notes;
         notes.extend(plan.notes.iter().cloned());

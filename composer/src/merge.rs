@@ -25,17 +25,26 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
         .collect();
     let mut devices: Vec<UnikernelDevice> = Vec::new();
     let mut args: Vec<UnikernelArg> = Vec::new();
+    let mut served: Vec<String> = Vec::new();
     // The application's declarations first: its devices and arguments lead the lists.
     let nodes = std::iter::once(plan.app()).chain((0..plan.nodes.len()).rev().filter(|&n| n != plan.app()));
     for node in nodes {
         for decl in &plan.nodes[node].manifest.devices {
-            if let Some(device) = follow_device(plan, node, &decl.name, decl.ty, decl.read_only)? {
+            if let Some(device) = follow_device(plan, node, &decl.name, decl.ty, decl.read_only, &mut served)? {
                 add_device(&mut devices, device)?;
             }
         }
         for decl in &plan.nodes[node].manifest.args {
             add_arg(&mut args, decl, &plan.nodes[node].name)?;
         }
+    }
+    if let Some(unread) = plan.baked.iter().find(|b| !served.contains(b)) {
+        let read: Vec<String> = devices.iter().filter(|d| d.ty == DeviceType::Kv).map(|d| d.name.clone()).collect();
+        bail!(
+            "--data {unread}: the unikernel reads no kv store {unread:?}, so nothing would serve it; the kv stores \
+             it reads are: {}",
+            if read.is_empty() { "none".to_string() } else { read.join(", ") }
+        );
     }
     let undeclared_args = plan.nodes.iter().filter(|n| n.manifest.undeclared_args).map(|n| n.name.clone()).collect();
     Ok(UnikernelManifest {
@@ -45,18 +54,21 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
         devices,
         args,
         undeclared_args,
+        baked: Vec::new(),
     })
 }
 
 /// Follows the device `name` of type `ty`, acquired by `node` (which only reads it if
 /// `read_only`), down to the platform. `None` when a driver on the way serves it from its
-/// own contents. What the host attaches is read-only if its last acquirer only reads it.
+/// own contents, or from the baked image (then `name` joins `served`). What the host
+/// attaches is read-only if its last acquirer only reads it.
 fn follow_device(
     plan: &Plan,
     mut node: usize,
     name: &str,
     mut ty: DeviceType,
     mut read_only: bool,
+    served: &mut Vec<String>,
 ) -> Result<Option<UnikernelDevice>> {
     let mut by = vec![plan.nodes[node].name.clone()];
     loop {
@@ -84,6 +96,15 @@ fn follow_device(
             )
         })?;
         by.push(driver.name.clone());
+        if map.baked {
+            if plan.baked.iter().any(|b| b == name) {
+                served.push(name.to_string());
+                return Ok(None);
+            }
+            // Passed on, under the same name and type, to the driver's own provider.
+            node = *provider;
+            continue;
+        }
         if map.attached_by_host {
             return Ok(Some(UnikernelDevice { name: name.to_string(), ty, by, read_only }));
         }

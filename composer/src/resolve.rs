@@ -102,6 +102,9 @@ pub struct Plan {
     pub entry_export: String,
     /// Notes for the user (unused `--use`, say).
     pub notes: Vec<String>,
+    /// The kv stores baked into the unikernel (`--data`), which the `kv-data` driver
+    /// serves.
+    pub baked: Vec<String>,
 }
 
 impl Plan {
@@ -121,8 +124,15 @@ impl Plan {
     }
 }
 
-/// Resolves `app` against `platform` and the `catalogue`.
-pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses: &[Use]) -> Result<Plan> {
+/// Resolves `app` against `platform` and the `catalogue`; with `baked` kv stores, the
+/// `kv-data` driver is linked from the start, to interpose on `ukc:kv/ro`.
+pub fn resolve(
+    app: Component,
+    platform: &Platform,
+    catalogue: &Catalogue,
+    uses: &[Use],
+    baked: &[String],
+) -> Result<Plan> {
     for u in uses {
         if u.provider != PLATFORM && catalogue.get(&u.provider).is_none() {
             bail!(
@@ -140,6 +150,12 @@ pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses:
         Entry::Adapter { adapter, .. } => vec![adapter.clone()],
         Entry::Direct(_) => Vec::new(),
     };
+    if !baked.is_empty() {
+        if catalogue.get(crate::image::DRIVER).is_none() {
+            bail!("--data needs the {} driver, which this ukc was built without", crate::image::DRIVER);
+        }
+        seeds.push(crate::image::DRIVER.to_string());
+    }
     let wiring = loop {
         let wiring = Wiring::run(&app, platform, catalogue, uses, &entry, &seeds)?;
         let new: Vec<String> =
@@ -167,6 +183,7 @@ pub fn resolve(app: Component, platform: &Platform, catalogue: &Catalogue, uses:
         nodes: ordered.nodes,
         links: ordered.links,
         notes,
+        baked: baked.to_vec(),
     })
 }
 

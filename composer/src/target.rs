@@ -194,6 +194,7 @@ mod tests {
             }],
             args: Vec::new(),
             undeclared_args: Vec::new(),
+            baked: Vec::new(),
         };
         let sockets = ["wasi:sockets/tcp@0.2.12".to_string()];
         assert_eq!(

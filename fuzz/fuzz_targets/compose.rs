@@ -9,7 +9,7 @@ use ukc::component::{Component, Origin};
 fuzz_target!(|data: &[u8]| {
     let Ok(app) = Component::from_bytes(data.to_vec(), Origin::File("fuzz.wasm".into()), "fuzz") else { return };
     for target in ["unix", "hvt", "wasi"] {
-        let options = ukc::Options { target: target.into(), drivers: Vec::new(), uses: Vec::new() };
+        let options = ukc::Options { target: target.into(), ..Default::default() };
         if let Ok(composition) = ukc::Composition::new(app.clone(), &options) {
             let _ = composition.encode();
         }

@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| driver_kv_tar::fuzzing::mount_and_walk(data));
+fuzz_target!(|data: &[u8]| ukc_kv_archive::fuzzing::mount_and_walk(data));

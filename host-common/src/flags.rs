@@ -116,6 +116,12 @@ impl Attachments {
             }
         }
         for (ty, name, value) in &self.devices {
+            if manifest.baked(name).is_some() {
+                return Err(format!(
+                    "Device '{name}' is baked into the unikernel (ukc compose --data {name}=DIR): it is served from \
+                     the image, so drop --{ty}:{name}={value}, or compose without --data {name} to attach it."
+                ));
+            }
             if manifest.device(name).is_none() {
                 return Err(format!(
                     "Device '{name}' of type {ty} attached (--{ty}:{name}={value}) but not declared by the unikernel; {}",
@@ -161,6 +167,7 @@ mod tests {
                 .collect(),
             args: vec![],
             undeclared_args: vec![],
+            baked: Vec::new(),
         }
     }
 

@@ -189,6 +189,7 @@ mod tests {
                 arg("verbose", ArgType::Bool, Some("false")),
             ],
             undeclared_args: vec![],
+            baked: Vec::new(),
         }
     }
 

@@ -128,6 +128,12 @@ pub struct DeviceMap {
     /// Excludes `onto`.
     #[serde(default, rename = "attached-by-host", skip_serializing_if = "std::ops::Not::not")]
     pub attached_by_host: bool,
+    /// Whether the driver serves the kv stores `ukc compose --data` baked into the
+    /// unikernel, from their image, and passes every other device of this type on, under
+    /// the same name and type, to whoever provides the interface to the driver itself:
+    /// `kv-data`. Excludes `onto` and `attached-by-host`; only for `kv`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baked: bool,
     /// The driver only reads the device it acquires (`onto`), as `kv-tar` only reads its
     /// archive: a host attaches it read-only when every acquirer says so.
     #[serde(default, rename = "read-only", skip_serializing_if = "std::ops::Not::not")]
@@ -233,6 +239,12 @@ impl ComponentManifest {
             }
             if map.attached_by_host && map.onto.is_some() {
                 problems.push(format!("maps[{i}] has both \"onto\" and \"attached-by-host\"; keep one"));
+            }
+            if map.baked && (map.onto.is_some() || map.attached_by_host || map.ty != DeviceType::Kv) {
+                problems.push(format!(
+                    "maps[{i}] is \"baked\": it serves kv devices and passes the others on, so it needs \
+                     \"type\": \"kv\" and neither \"onto\" nor \"attached-by-host\""
+                ));
             }
             if self.maps[..i].iter().any(|m| m.ty == map.ty) {
                 problems.push(format!("device type {} is mapped twice", map.ty));

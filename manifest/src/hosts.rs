@@ -226,6 +226,7 @@ mod tests {
                 .collect(),
             args: Vec::new(),
             undeclared_args: if takes_args { vec!["app".into()] } else { Vec::new() },
+            baked: Vec::new(),
         }
     }
 

@@ -27,6 +27,22 @@ pub struct UnikernelManifest {
     /// manifests); when there are any, hosts pass undeclared arguments through to them.
     #[serde(default, rename = "undeclared-args", skip_serializing_if = "Vec::is_empty")]
     pub undeclared_args: Vec<String>,
+    /// The kv stores baked into the unikernel (`ukc compose --data`): devices no host
+    /// attaches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baked: Vec<BakedStore>,
+}
+
+/// A kv store baked into the unikernel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BakedStore {
+    /// The kv device's name.
+    pub name: String,
+    /// How many files it holds.
+    pub files: u64,
+    /// The size of its archive in the image, in bytes.
+    pub bytes: u64,
 }
 
 /// A component linked into a unikernel.
@@ -94,7 +110,9 @@ impl UnikernelManifest {
         for (i, c) in self.components.iter().enumerate() {
             problems.check_identity(&format!("components[{i}]"), &c.name, &c.version, "");
         }
-        problems.check_devices(self.devices.iter().map(|d| d.name.as_str()));
+        problems.check_devices(
+            self.devices.iter().map(|d| d.name.as_str()).chain(self.baked.iter().map(|b| b.name.as_str())),
+        );
         problems.check_args(self.args.iter().map(|a| &a.decl));
         problems.into_result()
     }
@@ -112,6 +130,11 @@ impl UnikernelManifest {
     /// The argument called `name`, if the unikernel declares one.
     pub fn arg(&self, name: &str) -> Option<&UnikernelArg> {
         self.args.iter().find(|a| a.decl.name == name)
+    }
+
+    /// The kv store called `name`, if it is baked into the unikernel.
+    pub fn baked(&self, name: &str) -> Option<&BakedStore> {
+        self.baked.iter().find(|b| b.name == name)
     }
 
     /// The devices of one type, in declaration order.
@@ -156,6 +179,7 @@ mod tests {
                 by: vec!["hello".into()],
             }],
             undeclared_args: vec![],
+            baked: vec![],
         }
     }
 

@@ -81,7 +81,7 @@ impl Problems {
 
 /// Device names follow Solo5's rule, so that a manifest works unchanged on every host:
 /// 1 to 63 ASCII letters, digits, `-` or `_`.
-fn check_device_name(name: &str) -> Result<(), String> {
+pub fn check_device_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');

@@ -46,6 +46,10 @@ pub fn run(args: Args) -> Result<()> {
         println!("    imports: {}", list(&driver.imports));
         for map in &driver.manifest.maps {
             match map.onto {
+                _ if map.baked => println!(
+                    "    serves the {} stores baked in with `ukc compose --data` from memory, and passes the others on",
+                    map.ty
+                ),
                 _ if map.attached_by_host => {
                     println!("    serves {} devices that the host attaches, through the platform's interfaces", map.ty)
                 }

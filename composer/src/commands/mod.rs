@@ -27,6 +27,11 @@ pub struct Selection {
     /// where several could (repeatable), e.g. --use ukc:kv/ro=kv-tar, --use ukc:tcpip=tcpip.
     #[arg(long = "use", value_name = "INTERFACE=DRIVER", value_parser = parse_use)]
     pub uses: Vec<Use>,
+    /// Bake the directory DIR into the unikernel as the read-only kv store NAME, served
+    /// from memory (repeatable), e.g. --data storage=./site: the app opens it as it opens
+    /// any kv store, and no host attaches it. Other stores stay devices.
+    #[arg(long = "data", value_name = "NAME=DIR", value_parser = parse_data)]
+    pub data: Vec<ukc::image::Data>,
     #[command(flatten)]
     pub pinning: plugins::Pinning,
 }
@@ -36,8 +41,14 @@ impl Selection {
     /// returned lock, which the caller saves once it succeeded).
     pub fn options(&self) -> anyhow::Result<(ukc::Options, ukc_oci::Lock)> {
         let (drivers, lock) = plugins::load(&self.drivers, &self.pinning)?;
-        Ok((ukc::Options { target: self.target.clone(), drivers, uses: self.uses.clone() }, lock))
+        let options =
+            ukc::Options { target: self.target.clone(), drivers, uses: self.uses.clone(), data: self.data.clone() };
+        Ok((options, lock))
     }
+}
+
+fn parse_data(text: &str) -> Result<ukc::image::Data, String> {
+    ukc::image::Data::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_use(text: &str) -> Result<Use, String> {

@@ -41,7 +41,7 @@ fn resolve_with(target: &str, app: Component, drivers: Vec<Component>, uses: &[&
     let platform = Platform::load(Target::find(target).unwrap()).unwrap();
     let catalogue = Catalogue { drivers, notes: Vec::new() };
     let uses: Vec<Use> = uses.iter().map(|u| Use::parse(u).unwrap()).collect();
-    resolve(app, &platform, &catalogue, &uses)
+    resolve(app, &platform, &catalogue, &uses, &[])
 }
 
 /// Every link as `importer: import <- provider`, in plan order.

@@ -2,18 +2,9 @@
 //!
 //! `open(name)` acquires the block device of the same name, scans the archive's headers
 //! once and serves keys from an in-memory index of offsets and sizes; values are read
-//! from the device only when asked for. The parsing ([`tar`]), the index ([`index`]) and
-//! the store operations ([`store`]) know nothing of the WIT bindings; this file only
-//! adapts them to the generated types.
-
-mod blocks;
-#[cfg(any(fuzzing, test))]
-pub mod fuzzing;
-mod index;
-mod store;
-mod tar;
-#[cfg(test)]
-mod testutil;
+//! from the device only when asked for. The parsing, the index and the store operations
+//! are `ukc-kv-archive`'s (shared with the `kv-data` driver); this file only adapts them
+//! to the generated types.
 
 wit_bindgen::generate!({
     inline: "
@@ -35,6 +26,7 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use store::Mount;
 use ukc::block::block;
+use ukc_kv_archive::{blocks, store};
 
 /// An acquired block device, as the store reads it.
 struct BlockDevice {
