@@ -7,18 +7,20 @@
 //! JSON in its memory, written with wasm-encoder and componentized with wit-component
 //! against ukc's WIT, like any guest.
 
-use crate::component::{Component, Origin};
-use crate::wit::platform_resolve;
+use crate::component::Component;
+use crate::generated::Generated;
 use anyhow::{Context, Result};
-use ukc_manifest::{COMPONENT_SECTION, ComponentManifest, encode_custom_section};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection, Instruction,
     MemorySection, MemoryType, Module, TypeSection, ValType,
 };
-use wit_component::{ComponentEncoder, StringEncoding};
 
-/// The generated component's name, as drivers and `describe` show it.
-pub const NAME: &str = "args-declarations";
+/// The generated component: its name, as drivers and `describe` show it, and interface.
+pub const GENERATED: Generated = Generated {
+    name: "args-declarations",
+    description: "The unikernel's merged manifest, for drivers that parse the command line themselves",
+    interface: INTERFACE,
+};
 
 /// The interface it exports.
 const INTERFACE: &str = "ukc:args/declarations@0.1.0";
@@ -27,47 +29,10 @@ const INTERFACE: &str = "ukc:args/declarations@0.1.0";
 /// string's pointer and length, as the canonical ABI returns a `string`.
 const JSON_AT: u32 = 16;
 
-/// What resolution needs to know of the component before the merged manifest exists:
-/// its name, manifest, imports and exports, without its bytes. Most unikernels do not
-/// link it (only the `wasi` target's drivers read it), so it is encoded by [`component`]
-/// only once resolution has picked it and the manifest is merged.
-pub fn placeholder() -> Component {
-    Component {
-        name: NAME.into(),
-        origin: Origin::Generated,
-        bytes: Vec::new(),
-        manifest: own_manifest(),
-        has_manifest: true,
-        imports: Vec::new(),
-        exports: vec![INTERFACE.into()],
-    }
-}
-
-/// The component whose `manifest` returns `manifest_json`.
+/// The component whose `manifest` returns `manifest_json`. (Most unikernels do not link
+/// it: only the `wasi` target's drivers read it.)
 pub fn component(manifest_json: &[u8]) -> Result<Component> {
-    let mut module = core_module(manifest_json)?;
-    module.extend(encode_custom_section(COMPONENT_SECTION, &own_manifest().to_json()));
-    let (mut resolve, _) = platform_resolve()?;
-    let world_source = format!("package ukc-generated:declarations;\nworld declarations {{ export {INTERFACE}; }}\n");
-    let package = resolve.push_str("declarations.wit", &world_source)?;
-    let world = resolve.select_world(&[package], Some("declarations"))?;
-    wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)?;
-    let bytes = ComponentEncoder::default()
-        .validate(true)
-        .module(&module)?
-        .encode()
-        .context("encoding the generated args-declarations component")?;
-    Component::from_bytes(bytes, Origin::Generated, NAME)
-}
-
-fn own_manifest() -> ComponentManifest {
-    ComponentManifest {
-        schema: ukc_manifest::SCHEMA,
-        name: NAME.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        description: "The unikernel's merged manifest, for drivers that parse the command line themselves".into(),
-        ..Default::default()
-    }
+    GENERATED.component(core_module(manifest_json)?)
 }
 
 /// A module exporting `memory` and `INTERFACE#manifest`, which returns the return area.
@@ -111,7 +76,7 @@ mod tests {
     #[test]
     fn the_placeholder_resolves_as_the_component_does() {
         let real = component(b"{}").unwrap();
-        let placeholder = placeholder();
+        let placeholder = GENERATED.placeholder();
         assert_eq!(placeholder.name, real.name);
         assert_eq!(placeholder.imports, real.imports);
         assert_eq!(placeholder.exports, real.exports);

@@ -7,19 +7,22 @@
 //! lines, `ukc-kv-image 1`, then `NAME OFFSET SIZE` per store, ended by an empty line and
 //! zero-padded to 512 bytes; then each store as a tar archive at a 512-byte-aligned offset.
 
-use crate::component::{Component, Origin};
-use crate::wit::platform_resolve;
+use crate::component::Component;
+use crate::generated::Generated;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
-use ukc_manifest::{BakedStore, COMPONENT_SECTION, ComponentManifest, encode_custom_section};
+use ukc_manifest::BakedStore;
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, MemArg,
     MemorySection, MemoryType, Module, TypeSection, ValType,
 };
-use wit_component::{ComponentEncoder, StringEncoding};
 
-/// The generated component's name, as `describe` shows it.
-pub const NAME: &str = "kv-image";
+/// The generated component: its name, as `describe` shows it, and interface.
+pub const GENERATED: Generated = Generated {
+    name: "kv-image",
+    description: "The kv stores baked in with `ukc compose --data`, for the kv-data driver",
+    interface: INTERFACE,
+};
 
 /// The driver that serves the image as kv stores.
 pub const DRIVER: &str = "kv-data";
@@ -53,20 +56,6 @@ impl Data {
             bail!("--data {text}: name the directory to bake in after '='");
         }
         Ok(Data { name: name.to_string(), dir: PathBuf::from(dir) })
-    }
-}
-
-/// What resolution needs of the component before the image is built: its name, manifest
-/// and exports.
-pub fn placeholder() -> Component {
-    Component {
-        name: NAME.into(),
-        origin: Origin::Generated,
-        bytes: Vec::new(),
-        manifest: own_manifest(),
-        has_manifest: true,
-        imports: Vec::new(),
-        exports: vec![INTERFACE.into()],
     }
 }
 
@@ -170,29 +159,7 @@ fn add_dir(builder: &mut tar::Builder<Vec<u8>>, dir: &Path, prefix: &str, files:
 
 /// The component holding `image`.
 pub fn component(image: &[u8]) -> Result<Component> {
-    let mut module = core_module(image)?;
-    module.extend(encode_custom_section(COMPONENT_SECTION, &own_manifest().to_json()));
-    let (mut resolve, _) = platform_resolve()?;
-    let world_source = format!("package ukc-generated:kv-image;\nworld kv-image {{ export {INTERFACE}; }}\n");
-    let package = resolve.push_str("kv-image.wit", &world_source)?;
-    let world = resolve.select_world(&[package], Some("kv-image"))?;
-    wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)?;
-    let bytes = ComponentEncoder::default()
-        .validate(true)
-        .module(&module)?
-        .encode()
-        .context("encoding the generated kv-image component")?;
-    Component::from_bytes(bytes, Origin::Generated, NAME)
-}
-
-fn own_manifest() -> ComponentManifest {
-    ComponentManifest {
-        schema: ukc_manifest::SCHEMA,
-        name: NAME.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        description: "The kv stores baked in with `ukc compose --data`, for the kv-data driver".into(),
-        ..Default::default()
-    }
+    GENERATED.component(core_module(image)?)
 }
 
 /// A module exporting `memory`, `INTERFACE#size` and `INTERFACE#read`.
@@ -271,4 +238,42 @@ fn read_body(size: u32) -> Function {
     f.instruction(&I32Const(0));
     f.instruction(&End);
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_placeholder_resolves_as_the_component_does() {
+        let real = component(b"ukc-kv-image 1\n\n").unwrap();
+        let placeholder = GENERATED.placeholder();
+        assert_eq!((placeholder.name, placeholder.exports), (real.name, real.exports));
+        assert_eq!((placeholder.imports, placeholder.manifest), (real.imports, real.manifest));
+    }
+
+    #[test]
+    fn the_header_lists_each_store_at_an_aligned_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        for (store, file, text) in [("a", "x.txt", "one"), ("b", "y/z.txt", "two")] {
+            let path = dir.path().join(store).join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let data: Vec<Data> =
+            ["a", "b"].iter().map(|n| Data::parse(&format!("{n}={}", dir.path().join(n).display())).unwrap()).collect();
+        let (image, stores) = build(&data).unwrap();
+        let header = String::from_utf8_lossy(&image[..image.iter().position(|&b| b == 0).unwrap()]).into_owned();
+        let lines: Vec<&str> = header.lines().collect();
+        assert_eq!(lines[0], "ukc-kv-image 1");
+        for (line, store) in lines[1..3].iter().zip(&stores) {
+            let words: Vec<u64> = line.split(' ').skip(1).map(|w| w.parse().unwrap()).collect();
+            assert!(line.starts_with(&format!("{} ", store.name)));
+            assert_eq!((words[0] % 512, words[1]), (0, store.bytes));
+            let archive = &image[words[0] as usize..(words[0] + words[1]) as usize];
+            assert!(archive.windows(3).any(|w| w == b"one" || w == b"two"));
+        }
+        assert_eq!(stores.iter().map(|s| s.files).collect::<Vec<_>>(), [1, 1]);
+        assert!(header.ends_with("\n\n"));
+    }
 }

@@ -22,6 +22,7 @@ pub mod describe;
 mod diagnose;
 mod encode;
 mod entry;
+mod generated;
 pub mod image;
 mod merge;
 pub mod names;
@@ -73,11 +74,11 @@ impl Composition {
         let mut catalogue = Catalogue::load(&options.drivers)?;
         // The generated components' contents do not change how anything resolves:
         // resolve with placeholders, then encode those that are linked.
-        catalogue.drivers.push(declarations::placeholder());
+        catalogue.drivers.push(declarations::GENERATED.placeholder());
         let image = match options.data.as_slice() {
             [] => None,
             data => {
-                catalogue.drivers.push(image::placeholder());
+                catalogue.drivers.push(image::GENERATED.placeholder());
                 Some(image::build(data)?)
             }
         };
@@ -89,7 +90,7 @@ impl Composition {
         }
         for node in plan.nodes.iter_mut().filter(|n| n.origin == component::Origin::Generated) {
             *node = match (node.name.as_str(), &image) {
-                (image::NAME, Some((bytes, _))) => image::component(bytes)?,
+                (name, Some((bytes, _))) if name == image::GENERATED.name => image::component(bytes)?,
                 _ => declarations::component(&manifest.to_json())?,
             };
         }

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: where the binaries and components are, running
 //! commands with a time bound, and building small fixture components with wasm-tools.
 
+pub mod dnsmasq;
 pub mod fixtures;
 pub mod netns;
 pub mod pki;

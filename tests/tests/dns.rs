@@ -141,29 +141,10 @@ fn a_bad_zone_file_is_one_error_naming_its_line() {
 
 /// dnsmasq inside `netns` as the recursive server the resolver asks: it knows
 /// `mail.example.test` and that `www` is its alias, refuses other names, and, given a
-/// DHCP range, leases addresses naming itself as the DNS server.
+/// DHCP lease file, leases addresses naming itself as the DNS server.
 fn dnsmasq(netns: &Netns, listen: &str, dhcp: Option<&Path>) -> Background {
-    let mut args = vec![
-        "--no-daemon".to_string(),
-        "--conf-file=/dev/null".into(),
-        "--no-resolv".into(),
-        "--no-hosts".into(),
-        "--bind-interfaces".into(),
-        format!("--listen-address={listen}"),
-        "--host-record=mail.example.test,10.0.0.3".into(),
-        "--cname=www.example.test,mail.example.test".into(),
-        "--pid-file=".into(),
-    ];
-    if let Some(leases) = dhcp {
-        args.push("--dhcp-range=10.0.0.50,10.0.0.99,255.255.255.0,12h".into());
-        args.push(format!("--dhcp-option=option:dns-server,{listen}"));
-        args.push(format!("--dhcp-leasefile={}", path_str(leases)));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Background::start(netns.command("dnsmasq", &args));
-    // dnsmasq needs a moment to bind before the first query or DISCOVER is worth sending.
-    std::thread::sleep(Duration::from_millis(500));
-    server
+    let records = ["--host-record=mail.example.test,10.0.0.3", "--cname=www.example.test,mail.example.test"];
+    ukc_tests::dnsmasq::start(netns, listen, &records.map(String::from), dhcp)
 }
 
 const LOOKED_UP: &str = "www.example.test has address 10.0.0.3\nmail.example.test has address 10.0.0.3\n";

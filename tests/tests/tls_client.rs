@@ -70,26 +70,9 @@ server.serve_forever()
 /// dnsmasq on `listen` answering `www.example.test` and `other.example.test` with
 /// `address`; with `leases`, also leasing addresses that name it as the DNS server.
 fn dnsmasq(netns: &Netns, listen: &str, address: &str, leases: Option<&Path>) -> Background {
-    let mut args = vec![
-        "--no-daemon".to_string(),
-        "--conf-file=/dev/null".into(),
-        "--no-resolv".into(),
-        "--no-hosts".into(),
-        "--bind-interfaces".into(),
-        format!("--listen-address={listen}"),
-        format!("--host-record=www.example.test,{address}"),
-        format!("--host-record=other.example.test,{address}"),
-        "--pid-file=".into(),
-    ];
-    if let Some(leases) = leases {
-        args.push("--dhcp-range=10.0.0.50,10.0.0.99,255.255.255.0,12h".into());
-        args.push(format!("--dhcp-option=option:dns-server,{listen}"));
-        args.push(format!("--dhcp-leasefile={}", path_str(leases)));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Background::start(netns.command("dnsmasq", &args));
-    std::thread::sleep(Duration::from_millis(500));
-    server
+    let records =
+        [format!("--host-record=www.example.test,{address}"), format!("--host-record=other.example.test,{address}")];
+    ukc_tests::dnsmasq::start(netns, listen, &records, leases)
 }
 
 /// Runs `host words...` in `netns` with the tests' cache.

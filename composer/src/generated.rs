@@ -1,0 +1,59 @@
+//! What the components `ukc compose` generates share (`args-declarations`, `kv-image`):
+//! each is data in a core module's memory behind one exported interface, written with
+//! wasm-encoder and componentized with wit-component against ukc's WIT, like any guest.
+//! Resolution sees a placeholder with the same name, manifest and exports; the component
+//! itself is made only where it is linked.
+
+use crate::component::{Component, Origin};
+use crate::wit::platform_resolve;
+use anyhow::{Context, Result};
+use ukc_manifest::{COMPONENT_SECTION, ComponentManifest, encode_custom_section};
+use wit_component::{ComponentEncoder, StringEncoding};
+
+/// A generated component: its name, what it is for, and the interface it exports.
+pub struct Generated {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub interface: &'static str,
+}
+
+impl Generated {
+    /// What resolution needs of the component: its name, manifest and exports.
+    pub fn placeholder(&self) -> Component {
+        Component {
+            name: self.name.into(),
+            origin: Origin::Generated,
+            bytes: Vec::new(),
+            manifest: self.manifest(),
+            has_manifest: true,
+            imports: Vec::new(),
+            exports: vec![self.interface.into()],
+        }
+    }
+
+    /// The component of `module`, a core module exporting the interface's functions.
+    pub fn component(&self, mut module: Vec<u8>) -> Result<Component> {
+        module.extend(encode_custom_section(COMPONENT_SECTION, &self.manifest().to_json()));
+        let (mut resolve, _) = platform_resolve()?;
+        let world = format!("package ukc-generated:{0};\nworld {0} {{ export {1}; }}\n", self.name, self.interface);
+        let package = resolve.push_str(format!("{}.wit", self.name), &world)?;
+        let world = resolve.select_world(&[package], Some(self.name))?;
+        wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)?;
+        let bytes = ComponentEncoder::default()
+            .validate(true)
+            .module(&module)?
+            .encode()
+            .with_context(|| format!("encoding the generated {} component", self.name))?;
+        Component::from_bytes(bytes, Origin::Generated, self.name)
+    }
+
+    fn manifest(&self) -> ComponentManifest {
+        ComponentManifest {
+            schema: ukc_manifest::SCHEMA,
+            name: self.name.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: self.description.into(),
+            ..Default::default()
+        }
+    }
+}
