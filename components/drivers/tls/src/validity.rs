@@ -107,13 +107,13 @@ fn civil(days: i64) -> (i64, i64, i64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::{format, period};
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 
     /// Made with `openssl ca -startdate 20200101000000Z -enddate 20200201000000Z`.
-    const JANUARY_2020: &str = "-----BEGIN CERTIFICATE-----
+    pub(crate) const JANUARY_2020: &str = "-----BEGIN CERTIFICATE-----
 MIIBdDCCARugAwIBAgICEAAwCgYIKoZIzj0EAwIwEjEQMA4GA1UEAwwHdGVzdCBD
 QTAeFw0yMDAxMDEwMDAwMDBaFw0yMDAyMDEwMDAwMDBaMA4xDDAKBgNVBAMMA3d3
 dzBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABHxJGaLo/3eM8CASzID0m7//AHHs

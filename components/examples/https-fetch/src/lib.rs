@@ -24,6 +24,8 @@ wit_bindgen::generate!({
 
 ukc_guest::manifest!("ukc.json");
 
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 mod response;
 mod url;
 
@@ -153,4 +155,7 @@ fn describe(error: &Error) -> String {
     }
 }
 
+// Only the wasm build exports the functions: their names are not valid symbols for a host
+// linker, and host builds exist to run the unit tests and the fuzz target.
+#[cfg(target_arch = "wasm32")]
 export!(HttpsFetch);
