@@ -80,9 +80,9 @@ pub fn missing(component: &Component, want: &InterfaceName, platform: &Platform,
     if want.path.starts_with("wasi:") {
         message.push_str(&format!(
             "\n  On ukc targets, the wasi-shim driver serves only the WASI that Rust std needs for \
-             printing, arguments, clocks, sleeping and random numbers (wasi:cli, wasi:clocks, wasi:io, \
-             wasi:random), not {}: change {} not to use it (files: the ukc:kv device), or run it \
-             under a WASI host as it is.",
+             printing, arguments, clocks, sleeping, random numbers and (without preopens) files \
+             (wasi:cli, wasi:clocks, wasi:io, wasi:random, wasi:filesystem), not {}: change {} not to \
+             use it (sockets: ukc:tcpip), or run it under a WASI host as it is.",
             want.path, component.name
         ));
     }

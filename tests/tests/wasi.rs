@@ -20,20 +20,20 @@ fn wasmtime(args: &[&str]) -> Run {
 }
 
 /// The fixture program built for `wasm32-wasip2`, once per test run: `(main, cat)`.
-fn std_programs() -> &'static (PathBuf, PathBuf) {
-    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+fn std_programs() -> &'static (PathBuf, PathBuf, PathBuf) {
+    static BUILT: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
     BUILT.get_or_init(|| {
         let source = workspace().join("tests/fixtures/wasi-std-app");
         // Built from a copy, so that the build writes no Cargo.lock into the source tree.
         let target_dir = workspace().join("target/wasi-std-app");
         let copy = target_dir.join("source");
         std::fs::create_dir_all(copy.join("src/bin")).unwrap();
-        for file in ["Cargo.toml", "src/main.rs", "src/bin/cat.rs"] {
+        for file in ["Cargo.toml", "src/main.rs", "src/bin/cat.rs", "src/bin/serve.rs"] {
             std::fs::copy(source.join(file), copy.join(file)).unwrap();
         }
         cargo_build(&copy, "wasm32-wasip2", &target_dir, "the wasi-std-app fixture");
         let out = target_dir.join("wasm32-wasip2/release");
-        (out.join("wasi-std-app.wasm"), out.join("cat.wasm"))
+        (out.join("wasi-std-app.wasm"), out.join("cat.wasm"), out.join("serve.wasm"))
     })
 }
 
@@ -139,7 +139,7 @@ fn emitted_wac_reproduces_the_wasi_composition_with_its_generated_component() {
 
 #[test]
 fn a_plain_rust_std_program_runs_on_unix_and_hvt_as_under_wasmtime() {
-    let (program, _) = std_programs();
+    let (program, _, _) = std_programs();
     let dir = tempfile::tempdir().unwrap();
     let on_unix = compose(program, "unix", dir.path(), "std.unix.wasm", &[]);
     let on_hvt = compose(program, "hvt", dir.path(), "std.hvt.wasm", &[]);
@@ -164,18 +164,36 @@ fn a_plain_rust_std_program_runs_on_unix_and_hvt_as_under_wasmtime() {
 }
 
 #[test]
-fn a_wasi_import_no_driver_serves_fails_at_compose_time_naming_it() {
-    let (_, cat) = std_programs();
+fn a_program_that_opens_files_gets_the_wasi_error_of_a_host_without_preopens() {
+    let (_, cat, _) = std_programs();
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("cat.wasm");
-    let refused = ukc(&["compose", path_str(cat), "-t", "unix", "-o", path_str(&out)]);
+    // Under wasmtime without `--dir`, every open fails inside the program; so it does on
+    // ukc's targets, whose console takes standard error too.
+    let expected = wasmtime(&[path_str(cat), "/etc/hostname", "notes.txt"]);
+    assert_eq!(expected.status, Some(0), "{}", expected.stderr);
+    assert!(expected.stderr.contains("/etc/hostname: No such file or directory"), "{}", expected.stderr);
+    let on_unix = compose(cat, "unix", dir.path(), "cat.unix.wasm", &[]);
+    let on_hvt = compose(cat, "hvt", dir.path(), "cat.hvt.wasm", &[]);
+    assert_eq!(ukc_unix(&[path_str(&on_unix), "--", "/etc/hostname", "notes.txt"]).ok(), expected.stderr);
+    assert_eq!(
+        ukc_hvt(&["--isolation=kvm", "--", path_str(&on_hvt), "/etc/hostname", "notes.txt"]).ok(),
+        expected.stderr
+    );
+}
+
+#[test]
+fn a_wasi_import_no_driver_serves_fails_at_compose_time_naming_it() {
+    let (_, _, serve) = std_programs();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("serve.wasm");
+    let refused = ukc(&["compose", path_str(serve), "-t", "unix", "-o", path_str(&out)]);
     assert_eq!(refused.status, Some(1));
-    assert!(refused.stderr.contains("cat imports wasi:filesystem/"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("serve imports wasi:sockets/"), "{}", refused.stderr);
     assert!(refused.stderr.contains("compose with --target wasi"), "{}", refused.stderr);
     assert!(refused.stderr.contains("the wasi-shim driver serves only"), "{}", refused.stderr);
     assert!(!out.exists(), "no output is written");
     // Under a WASI host, the program is fine as it is.
-    let wasi = compose(cat, "wasi", dir.path(), "cat.wasi.wasm", &[]);
+    let wasi = compose(serve, "wasi", dir.path(), "serve.wasi.wasm", &[]);
     assert_only_wasi(&wasi);
 }
 
@@ -372,6 +390,7 @@ fn a_wasi_0_1_program_is_componentized_with_the_standard_adapter() {
         &source,
         "fn main() {\n    let args: Vec<String> = std::env::args().skip(1).collect();\n    \
          println!(\"hello from wasip1: {}\", args.join(\" \"));\n    \
+         if let Err(e) = std::fs::read(\"data.txt\") { println!(\"data.txt: {e}\"); }\n    \
          std::process::exit(if args.is_empty() { 3 } else { 0 });\n}\n",
     )
     .unwrap();
@@ -381,13 +400,17 @@ fn a_wasi_0_1_program_is_componentized_with_the_standard_adapter() {
     // A core module importing wasi_snapshot_preview1: ukc adapts it, then composes as usual.
     let wasi = compose(&module, "wasi", dir.path(), "hello.wasi.wasm", &[]);
     assert_only_wasi(&wasi);
-    assert_eq!(wasmtime(&[path_str(&wasi), "a", "b"]).ok(), "hello from wasip1: a b\n");
+    let expected = "hello from wasip1: a b\ndata.txt: No such file or directory (os error 44)\n";
+    assert_eq!(wasmtime(&[path_str(&wasi), "a", "b"]).ok(), expected);
     let failed = wasmtime(&[path_str(&wasi)]);
-    assert_eq!(failed.stdout_text(), "hello from wasip1: \n");
+    assert!(failed.stdout_text().starts_with("hello from wasip1: \n"), "{}", failed.stdout_text());
     assert_ne!(failed.status, Some(0), "a non-zero exit stays a failure");
-    // The adapter imports wasi:filesystem whatever the program does; ukc targets refuse
-    // it at compose time, naming it.
-    let refused = ukc(&["compose", path_str(&module), "-t", "hvt", "-o", path_str(&dir.path().join("x.wasm"))]);
-    assert_eq!(refused.status, Some(1));
-    assert!(refused.stderr.contains("hello imports wasi:filesystem/"), "{}", refused.stderr);
+    // The adapter imports wasi:filesystem whatever the program does; wasi-shim serves it
+    // (without preopens) on the ukc targets, in KVM too.
+    let on_unix = compose(&module, "unix", dir.path(), "hello.unix.wasm", &[]);
+    let on_hvt = compose(&module, "hvt", dir.path(), "hello.hvt.wasm", &[]);
+    assert_eq!(ukc_unix(&[path_str(&on_unix), "--", "a", "b"]).ok(), expected);
+    assert_eq!(ukc_hvt(&["--isolation=kvm", "--", path_str(&on_hvt), "a", "b"]).ok(), expected);
+    let failed = ukc_hvt(&["--isolation=kvm", "--", path_str(&on_hvt)]);
+    assert_eq!(failed.status, Some(1), "a failed exit stays a failure (ukc's exit status is 0 or 1)");
 }

@@ -9,8 +9,11 @@
 //! arguments are the unikernel's undeclared ones (`ukc:args/undeclared`: this driver's
 //! manifest asks for them), and the environment is empty; the clocks are ukc's, and a
 //! clock pollable waits in `ukc:poll.yield`; every random interface reads `ukc:entropy`;
-//! exit is `ukc:exit` with status 0 or 1. Interfaces outside this subset (files,
-//! sockets) are not served: `ukc compose` names the import it cannot fill.
+//! exit is `ukc:exit` with status 0 or 1; the filesystem has no preopened directory, so
+//! opening a file fails with WASI's own error, as under a WASI host run without `--dir`
+//! (which also lets WASI 0.1 programs, whose adapter imports `wasi:filesystem`, run).
+//! Interfaces outside this subset (sockets) are not served: `ukc compose` names the import
+//! it cannot fill.
 
 wit_bindgen::generate!({
     inline: "
@@ -42,6 +45,8 @@ wit_bindgen::generate!({
             export wasi:cli/terminal-stdin@0.2.12;
             export wasi:cli/terminal-stdout@0.2.12;
             export wasi:cli/terminal-stderr@0.2.12;
+            export wasi:filesystem/types@0.2.12;
+            export wasi:filesystem/preopens@0.2.12;
         }
     ",
     path: ["../../../wit", env!("UKC_WASI_WIT")],
@@ -52,6 +57,7 @@ ukc_guest::manifest!("ukc.json");
 
 mod cli;
 mod clocks;
+mod filesystem;
 mod io;
 mod random;
 
