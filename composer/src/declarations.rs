@@ -11,8 +11,8 @@ use crate::component::Component;
 use crate::generated::Generated;
 use anyhow::{Context, Result};
 use wasm_encoder::{
-    CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection, Instruction,
-    MemorySection, MemoryType, Module, TypeSection, ValType,
+    CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, Module,
+    TypeSection, ValType,
 };
 
 /// The generated component: its name, as drivers and `describe` show it, and interface.
@@ -43,14 +43,7 @@ fn core_module(json: &[u8]) -> Result<Vec<u8>> {
     types.ty().function([], [ValType::I32]);
     let mut functions = FunctionSection::new();
     functions.function(0);
-    let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: pages,
-        maximum: Some(pages),
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
+    let memories = crate::generated::fixed_memory(pages);
     let mut exports = ExportSection::new();
     exports.export("memory", ExportKind::Memory, 0);
     exports.export(&format!("{INTERFACE}#manifest"), ExportKind::Func, 0);

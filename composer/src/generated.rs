@@ -8,6 +8,7 @@ use crate::component::{Component, Origin};
 use crate::wit::platform_resolve;
 use anyhow::{Context, Result};
 use ukc_manifest::{COMPONENT_SECTION, ComponentManifest, encode_custom_section};
+use wasm_encoder::{MemorySection, MemoryType};
 use wit_component::{ComponentEncoder, StringEncoding};
 
 /// A generated component: its name, what it is for, and the interface it exports.
@@ -56,4 +57,17 @@ impl Generated {
             ..Default::default()
         }
     }
+}
+
+/// One linear memory of exactly `pages` 64 KiB pages: the data never grows.
+pub fn fixed_memory(pages: u64) -> MemorySection {
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: pages,
+        maximum: Some(pages),
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    memories
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use ukc_manifest::BakedStore;
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, MemArg,
-    MemorySection, MemoryType, Module, TypeSection, ValType,
+    Module, TypeSection, ValType,
 };
 
 /// The generated component: its name, as `describe` shows it, and interface.
@@ -175,14 +175,7 @@ fn core_module(image: &[u8]) -> Result<Vec<u8>> {
     let mut functions = FunctionSection::new();
     functions.function(0);
     functions.function(1);
-    let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: pages,
-        maximum: Some(pages),
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
+    let memories = crate::generated::fixed_memory(pages);
     let mut exports = ExportSection::new();
     exports.export("memory", ExportKind::Memory, 0);
     exports.export(&format!("{INTERFACE}#size"), ExportKind::Func, 0);

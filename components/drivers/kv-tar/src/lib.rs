@@ -133,22 +133,7 @@ impl GuestStore for Store {
     }
 }
 
-fn kind(kind: store::Kind) -> Kind {
-    match kind {
-        store::Kind::Value => Kind::Value,
-        store::Kind::Dictionary => Kind::Dictionary,
-    }
-}
-
-fn error(error: store::Error) -> Error {
-    match error {
-        store::Error::NotFound(key) => Error::NotFound(key),
-        store::Error::DictionaryExpected(key) => Error::DictionaryExpected(key),
-        store::Error::ValueExpected(key) => Error::ValueExpected(key),
-        store::Error::InvalidKey(key) => Error::InvalidKey(key),
-        store::Error::Io(message) => Error::Io(message),
-    }
-}
+ukc_kv_archive::ro_conversions!();
 
 // Only the wasm build exports the functions: their names (`ukc:kv/ro@0.1.0#...`) are not
 // valid symbols for a host linker, and host builds exist just to run the unit tests.
