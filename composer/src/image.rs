@@ -34,6 +34,10 @@ const INTERFACE: &str = "ukc:kv/image@0.1.0";
 /// (the list's pointer and length, as the canonical ABI returns a `list<u8>`).
 const IMAGE_AT: u32 = 16;
 
+/// The image's header, at most: what the kv-data driver reads of it (`layout::MAX_HEADER`
+/// there).
+const MAX_HEADER: usize = 64 * 1024;
+
 /// A `--data NAME=DIR` choice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Data {
@@ -89,6 +93,12 @@ pub fn build(data: &[Data]) -> Result<(Vec<u8>, Vec<BakedStore>)> {
         header.push_str(&format!("{name} {offset} {}\n", archive.len()));
     }
     header.push('\n');
+    if header.len() > MAX_HEADER {
+        bail!(
+            "--data: {} stores make a header over {MAX_HEADER} bytes, more than kv-data reads; bake fewer",
+            data.len()
+        );
+    }
     let mut image = header.into_bytes();
     image.resize(guess as usize, 0);
     for archive in &archives {
@@ -106,12 +116,14 @@ fn archive(dir: &Path) -> Result<(Vec<u8>, u64)> {
     }
     let mut builder = tar::Builder::new(Vec::new());
     let mut files = 0;
-    add_dir(&mut builder, dir, "", &mut files)?;
+    let root = std::fs::canonicalize(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    add_dir(&mut builder, &root, dir, "", &mut files)?;
     let bytes = builder.into_inner().context("writing the archive")?;
     Ok((bytes, files))
 }
 
-fn add_dir(builder: &mut tar::Builder<Vec<u8>>, dir: &Path, prefix: &str, files: &mut u64) -> Result<()> {
+/// Adds what `dir` (inside `root`, the baked directory made canonical) holds, under `prefix`.
+fn add_dir(builder: &mut tar::Builder<Vec<u8>>, root: &Path, dir: &Path, prefix: &str, files: &mut u64) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .collect::<std::io::Result<_>>()
@@ -123,7 +135,19 @@ fn add_dir(builder: &mut tar::Builder<Vec<u8>>, dir: &Path, prefix: &str, files:
             bail!("{}: the name is not UTF-8; kv keys are text", path.display());
         };
         let key = format!("{prefix}{name}");
-        // Symbolic links are followed, as `tar -h` does: the store holds what they show.
+        // Symbolic links to files inside the directory are followed, as `tar -h` does: the
+        // store holds what they show. A link out of it could bake anything the user can
+        // read (a key, say) into an image that may be served or pushed: refused.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            let target = std::fs::canonicalize(&path).with_context(|| format!("{}: a broken link", path.display()))?;
+            if !target.starts_with(root) {
+                bail!(
+                    "{} is a link to {}, outside the directory; --data bakes only what the directory holds",
+                    path.display(),
+                    target.display()
+                );
+            }
+        }
         let meta = std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let mtime =
             meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs());
@@ -142,7 +166,7 @@ fn add_dir(builder: &mut tar::Builder<Vec<u8>>, dir: &Path, prefix: &str, files:
             header.set_mode(0o755);
             header.set_size(0);
             builder.append_data(&mut header, format!("{key}/"), std::io::empty())?;
-            add_dir(builder, &path, &format!("{key}/"), files)?;
+            add_dir(builder, root, &path, &format!("{key}/"), files)?;
         } else if meta.is_file() {
             let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             header.set_entry_type(tar::EntryType::Regular);

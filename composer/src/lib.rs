@@ -96,6 +96,7 @@ impl Composition {
         }
         let mut notes = catalogue.notes;
         notes.extend(plan.notes.iter().cloned());
+        notes.extend(baked_driver_stores(&plan));
         Ok(Composition { plan, manifest, platform, notes })
     }
 
@@ -124,4 +125,21 @@ impl Composition {
         names.dedup();
         names
     }
+}
+
+/// A note for each baked store that a driver, not the application, declared: such stores
+/// are usually provisioned at deploy time (a TLS identity), and baking one puts what it
+/// holds into the image and wherever the image is pushed.
+fn baked_driver_stores(plan: &Plan) -> Vec<String> {
+    plan.baked
+        .iter()
+        .filter_map(|name| {
+            let driver = plan.drivers().find(|(_, d)| d.manifest.devices.iter().any(|decl| &decl.name == name))?;
+            Some(format!(
+                "--data {name}: the store belongs to the {} driver, which expects it attached at deploy time; \
+                 what it holds (a private key?) is now inside the image and goes wherever the image is pushed",
+                driver.1.name
+            ))
+        })
+        .collect()
 }

@@ -38,14 +38,7 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
             add_arg(&mut args, decl, &plan.nodes[node].name)?;
         }
     }
-    if let Some(unread) = plan.baked.iter().find(|b| !served.contains(b)) {
-        let read: Vec<String> = devices.iter().filter(|d| d.ty == DeviceType::Kv).map(|d| d.name.clone()).collect();
-        bail!(
-            "--data {unread}: the unikernel reads no kv store {unread:?}, so nothing would serve it; the kv stores \
-             it reads are: {}",
-            if read.is_empty() { "none".to_string() } else { read.join(", ") }
-        );
-    }
+    check_baked(plan, &served, &devices)?;
     let undeclared_args = plan.nodes.iter().filter(|n| n.manifest.undeclared_args).map(|n| n.name.clone()).collect();
     Ok(UnikernelManifest {
         schema: SCHEMA,
@@ -155,6 +148,44 @@ fn add_arg(args: &mut Vec<UnikernelArg>, decl: &ukc_manifest::ArgDecl, by: &str)
             decl.ty,
             decl.default
         ),
+    }
+    Ok(())
+}
+
+/// Every baked store is read through kv-data, and no device of another kind has its name.
+fn check_baked(plan: &Plan, served: &[String], devices: &[UnikernelDevice]) -> Result<()> {
+    let mut read: Vec<&str> = plan
+        .nodes
+        .iter()
+        .flat_map(|n| &n.manifest.devices)
+        .filter(|d| d.ty == DeviceType::Kv)
+        .map(|d| d.name.as_str())
+        .collect();
+    read.sort_unstable();
+    read.dedup();
+    for name in &plan.baked {
+        if served.contains(name) {
+            if let Some(device) = devices.iter().find(|d| &d.name == name) {
+                bail!(
+                    "--data {name}: {} also acquires a {} device {name:?}; a name can only be one device, so \
+                     bake the store under the name the app opens and rename the other",
+                    device.by.join(" -> "),
+                    device.ty
+                );
+            }
+            continue;
+        }
+        if read.contains(&name.as_str()) {
+            bail!(
+                "--data {name}: the kv store {name:?} is read without passing through kv-data, which serves baked \
+                 stores; drop the --use choice that gives ukc:kv/ro to another driver"
+            );
+        }
+        bail!(
+            "--data {name}: the unikernel reads no kv store {name:?}, so nothing would serve it; the kv stores it \
+             reads are: {}",
+            if read.is_empty() { "none".to_string() } else { read.join(", ") }
+        );
     }
     Ok(())
 }

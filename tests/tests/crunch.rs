@@ -150,6 +150,44 @@ fn mistakes_with_data_are_one_clear_error() {
     fails(compose_with(&website, &[&missing]), "cannot read");
     let file = format!("storage={}", path_str(&site.join("index.html")));
     fails(compose_with(&website, &[&file]), "is not a directory");
+    // A --use choice that routes the store around kv-data is named as the cause.
+    let mut args = vec!["compose", path_str(&website), "--use", "ukc:kv/ro=kv-tar", "-o", &out, "--data"];
+    let storage = site_arg("storage");
+    args.push(&storage);
+    fails(ukc(&args), "is read without passing through kv-data");
+    // On hvt the store becomes a block device through kv-tar; the message still names it.
+    let mut args = vec!["compose", path_str(&website), "-t", "hvt", "-o", &out, "--data"];
+    let typo = site_arg("site");
+    args.push(&typo);
+    fails(ukc(&args), "the kv stores it reads are: storage");
+    // A link out of the directory would bake whatever it points at: refused.
+    let secret = d.join("secret.key");
+    std::fs::write(&secret, "not for the image\n").unwrap();
+    std::os::unix::fs::symlink(&secret, site.join("key.pem")).unwrap();
+    fails(
+        compose_with(&website, &[&site_arg("storage")]),
+        "outside the directory; --data bakes only what the directory holds",
+    );
+    std::fs::remove_file(site.join("key.pem")).unwrap();
     std::os::unix::fs::symlink(&site, site.join("loop")).unwrap();
     fails(compose_with(&website, &[&site_arg("storage")]), "a link to a directory");
+}
+
+#[test]
+fn baking_a_store_a_driver_expects_at_deploy_time_says_where_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = dir.path().join("identity");
+    std::fs::create_dir_all(&identity).unwrap();
+    std::fs::write(identity.join("cert.pem"), "").unwrap();
+    let out = dir.path().join("echo.wasm");
+    let data = format!("tls={}", path_str(&identity));
+    let composed = ukc(&["compose", path_str(&component("tls-echo")), "--data", &data, "-o", path_str(&out)]);
+    assert_eq!(composed.status, Some(0), "{}", composed.stderr);
+    assert!(
+        composed
+            .stderr
+            .contains("--data tls: the store belongs to the tls driver, which expects it attached at deploy time"),
+        "{}",
+        composed.stderr
+    );
 }

@@ -72,11 +72,22 @@ fn time(input: &[u8]) -> Option<(i64, &[u8])> {
     }
     let field = |at: usize| digits(&text[at..at + 2]);
     let (month, day, hour, minute, second) = (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+    if !(1..=12).contains(&month) || day < 1 || day > month_days(year, month) || hour > 23 || minute > 59 || second > 59
+    {
         return None;
     }
     let seconds = days(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
     Some((seconds, rest))
+}
+
+/// The days of `month` in `year`, in the Gregorian calendar.
+fn month_days(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 fn digits(text: &[u8]) -> Option<i64> {
@@ -161,5 +172,8 @@ xes9V7x5kCwCICFpjiIB3/laFkFgMwq71dMIKuzpYTUZdpMiEfB70OKO
         let at = good.windows(4).position(|w| w == b"2001").unwrap(); // 200101000000Z
         month_13[at + 2..at + 4].copy_from_slice(b"13");
         assert_eq!(period(&month_13), None);
+        let mut february_31 = good.clone();
+        february_31[at + 2..at + 6].copy_from_slice(b"0231");
+        assert_eq!(period(&february_31), None);
     }
 }

@@ -139,7 +139,9 @@ fn parse_head(text: &str) -> Result<(Status, Body), String> {
         let (name, value) = line.split_once(':').ok_or_else(|| format!("a malformed header line: '{line}'"))?;
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
-            let n = value.parse::<u64>().map_err(|_| format!("a malformed Content-Length: '{value}'"))?;
+            let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+            let n = value.parse::<u64>().ok().filter(|_| digits);
+            let n = n.ok_or_else(|| format!("a malformed Content-Length: '{value}'"))?;
             if length.is_some_and(|l| l != n) {
                 return Err("the response has two different Content-Length headers".into());
             }
@@ -184,7 +186,8 @@ impl Chunk {
                     Chunk::Size(_) => {
                         let hex = text.split(';').next().unwrap_or_default().trim();
                         let size =
-                            u64::from_str_radix(hex, 16).map_err(|_| format!("a malformed chunk size: '{text}'"))?;
+                            u64::from_str_radix(hex, 16).ok().filter(|_| hex.bytes().all(|b| b.is_ascii_hexdigit()));
+                        let size = size.ok_or_else(|| format!("a malformed chunk size: '{text}'"))?;
                         *self = if size == 0 { Chunk::Trailer(Vec::new()) } else { Chunk::Data(size) };
                         false
                     }
@@ -271,13 +274,15 @@ mod tests {
 
     #[test]
     fn broken_responses_say_what_broke() {
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 9] = [
             (b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nhello", "4 bytes before"),
             (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", "inside the chunked"),
             (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size"),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\n", "chunk size"),
             (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", "does not end"),
             (b"SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.x"),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "two different"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello", "malformed Content-Length"),
             (b"HTTP/1.1 200 OK\r\nContent-", "before a whole response head"),
         ];
         for (wire, why) in cases {

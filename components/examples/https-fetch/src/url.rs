@@ -18,7 +18,7 @@ impl Url {
             Some((scheme, _)) => return Err(format!("'{text}': only https:// URLs are fetched, not {scheme}://")),
             None => return Err(format!("'{text}' is not a URL: give https://NAME[:PORT][/PATH]")),
         };
-        let (authority, path) = match rest.find(['/', '?']) {
+        let (authority, path) = match rest.find(['/', '?', '#']) {
             Some(at) if rest[at..].starts_with('/') => (&rest[..at], rest[at..].to_string()),
             Some(at) => (&rest[..at], format!("/{}", &rest[at..])),
             None => (rest, "/".to_string()),
@@ -31,8 +31,10 @@ impl Url {
             return Err(format!("'{text}': IPv6 addresses are not supported; give a DNS name or an IPv4 address"));
         }
         let (host, port) = match authority.rsplit_once(':') {
+            // An empty port is the default one (RFC 3986 section 6.2.3).
+            Some((host, "")) => (host, 443),
             Some((host, port)) => {
-                let port = port.parse::<u16>().ok().filter(|&p| p != 0);
+                let port = port.parse::<u16>().ok().filter(|&p| p != 0 && !port.starts_with('+'));
                 (host, port.ok_or_else(|| format!("'{text}': the port must be between 1 and 65535"))?)
             }
             None => (authority, 443),
@@ -74,6 +76,11 @@ mod tests {
         assert_eq!((url.port, url.path.as_str(), url.ipv4()), (443, "/", Some((10, 0, 0, 1))));
         assert_eq!(url.host_header(), "10.0.0.1");
         assert_eq!(Url::parse("https://a.test?q").unwrap().path, "/?q");
+        assert_eq!(
+            Url::parse("https://a.test#top").unwrap(),
+            Url { host: "a.test".into(), port: 443, path: "/".into() }
+        );
+        assert_eq!(Url::parse("https://a.test:/x").unwrap().port, 443);
         assert_eq!(Url::parse("https://a.test").unwrap().ipv4(), None);
     }
 
@@ -83,6 +90,7 @@ mod tests {
             ("http://a.test/", "only https://"),
             ("a.test/x", "not a URL"),
             ("https://a.test:0/", "port"),
+            ("https://a.test:+443/", "port"),
             ("https://a.test:99999/", "port"),
             ("https://u:p@a.test/", "passwords"),
             ("https:///x", "host"),
