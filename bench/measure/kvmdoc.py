@@ -218,15 +218,16 @@ def net_bullets(f: dict) -> list[str]:
         if "echo_per_frame" in x:
             parts.append(f"{x['echo_per_frame']:.2f} times per echoed frame "
                          f"({x['echo_per_frame'] * exit_ / per_k:.0%} of its CPU per frame)")
-        exits = (f" In separate runs counted with `perf stat` (`kvm:kvm_userspace_exit`), the VM exits to the "
+        counter = f.get("exit_counter", "`perf stat` (`kvm:kvm_userspace_exit`)")
+        exits = (f" In separate runs counted with {counter}, the VM exits to the "
                  f"tender {' and '.join(parts)}, at the {exit_ * 1e6:.0f} µs a bare exit costs here (a block "
                  "`info` call in the VM); the rest is time inside the VM, which the host's view does not "
                  "break down." if parts else "")
     elif exit_:
         exits = (f" Were every frame an exit of its own, at the {exit_ * 1e6:.0f} µs a bare block call costs in "
                  f"the VM that would be {exit_ / per_k:.0%} of it; frames are batched through queues both ways, "
-                 "so less; exits were not counted in this run (`perf` or the `kvm:kvm_userspace_exit` "
-                 "tracepoint missing).")
+                 "so less; exits were not counted in this run (neither perf's `kvm:kvm_userspace_exit` "
+                 "tracepoint nor strace here).")
     else:
         exits = ""
     in_vm = f"; {pk.vm:.0%} of the process's perf samples fall inside the VM" if pk else ""

@@ -118,7 +118,8 @@ def web_why(f: dict, page: str) -> str:
                      f"{n * exit_ * 1e6:,.0f} µs, {n * exit_ / cpu_per_request(k):.0%} of its CPU per request; the "
                      "rest is time inside the VM")
     else:
-        text += "; its exits were not counted in this run (`perf` or the `kvm:kvm_userspace_exit` tracepoint missing)"
+        text += ("; its exits were not counted in this run (neither perf's `kvm:kvm_userspace_exit` tracepoint nor "
+                 "strace here)")
     return text
 
 

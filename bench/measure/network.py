@@ -202,6 +202,7 @@ def website(ctx: Context, lab: Lab, out: Path, built: dict, env: dict[str, str])
             count, f0 = profile.Exits(proc.pid, out / "web-kvm-exits.txt"), link_frames(ns, "tap0")
             r = parse_wrk(lab.run(ns, ["wrk", "-t2", "-c32", "-d3s", "--latency", f"{base}/{page}"], 60))
             exits, f1 = count.count(), link_frames(ns, "tap0")
+            ctx.facts["exit_counter"] = count.method
             if exits is not None and r["requests"]:
                 ctx.facts.setdefault("net_kvm_exits", {})[page] = {
                     "exits": exits, "requests": r["requests"], "frames": f1[0] - f0[0] + f1[1] - f0[1]}
@@ -285,6 +286,7 @@ def echo(ctx: Context, lab: Lab, out: Path, built: dict, env: dict[str, str]) ->
         count, f0 = profile.Exits(server[mode].pid, out / "echo-kvm-exits.txt"), link_frames(client_ns[mode], "tap0")
         nbytes, _ = client(mode, total, send_secs)
         exits, f1 = count.count(), link_frames(client_ns[mode], "tap0")
+        ctx.facts["exit_counter"] = count.method
         if exits is not None and nbytes:
             ctx.facts.setdefault("net_kvm_exits", {})["echo"] = {
                 "exits": exits, "bytes": nbytes, "frames": f1[0] - f0[0] + f1[1] - f0[1]}
