@@ -8,7 +8,10 @@
 //!   written to the device as one request when the run cannot grow, before any read of its
 //!   range, on `flush`, and when the unikernel's run ends;
 //! - a read that continues the previous one (or starts the device) fetches [`READ_AHEAD`]
-//!   bytes, and the next reads are served from them.
+//!   bytes, and the next reads are served from them;
+//! - any other read fetches just its range, and the last [`RECENT`] such ranges are kept,
+//!   so that data read again and again (a web page served from a tar image, the same
+//!   index block) costs one exit in all, not one per read.
 //!
 //! What the unikernel sees does not change: every read returns the latest write of its
 //! range, `flush` makes every completed write durable, and a bad range or a read-only
@@ -28,6 +31,11 @@ use alloc::vec::Vec;
 pub const WRITE_BACK: usize = 256 << 10;
 /// How much a sequential read fetches.
 pub const READ_AHEAD: usize = 256 << 10;
+/// How many recent non-sequential reads the cache keeps, each of at most [`RECENT_MAX`]
+/// bytes: 4 MiB at most in all.
+pub const RECENT: usize = 64;
+/// The largest non-sequential read the cache keeps.
+pub const RECENT_MAX: usize = 64 << 10;
 
 /// The device under the cache: the tender, in the kernel.
 pub trait Device {
@@ -76,6 +84,9 @@ pub struct Cache {
     clean_at: u64,
     /// Where a sequential read would start.
     next_read: u64,
+    /// Recent non-sequential reads, where each was read and what it read, the latest last;
+    /// kept up to date by writes.
+    recent: Vec<(u64, Vec<u8>)>,
     /// A write-back failed since the last `flush`.
     lost: bool,
 }
@@ -83,7 +94,8 @@ pub struct Cache {
 impl Cache {
     /// An empty cache for a device of `geometry`.
     pub fn new(geometry: Geometry) -> Cache {
-        Cache { geometry, dirty: Vec::new(), dirty_at: 0, clean: Vec::new(), clean_at: 0, next_read: 0, lost: false }
+        let (dirty, clean, recent) = (Vec::new(), Vec::new(), Vec::new());
+        Cache { geometry, dirty, dirty_at: 0, clean, clean_at: 0, next_read: 0, recent, lost: false }
     }
 
     /// Reads `len` bytes at `offset`.
@@ -95,11 +107,23 @@ impl Cache {
         if let Some(at) = window_offset(self.clean_at, self.clean.len(), offset, len) {
             return Ok(self.clean[at..at + len].to_vec());
         }
+        if let Some(hit) =
+            self.recent.iter().position(|(at, data)| window_offset(*at, data.len(), offset, len).is_some())
+        {
+            let entry = self.recent.remove(hit);
+            let from = (offset - entry.0) as usize;
+            let data = entry.1[from..from + len].to_vec();
+            self.recent.push(entry);
+            return Ok(data);
+        }
         let fetch = (self.geometry.capacity - offset).min(READ_AHEAD as u64) as usize;
         if !sequential || len >= READ_AHEAD || fetch <= len || !reserve(&mut self.clean, READ_AHEAD) {
             self.write_back_overlapping(device, offset, len)?;
             let mut data = Vec::new();
             device.read(offset, len, &mut data).map_err(Failure::Device)?;
+            if !sequential && len <= RECENT_MAX {
+                self.remember(offset, &data);
+            }
             return Ok(data);
         }
         self.write_back_overlapping(device, offset, fetch)?;
@@ -155,6 +179,7 @@ impl Cache {
         result.map_err(|e| {
             self.lost = true;
             self.clean.clear();
+            self.recent.clear();
             Failure::Device(e)
         })
     }
@@ -177,13 +202,35 @@ impl Cache {
         Ok(())
     }
 
-    /// Copies the part of a write that falls in the read-ahead window into it.
+    /// Copies the parts of a write that fall in the read-ahead window and in the recent
+    /// reads into them.
     fn patch_window(&mut self, offset: u64, data: &[u8]) {
-        if let Some((start, end)) = overlap(self.clean_at, self.clean.len(), offset, data.len()) {
-            let into = (start - self.clean_at) as usize..(end - self.clean_at) as usize;
-            let from = (start - offset) as usize..(end - offset) as usize;
-            self.clean[into].copy_from_slice(&data[from]);
+        patch(self.clean_at, &mut self.clean, offset, data);
+        for (at, kept) in &mut self.recent {
+            patch(*at, kept, offset, data);
         }
+    }
+
+    /// Keeps a copy of `data`, read at `offset`, as the latest recent read; the oldest goes
+    /// when there are [`RECENT`], and nothing is kept when the heap has no room.
+    fn remember(&mut self, offset: u64, data: &[u8]) {
+        if self.recent.len() >= RECENT {
+            self.recent.remove(0);
+        }
+        let mut copy = Vec::new();
+        if copy.try_reserve_exact(data.len()).is_ok() {
+            copy.extend_from_slice(data);
+            self.recent.push((offset, copy));
+        }
+    }
+}
+
+/// Copies the part of `data` (written at `offset`) that falls in `window` (read at `at`).
+fn patch(at: u64, window: &mut [u8], offset: u64, data: &[u8]) {
+    if let Some((start, end)) = overlap(at, window.len(), offset, data.len()) {
+        let into = (start - at) as usize..(end - at) as usize;
+        let from = (start - offset) as usize..(end - offset) as usize;
+        window[into].copy_from_slice(&data[from]);
     }
 }
 

@@ -1,7 +1,7 @@
 //! The guest kernel's block cache against a fake device: every read sees the latest write,
 //! runs of small requests become few device requests, and failures reach the right call.
 
-use super::{Cache, Device, Failure, Geometry, READ_AHEAD, WRITE_BACK};
+use super::{Cache, Device, Failure, Geometry, READ_AHEAD, RECENT, WRITE_BACK};
 
 const SECTOR: u64 = 512;
 
@@ -89,6 +89,35 @@ fn random_reads_are_not_read_ahead() {
         assert_eq!(cache.read(&mut device, offset, 512).unwrap(), pattern(offset, 512, 3));
     }
     assert_eq!(device.reads, 4);
+}
+
+#[test]
+fn random_reads_read_again_cost_no_device_read_and_see_later_writes() {
+    let mut device = Fake::new(1 << 20);
+    device.bytes = pattern(0, 1 << 20, 5);
+    let mut cache = cache(1 << 20, true);
+    // A page served again and again from the same place in an archive: one device read.
+    for _ in 0..10 {
+        for offset in [700 * 512u64, 20 * 512] {
+            assert_eq!(cache.read(&mut device, offset, 1024).unwrap(), pattern(offset, 1024, 5));
+        }
+    }
+    assert_eq!(device.reads, 2);
+    // A part of a kept read is served from it; a write into it shows at once.
+    assert_eq!(cache.read(&mut device, 701 * 512, 512).unwrap(), pattern(701 * 512, 512, 5));
+    let new = pattern(0, 512, 9);
+    cache.write(&mut device, 700 * 512, &new).unwrap();
+    let mut expected = new.clone();
+    expected.extend(pattern(701 * 512, 512, 5));
+    assert_eq!(cache.read(&mut device, 700 * 512, 1024).unwrap(), expected);
+    assert_eq!(device.reads, 2);
+    // Only the last RECENT reads are kept.
+    for i in 0..RECENT as u64 {
+        cache.read(&mut device, 4096 * (i + 40), 512).unwrap();
+    }
+    let before = device.reads;
+    cache.read(&mut device, 20 * 512, 1024).unwrap();
+    assert_eq!(device.reads, before + 1, "the oldest kept read went");
 }
 
 #[test]
