@@ -3,6 +3,7 @@
 //! the guest hands over is only a claim.
 
 use std::fmt;
+use std::ops::Range;
 use std::ptr::NonNull;
 
 /// A guest address range that does not lie inside guest memory.
@@ -59,16 +60,38 @@ impl GuestMemory {
         self.base.as_ptr() as u64
     }
 
-    /// Asks the host to back the first `len` bytes with transparent huge pages, before
-    /// anything touches them. The guest touches most of what it boots from (its image,
-    /// the unikernel, the start of its heap), and on this kind of KVM each first touch of
-    /// a 4 KiB page is a fault that costs microseconds; a 2 MiB page takes one fault.
-    /// Only a hint: without huge pages the guest runs the same, a little slower to boot.
-    pub fn prefer_huge_pages(&self, len: u64) {
-        let len = len.min(self.size as u64) as usize;
+    /// Asks the host to back `range` with transparent huge pages, before anything
+    /// touches it: where the guest maps 2 MiB pages, a 2 MiB page of host memory lets
+    /// KVM map each with one fault, where 4 KiB pages would cost the guest a fault each
+    /// (microseconds on this kind of KVM). Only a hint: without huge pages the guest
+    /// runs the same, a little slower to boot.
+    pub fn prefer_huge_pages(&self, range: Range<u64>) {
+        let end = range.end.min(self.size as u64);
+        if range.start >= end {
+            return;
+        }
         // SAFETY: madvise on a range of our own mapping changes only how the host backs
         // it, not its contents (it is still untouched and reads as zeroes).
-        unsafe { libc::madvise(self.base.as_ptr().cast(), len, libc::MADV_HUGEPAGE) };
+        unsafe {
+            let start = self.base.as_ptr().add(range.start as usize);
+            libc::madvise(start.cast(), (end - range.start) as usize, libc::MADV_HUGEPAGE)
+        };
+    }
+
+    /// Makes the host back `range` now (with huge pages, in whole 2 MiB pages), as a
+    /// first write would, without changing what it holds. Only a hint: where the host
+    /// cannot, the first touch allocates as usual.
+    pub fn fault_in(&mut self, range: Range<u64>) {
+        let end = range.end.min(self.size as u64);
+        if range.start >= end {
+            return;
+        }
+        // SAFETY: MADV_POPULATE_WRITE on a range of our own mapping only allocates its
+        // pages; their contents stay as they are.
+        unsafe {
+            let start = self.base.as_ptr().add(range.start as usize);
+            libc::madvise(start.cast(), (end - range.start) as usize, libc::MADV_POPULATE_WRITE)
+        };
     }
 
     fn check(&self, addr: u64, len: u64) -> Result<usize, OutOfBounds> {
