@@ -164,16 +164,18 @@ def measure(ctx, kvm, proc, out: Path) -> str:
     ctx.facts["kvm_phases"] = p
     thp = (f" The {RUNS} KVM boots faulted in {p['thp']:.1f} transparent huge pages each "
            "(`thp_fault_alloc` in /proc/vmstat, counted machine-wide over those boots): each "
-           "is 2 MiB of host memory zeroed on first touch, by the tender copying the kernel "
-           "and the artifact in or by the guest touching its heap." if p["thp"] >= 0 else "")
+           "is 2 MiB of host memory zeroed on first touch: the guest kernel's code and its heap, the only "
+           "memory the guest maps with 2 MiB pages (the tender copies the code in, and faults in the start "
+           "of the heap while the VM is being made; what is left, the guest touches)." if p["thp"] >= 0 else "")
     if costs:
         thp += (f" For scale, a first touch of fresh memory costs this Python process {costs['huge'] * 1e6:,.0f} µs "
                 f"for a 2 MiB huge page (median of 8; the slowest {costs['huge_max'] * 1e6:,.0f} µs) and "
                 f"{costs['small'] * 1e6:.2f} µs for a 4 KiB page, so 2 MiB in 4 KiB pages would cost "
                 f"{costs['small'] * 512 * 1e6:,.0f} µs.")
     rows = [
-        ["exec → `KVM_CREATE_VM`", ms(p["pre"]), "the tender starts, reads the unikernel"
-         + (", maps the guest's memory and starts a second thread, which opens `/dev/kvm`" if "made" in p else
+        ["exec → `KVM_CREATE_VM`", ms(p["pre"]), "the tender starts"
+         + (", maps the guest's memory and starts a second thread (kept off the first one's core), which opens "
+            "`/dev/kvm`; meanwhile the first reads the unikernel" if "made" in p else
             " and its compiled artifact (x86-64 machine code for the guest) from the ukc cache and checks the "
             "entry's HMAC")],
         ["`KVM_CREATE_VM` → first `KVM_RUN`", ms(p["vm"]), f"{ms(p['setup_ioctls'])} ms in all inside KVM's ioctls "
@@ -189,8 +191,10 @@ def measure(ctx, kvm, proc, out: Path) -> str:
            ["of it, first thread: guest memory filled", ms(p["filled"]), "from `KVM_CREATE_VM` to its first KVM ioctl "
             "after it (reading the vCPU's clock rate, once the second thread is done): the artifact read and "
             "checked, the guest kernel and the artifact placed in guest memory (the first touches of that "
-            "memory included: huge-page faults), the IDT filled in and the page tables written (W^X: code "
-            "read+execute, data and stacks no-execute, a guard page under each stack)"]] if "made" in p else []),
+            "memory included), the IDT filled in and the page tables written (W^X: code read+execute, data and "
+            "stacks no-execute, a guard page under each stack; every entry already accessed and dirty, so that "
+            "KVM's shadow paging sets no bits and maps neighbouring pages ahead), then, until the VM is made, "
+            "the start of the heap faulted in, 2 MiB at a time"]] if "made" in p else []),
         ["first `KVM_RUN` → first `write` to stdout", ms(p["guest"]), f"{ms(p['in_vm'])} ms of it in the VM, over "
          f"{p['exits']:.0f} exits to the tender: the guest kernel starts, loads the artifact in place, "
          "instantiates hello and runs its machine code to the first greeting"],

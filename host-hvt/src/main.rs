@@ -31,13 +31,6 @@ fn boot(invocation: &Invocation, chosen: Option<Isolation>) -> u8 {
     });
     match isolation {
         Isolation::Process => launch::launch(&HOST, invocation),
-        Isolation::Kvm => match launch::open(&HOST, invocation) {
-            Ok(Some(unikernel)) => kvm::run(&HOST, unikernel, invocation.attachments.timeout),
-            Ok(None) => 0,
-            Err((status, message)) => {
-                eprintln!("{}: {message}", HOST.name);
-                status
-            }
-        },
+        Isolation::Kvm => kvm::run(&HOST, invocation),
     }
 }

@@ -33,10 +33,10 @@ use std::fmt;
 use std::time::Duration;
 use ukc_host::Devices;
 use ukc_host::exit;
-use ukc_host::launch::{HostInfo, Unikernel};
+use ukc_host::launch::{self, HostInfo, Invocation};
 use ukc_host::run::Outcome;
 use ukc_hvt_abi as abi;
-use vm::{Exit, Vm};
+use vm::{Exit, Making, Vm};
 use watchdog::Watchdog;
 
 /// The guest kernel, built for x86_64-unknown-none by build.rs.
@@ -80,45 +80,60 @@ impl fmt::Display for GuestError {
     }
 }
 
-/// Runs `unikernel` in a VM and returns the process's exit status; every failure is
+/// Boots `invocation` in a VM and returns the process's exit status; every failure is
 /// reported on standard error in one message.
-pub fn run(host: &HostInfo, unikernel: Unikernel, timeout: Option<Duration>) -> u8 {
-    match boot(unikernel, timeout) {
-        Ok(outcome) => ukc_host::run::report(&outcome, host.name),
-        Err(message) => {
+pub fn run(host: &HostInfo, invocation: &Invocation) -> u8 {
+    let outcome = boot(host, invocation);
+    match outcome {
+        Ok(Some(outcome)) => ukc_host::run::report(&outcome, host.name),
+        Ok(None) => 0,
+        Err((status, message)) => {
             eprintln!("{}: {message}", host.name);
-            exit::SETUP
+            status
         }
     }
 }
 
-/// Compiles, makes the VM, loads it, and serves it until it stops.
-fn boot(mut unikernel: Unikernel, timeout: Option<Duration>) -> Result<Outcome, String> {
-    let memory_size = unikernel.memory_limit as u64;
+/// Makes the VM while it reads the unikernel, compiles it and fills guest memory, then
+/// serves the VM until it stops. `None` when only help was asked for (and printed).
+fn boot(host: &HostInfo, invocation: &Invocation) -> Result<Option<Outcome>, (u8, String)> {
+    let setup = |message: String| (exit::SETUP, message);
+    let memory_size = invocation.attachments.mem_mb << 20;
     if memory_size > abi::MAX_MEMORY {
-        return Err(format!(
+        return Err(setup(format!(
             "--mem={}: a VM has at most {} MiB (hypercall arguments are 32-bit addresses); lower --mem or use --isolation=process",
             memory_size >> 20,
             abi::MAX_MEMORY >> 20
-        ));
-    }
-    if unikernel.devices.nets().len() > abi::MAX_NETS {
-        return Err(format!("a VM takes at most {} net devices; use --isolation=process", abi::MAX_NETS));
+        )));
     }
     let memory = GuestMemory::new(memory_size as usize)
-        .map_err(|e| format!("cannot map {} MiB of guest memory: {e}; lower --mem", memory_size >> 20))?;
+        .map_err(|e| setup(format!("cannot map {} MiB of guest memory: {e}; lower --mem", memory_size >> 20)))?;
+    let mut making = Making::start(memory);
+    let Some(mut unikernel) = launch::open(host, invocation)? else {
+        return Ok(None);
+    };
     let nets = unikernel.devices.nets();
-    let (mut vm, placed) = Vm::new(memory, |memory| {
-        let artifact = compile::precompile(&unikernel.bytes).map_err(|e| format!("{}: {e}", unikernel.path))?;
-        load::place(memory, &artifact, nets)
-    })?;
-    let (entry, mut info) = placed?;
+    if nets.len() > abi::MAX_NETS {
+        return Err(setup(format!("a VM takes at most {} net devices; use --isolation=process", abi::MAX_NETS)));
+    }
+    let artifact = compile::precompile(&unikernel.bytes).map_err(|e| setup(format!("{}: {e}", unikernel.path)))?;
+    let (entry, info) = load::place(&mut making.memory, &artifact, nets).map_err(setup)?;
+    let mut vm = ready(making, entry, info, &mut unikernel.devices).map_err(setup)?;
+    let timeout = invocation.attachments.timeout;
+    let watchdog = timeout.map(Watchdog::start).transpose().map_err(setup)?;
+    Ok(Some(serve(&mut vm, &mut unikernel.devices, watchdog.as_ref().zip(timeout))))
+}
+
+/// Faults in the start of the heap until the VM is made, then gives the guest its clock
+/// and boot information and points the vCPU at `entry`.
+fn ready(mut making: Making, entry: u64, mut info: abi::BootInfo, devices: &mut Devices) -> Result<Vm, String> {
+    making.fault_in_while_waiting(load::first_touched(&info));
+    let mut vm = making.finish()?;
     let tsc_khz = vm.vcpu().get_tsc_khz().map_err(|e| format!("cannot read the vCPU's clock rate: {e}"))?;
-    info.clock = hypercalls::clock(&mut unikernel.devices, u64::from(tsc_khz));
+    info.clock = hypercalls::clock(devices, u64::from(tsc_khz));
     vm.memory.write(abi::BOOT_INFO, &info).map_err(|e| format!("guest memory too small: {e}"))?;
     cpu_x86_64::set_registers(vm.vcpu(), entry)?;
-    let watchdog = timeout.map(Watchdog::start).transpose()?;
-    Ok(serve(&mut vm, &mut unikernel.devices, watchdog.as_ref().zip(timeout)))
+    Ok(vm)
 }
 
 /// Runs the vCPU and serves its exits until the VM stops.

@@ -19,7 +19,7 @@ fn run_code(code: &[u8], memory: usize) -> Outcome {
 
 /// Runs `code` as `run_code` does, with `data` at [`DATA`].
 fn run_code_with_data(code: &[u8], data: &[u8], memory: usize) -> Outcome {
-    let (mut vm, ()) = Vm::new(GuestMemory::new(memory).unwrap(), |_| ()).unwrap();
+    let mut vm = Making::start(GuestMemory::new(memory).unwrap()).finish().unwrap();
     vm.memory.slice_mut(abi::KERNEL_BASE, code.len() as u64).unwrap().copy_from_slice(code);
     vm.memory.slice_mut(DATA, data.len() as u64).unwrap().copy_from_slice(data);
     // The code's page is code (read+execute), then come the page table of its stretch
@@ -123,13 +123,10 @@ fn an_exception_without_handlers_stops_the_vm() {
 
 /// Boots the real guest kernel with `artifact` as the unikernel, as `boot` does.
 fn boot_artifact(artifact: &[u8]) -> Outcome {
-    let (mut vm, placed) =
-        Vm::new(GuestMemory::new(64 * MIB).unwrap(), |memory| load::place(memory, artifact, &[])).unwrap();
+    let mut making = Making::start(GuestMemory::new(64 * MIB).unwrap());
+    let (entry, info) = load::place(&mut making.memory, artifact, &[]).unwrap();
     let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);
-    let (entry, mut info) = placed.unwrap();
-    info.clock = hypercalls::clock(&mut devices, u64::from(vm.vcpu().get_tsc_khz().unwrap()));
-    vm.memory.write(abi::BOOT_INFO, &info).unwrap();
-    cpu_x86_64::set_registers(vm.vcpu(), entry).unwrap();
+    let mut vm = ready(making, entry, info, &mut devices).unwrap();
     serve(&mut vm, &mut devices, None)
 }
 
