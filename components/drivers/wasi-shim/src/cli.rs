@@ -40,19 +40,19 @@ impl exit::Guest for Shim {
 
 impl stdin::Guest for Shim {
     fn get_stdin() -> InputStream {
-        InputStream::new(crate::io::InputStream)
+        InputStream::new(crate::io::InputStream::Stdin)
     }
 }
 
 impl stdout::Guest for Shim {
     fn get_stdout() -> OutputStream {
-        OutputStream::new(crate::io::OutputStream)
+        OutputStream::new(crate::io::OutputStream::Console)
     }
 }
 
 impl stderr::Guest for Shim {
     fn get_stderr() -> OutputStream {
-        OutputStream::new(crate::io::OutputStream)
+        OutputStream::new(crate::io::OutputStream::Console)
     }
 }
 

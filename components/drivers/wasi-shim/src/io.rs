@@ -1,11 +1,15 @@
 //! `wasi:io`: pollables that are clock deadlines (or always ready), an empty standard
-//! input, and output streams that write to the console.
+//! input, output streams that write to the console, and the streams of files, which
+//! the crate's `files` module provides (none in `wasi-shim`, kv values in
+//! `wasi-shim-fs`, which shares this file).
 
 use crate::Shim;
+use crate::exports::wasi::filesystem::types::ErrorCode;
 use crate::exports::wasi::io::{error, poll, streams};
+use crate::files;
 use crate::ukc::clock::monotonic;
 use crate::ukc::console::console;
-use streams::StreamError;
+use streams::{GuestInputStream, StreamError};
 
 /// A pollable: ready once the monotonic clock reaches `deadline`, or at once when there
 /// is none (a stream here is always ready).
@@ -62,13 +66,22 @@ fn wait(pollables: &[&Pollable]) -> Vec<u32> {
     }
 }
 
-/// An error of a stream operation. Nothing here fails, so none is ever made; the type
-/// exists because `wasi:io/streams` names it.
-pub struct Error;
+/// Why a stream operation failed: a file's storage failed (the console never does).
+/// `wasi:filesystem/types.filesystem-error-code` reads the code back.
+pub struct Error {
+    pub code: ErrorCode,
+}
+
+impl Error {
+    /// The stream error that carries `code`.
+    pub fn stream(code: ErrorCode) -> StreamError {
+        StreamError::LastOperationFailed(error::Error::new(Error { code }))
+    }
+}
 
 impl error::GuestError for Error {
     fn to_debug_string(&self) -> String {
-        "error".to_string()
+        self.code.name().to_string()
     }
 }
 
@@ -76,24 +89,35 @@ impl error::Guest for Shim {
     type Error = Error;
 }
 
-/// Standard input: always at its end (a unikernel has no input stream).
-pub struct InputStream;
+/// An input stream: standard input, always at its end (a unikernel has no input
+/// stream), or a file's bytes.
+pub enum InputStream {
+    Stdin,
+    File(files::Reader),
+}
 
 impl streams::GuestInputStream for InputStream {
-    fn read(&self, _len: u64) -> Result<Vec<u8>, StreamError> {
-        Err(StreamError::Closed)
+    fn read(&self, len: u64) -> Result<Vec<u8>, StreamError> {
+        match self {
+            InputStream::Stdin => Err(StreamError::Closed),
+            InputStream::File(file) => file.read(len),
+        }
     }
 
-    fn blocking_read(&self, _len: u64) -> Result<Vec<u8>, StreamError> {
-        Err(StreamError::Closed)
+    /// Nothing here waits: a file's bytes are there at once.
+    fn blocking_read(&self, len: u64) -> Result<Vec<u8>, StreamError> {
+        self.read(len)
     }
 
-    fn skip(&self, _len: u64) -> Result<u64, StreamError> {
-        Err(StreamError::Closed)
+    fn skip(&self, len: u64) -> Result<u64, StreamError> {
+        match self {
+            InputStream::Stdin => Err(StreamError::Closed),
+            InputStream::File(file) => file.skip(len),
+        }
     }
 
-    fn blocking_skip(&self, _len: u64) -> Result<u64, StreamError> {
-        Err(StreamError::Closed)
+    fn blocking_skip(&self, len: u64) -> Result<u64, StreamError> {
+        self.skip(len)
     }
 
     fn subscribe(&self) -> poll::Pollable {
@@ -101,11 +125,15 @@ impl streams::GuestInputStream for InputStream {
     }
 }
 
-/// Standard output or standard error: the console, which takes everything at once.
-pub struct OutputStream;
+/// An output stream: standard output or standard error (the console, which takes
+/// everything at once), or a file.
+pub enum OutputStream {
+    Console,
+    File(files::Writer),
+}
 
-/// How much `check-write` allows at a time: the console takes any amount, so this only
-/// bounds the size of one call.
+/// How much `check-write` allows at a time: the console and files take any amount, so
+/// this only bounds the size of one call.
 const WRITE_BUDGET: u64 = 1 << 20;
 
 impl streams::GuestOutputStream for OutputStream {
@@ -114,15 +142,20 @@ impl streams::GuestOutputStream for OutputStream {
     }
 
     fn write(&self, contents: Vec<u8>) -> Result<(), StreamError> {
-        console::write(&contents);
-        Ok(())
+        match self {
+            OutputStream::Console => {
+                console::write(&contents);
+                Ok(())
+            }
+            OutputStream::File(file) => file.write(&contents),
+        }
     }
 
     fn blocking_write_and_flush(&self, contents: Vec<u8>) -> Result<(), StreamError> {
-        console::write(&contents);
-        Ok(())
+        self.write(contents)
     }
 
+    /// Written bytes are visible to every later read at once; `sync` makes them durable.
     fn flush(&self) -> Result<(), StreamError> {
         Ok(())
     }
@@ -136,17 +169,18 @@ impl streams::GuestOutputStream for OutputStream {
     }
 
     fn write_zeroes(&self, len: u64) -> Result<(), StreamError> {
-        console::write(&vec![0; usize::try_from(len.min(WRITE_BUDGET)).unwrap_or(0)]);
-        Ok(())
+        self.write(vec![0; usize::try_from(len.min(WRITE_BUDGET)).unwrap_or(0)])
     }
 
     fn blocking_write_zeroes_and_flush(&self, len: u64) -> Result<(), StreamError> {
         self.write_zeroes(len)
     }
 
-    fn splice(&self, _src: streams::InputStreamBorrow<'_>, _len: u64) -> Result<u64, StreamError> {
-        // The only input stream is standard input, which is always at its end.
-        Err(StreamError::Closed)
+    fn splice(&self, src: streams::InputStreamBorrow<'_>, len: u64) -> Result<u64, StreamError> {
+        let bytes = src.get::<InputStream>().read(len.min(WRITE_BUDGET))?;
+        let read = bytes.len() as u64;
+        self.write(bytes)?;
+        Ok(read)
     }
 
     fn blocking_splice(&self, src: streams::InputStreamBorrow<'_>, len: u64) -> Result<u64, StreamError> {

@@ -12,6 +12,8 @@
 //! exit is `ukc:exit` with status 0 or 1; the filesystem has no preopened directory, so
 //! opening a file fails with WASI's own error, as under a WASI host run without `--dir`
 //! (which also lets WASI 0.1 programs, whose adapter imports `wasi:filesystem`, run).
+//! With `ukc compose --preopen`, `wasi-shim-fs` (this crate's files and a file system on
+//! kv stores) takes its place.
 //! Interfaces outside this subset (sockets) are not served: `ukc compose` names the import
 //! it cannot fill.
 
@@ -57,7 +59,12 @@ ukc_guest::manifest!("ukc.json");
 
 mod cli;
 mod clocks;
+mod files;
 mod filesystem;
+#[expect(
+    dead_code,
+    reason = "io.rs is shared with wasi-shim-fs, whose files make the streams and errors of files; no file exists here"
+)]
 mod io;
 mod random;
 
