@@ -65,6 +65,13 @@ fn devices_and_args(out: &mut String, manifest: &UnikernelManifest, target: &Tar
             d.ty.as_str()
         );
     }
+    if !manifest.preopens.is_empty() {
+        let _ = writeln!(out, "\npreopened directories (wasi:filesystem, served by wasi-shim-fs):");
+        for p in &manifest.preopens {
+            let access = if p.read_write { "read-write" } else { "read-only" };
+            let _ = writeln!(out, "  /{:<11} the kv store {}, {access}", p.name, p.name);
+        }
+    }
     let _ = writeln!(out, "\nruntime arguments:");
     if manifest.args.is_empty() && manifest.undeclared_args.is_empty() {
         let _ = writeln!(out, "  (none)");

@@ -1,4 +1,5 @@
-//! What the components `ukc compose` generates share (`args-declarations`, `kv-image`):
+//! What the components `ukc compose` generates share (`args-declarations`, `kv-image`,
+//! `kv-preopens`):
 //! each is data in a core module's memory behind one exported interface, written with
 //! wasm-encoder and componentized with wit-component against ukc's WIT, like any guest.
 //! Resolution sees a placeholder with the same name, manifest and exports; the component
@@ -8,7 +9,10 @@ use crate::component::{Component, Origin};
 use crate::wit::platform_resolve;
 use anyhow::{Context, Result};
 use ukc_manifest::{COMPONENT_SECTION, ComponentManifest, encode_custom_section};
-use wasm_encoder::{MemorySection, MemoryType};
+use wasm_encoder::{
+    CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection, Instruction,
+    MemorySection, MemoryType, Module, TypeSection, ValType,
+};
 use wit_component::{ComponentEncoder, StringEncoding};
 
 /// A generated component: its name, what it is for, and the interface it exports.
@@ -70,4 +74,36 @@ pub fn fixed_memory(pages: u64) -> MemorySection {
         page_size_log2: None,
     });
     memories
+}
+
+/// Where the text starts in a [`string_module`]'s memory; bytes 0..8 hold the return
+/// area: the string's pointer and length, as the canonical ABI returns a `string`.
+const TEXT_AT: u32 = 16;
+
+/// A core module exporting `memory` and the function `export` (`INTERFACE#NAME`), which
+/// returns `text` as a WIT `string`: a pointer to the return area, filled in advance.
+pub fn string_module(export: &str, text: &[u8]) -> Result<Vec<u8>> {
+    let length = u32::try_from(text.len()).context("the generated text is over 4 GiB")?;
+    let pages = (u64::from(TEXT_AT) + u64::from(length)).div_ceil(65536);
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    let memories = fixed_memory(pages);
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export(export, ExportKind::Func, 0);
+    let mut body = Function::new([]);
+    body.instruction(&Instruction::I32Const(0));
+    body.instruction(&Instruction::End);
+    let mut code = CodeSection::new();
+    code.function(&body);
+    let mut return_area = TEXT_AT.to_le_bytes().to_vec();
+    return_area.extend(length.to_le_bytes());
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::i32_const(0), return_area);
+    data.active(0, &ConstExpr::i32_const(TEXT_AT as i32), text.iter().copied());
+    let mut module = Module::new();
+    module.section(&types).section(&functions).section(&memories).section(&exports).section(&code).section(&data);
+    Ok(module.finish())
 }

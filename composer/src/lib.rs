@@ -29,6 +29,7 @@ pub mod names;
 mod order;
 pub mod output;
 pub mod package;
+pub mod preopen;
 pub mod resolve;
 pub mod target;
 pub mod wac;
@@ -52,6 +53,8 @@ pub struct Options {
     pub uses: Vec<Use>,
     /// `--data` choices: directories baked in as kv stores.
     pub data: Vec<image::Data>,
+    /// `--preopen` choices: kv stores a WASI program sees as directories.
+    pub preopens: Vec<ukc_manifest::Preopen>,
 }
 
 /// A resolved composition: the plan, the merged manifest and the platform it targets.
@@ -75,6 +78,7 @@ impl Composition {
         // The generated components' contents do not change how anything resolves:
         // resolve with placeholders, then encode those that are linked.
         catalogue.drivers.push(declarations::GENERATED.placeholder());
+        catalogue.drivers.push(preopen::GENERATED.placeholder());
         let image = match options.data.as_slice() {
             [] => None,
             data => {
@@ -83,14 +87,27 @@ impl Composition {
             }
         };
         let baked: Vec<String> = options.data.iter().map(|d| d.name.clone()).collect();
-        let mut plan = resolve::resolve(app, &platform, &catalogue, &options.uses, &baked)?;
+        if !options.preopens.is_empty() && target.name == "wasi" {
+            anyhow::bail!(
+                "--preopen is for the unix and hvt targets; on wasi the WASI runtime lends directories itself \
+                 (`wasmtime run --dir DIR::/NAME`)"
+            );
+        }
+        let mut uses = options.uses.clone();
+        uses.extend(preopen::uses(&options.preopens, &options.uses)?);
+        let app_name = app.name.clone();
+        let mut plan = resolve::resolve(app, &platform, &catalogue, &uses, &baked)?;
+        preopen::declare(&mut plan, &app_name, &options.preopens)?;
+        plan.notes.retain(|note| !preopen::PACKAGES.iter().any(|p| note.starts_with(&format!("--use {p}="))));
         let mut manifest = merge::merge(&plan)?;
+        manifest.preopens = options.preopens.clone();
         if let Some((_, stores)) = &image {
             manifest.baked = stores.clone();
         }
         for node in plan.nodes.iter_mut().filter(|n| n.origin == component::Origin::Generated) {
             *node = match (node.name.as_str(), &image) {
                 (name, Some((bytes, _))) if name == image::GENERATED.name => image::component(bytes)?,
+                (name, _) if name == preopen::GENERATED.name => preopen::component(&options.preopens)?,
                 _ => declarations::component(&manifest.to_json())?,
             };
         }

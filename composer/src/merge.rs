@@ -48,6 +48,7 @@ pub fn merge(plan: &Plan) -> Result<UnikernelManifest> {
         args,
         undeclared_args,
         baked: Vec::new(),
+        preopens: Vec::new(),
     })
 }
 

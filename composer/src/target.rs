@@ -38,14 +38,30 @@ pub const TARGETS: &[Target] = &[
         about: "a Unix process: files as block devices, directories as kv stores, stdout as console",
         wit: PlatformWit::Ukc,
         world: "unix",
-        defaults: &[],
+        // wasi-shim-fs serves WASI too, when `--preopen` asks for it (see preopen.rs).
+        defaults: &[
+            ("wasi:io", "wasi-shim"),
+            ("wasi:clocks", "wasi-shim"),
+            ("wasi:random", "wasi-shim"),
+            ("wasi:cli", "wasi-shim"),
+            ("wasi:filesystem", "wasi-shim"),
+        ],
     },
     Target {
         name: "hvt",
         about: "the Solo5 hvt device model: console, clocks, yield, named block and net devices",
         wit: PlatformWit::Ukc,
         world: "hvt",
-        defaults: &[("ukc:kv/ro", "kv-tar"), ("ukc:kv/rw", "kv-log"), ("ukc:tcpip", "tcpip")],
+        defaults: &[
+            ("ukc:kv/ro", "kv-tar"),
+            ("ukc:kv/rw", "kv-log"),
+            ("ukc:tcpip", "tcpip"),
+            ("wasi:io", "wasi-shim"),
+            ("wasi:clocks", "wasi-shim"),
+            ("wasi:random", "wasi-shim"),
+            ("wasi:cli", "wasi-shim"),
+            ("wasi:filesystem", "wasi-shim"),
+        ],
     },
     Target {
         name: "wasi",
@@ -195,6 +211,7 @@ mod tests {
             args: Vec::new(),
             undeclared_args: Vec::new(),
             baked: Vec::new(),
+            preopens: Vec::new(),
         };
         let sockets = ["wasi:sockets/tcp@0.2.12".to_string()];
         assert_eq!(

@@ -168,6 +168,7 @@ mod tests {
             args: vec![],
             undeclared_args: vec![],
             baked: Vec::new(),
+            preopens: Vec::new(),
         }
     }
 

@@ -190,6 +190,7 @@ mod tests {
             ],
             undeclared_args: vec![],
             baked: Vec::new(),
+            preopens: Vec::new(),
         }
     }
 

@@ -227,6 +227,7 @@ mod tests {
             args: Vec::new(),
             undeclared_args: if takes_args { vec!["app".into()] } else { Vec::new() },
             baked: Vec::new(),
+            preopens: Vec::new(),
         }
     }
 

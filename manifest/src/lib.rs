@@ -20,7 +20,7 @@ mod validate;
 
 pub use component::{ArgDecl, ArgType, ComponentManifest, DeviceDecl, DeviceMap, DeviceType};
 pub use section::{SectionError, custom_section, encode_custom_section};
-pub use unikernel::{BakedStore, UnikernelArg, UnikernelComponent, UnikernelDevice, UnikernelManifest};
+pub use unikernel::{BakedStore, Preopen, UnikernelArg, UnikernelComponent, UnikernelDevice, UnikernelManifest};
 pub use validate::check_device_name;
 
 /// Name of the custom section in which a component declares its own manifest.

@@ -31,6 +31,21 @@ pub struct UnikernelManifest {
     /// attaches.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub baked: Vec<BakedStore>,
+    /// The kv stores a WASI program sees as preopened directories (`ukc compose
+    /// --preopen`): the `wasi-shim-fs` driver serves each as `/NAME`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preopens: Vec<Preopen>,
+}
+
+/// A kv store preopened as a directory for a WASI program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preopen {
+    /// The kv device's name; the directory is `/NAME`.
+    pub name: String,
+    /// Read and written through `ukc:kv/rw`, rather than only read through `ukc:kv/ro`.
+    #[serde(default, rename = "read-write", skip_serializing_if = "std::ops::Not::not")]
+    pub read_write: bool,
 }
 
 /// A kv store baked into the unikernel.
@@ -180,6 +195,7 @@ mod tests {
             }],
             undeclared_args: vec![],
             baked: vec![],
+            preopens: vec![],
         }
     }
 

@@ -259,3 +259,30 @@ pub fn small_tree(dir: &Path) -> PathBuf {
     std::os::unix::fs::symlink("a.txt", files.join("link")).unwrap();
     files
 }
+
+/// A program of the `wasi-std-app` fixture (`tests/fixtures/wasi-std-app`: ordinary Rust
+/// std programs that know nothing of ukc), built for `wasm32-wasip2` once per test run:
+/// `wasi-std-app` (its main program), `cat`, `serve` or `files`.
+pub fn wasi_std_program(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let out = BUILT.get_or_init(|| {
+        let source = workspace().join("tests/fixtures/wasi-std-app");
+        // Built from a copy, so that the build writes no Cargo.lock into the source tree.
+        let target_dir = workspace().join("target/wasi-std-app");
+        let copy = target_dir.join("source");
+        std::fs::create_dir_all(copy.join("src/bin")).unwrap();
+        for file in ["Cargo.toml", "src/main.rs", "src/bin/cat.rs", "src/bin/serve.rs", "src/bin/files.rs"] {
+            std::fs::copy(source.join(file), copy.join(file)).unwrap();
+        }
+        cargo_build(&copy, "wasm32-wasip2", &target_dir, "the wasi-std-app fixture");
+        target_dir.join("wasm32-wasip2/release")
+    });
+    out.join(format!("{name}.wasm"))
+}
+
+/// `wasmtime run ARGS...` with the CLI [`wasmtime_cli`] finds.
+pub fn wasmtime_run(args: &[&str]) -> Run {
+    let mut command = Command::new(wasmtime_cli());
+    command.arg("run").args(args);
+    run_with_input(&mut command, b"", Duration::from_secs(120))
+}

@@ -4,38 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 use ukc_tests::netns::Netns;
 use ukc_tests::web::{Background, check_site, conduit_clients, load, make_site};
 use ukc_tests::*;
-
-/// The `wasmtime` CLI: on PATH, else the copy a developer keeps under
-/// `target/peers/bin`, else in cargo's bin directory (where `.ci/run` installs it).
-/// `wasmtime run ARGS...`.
-fn wasmtime(args: &[&str]) -> Run {
-    let mut command = Command::new(wasmtime_cli());
-    command.arg("run").args(args);
-    run_with_input(&mut command, b"", Duration::from_secs(120))
-}
-
-/// The fixture program built for `wasm32-wasip2`, once per test run: `(main, cat)`.
-fn std_programs() -> &'static (PathBuf, PathBuf, PathBuf) {
-    static BUILT: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let source = workspace().join("tests/fixtures/wasi-std-app");
-        // Built from a copy, so that the build writes no Cargo.lock into the source tree.
-        let target_dir = workspace().join("target/wasi-std-app");
-        let copy = target_dir.join("source");
-        std::fs::create_dir_all(copy.join("src/bin")).unwrap();
-        for file in ["Cargo.toml", "src/main.rs", "src/bin/cat.rs", "src/bin/serve.rs"] {
-            std::fs::copy(source.join(file), copy.join(file)).unwrap();
-        }
-        cargo_build(&copy, "wasm32-wasip2", &target_dir, "the wasi-std-app fixture");
-        let out = target_dir.join("wasm32-wasip2/release");
-        (out.join("wasi-std-app.wasm"), out.join("cat.wasm"), out.join("serve.wasm"))
-    })
-}
 
 /// Asserts that a composed component imports only `wasi:` interfaces and exports only
 /// `wasi:cli/run`.
@@ -56,9 +28,9 @@ fn hello_for_wasi_runs_under_wasmtime_as_on_unix() {
     assert_only_wasi(&on_wasi);
     let on_unix = compose(&component("hello"), "unix", dir.path(), "h.unix.wasm", &[]);
     let unix = ukc_unix(&[path_str(&on_unix), "--", "--hello=Hi", "--sleep-ms=0"]);
-    let wasi = wasmtime(&[path_str(&on_wasi), "--hello=Hi", "--sleep-ms=0"]);
+    let wasi = wasmtime_run(&[path_str(&on_wasi), "--hello=Hi", "--sleep-ms=0"]);
     assert_eq!(wasi.ok(), unix.ok());
-    assert_eq!(wasmtime(&[path_str(&on_wasi), "--sleep-ms=1"]).ok(), "Hello World!\n".repeat(4), "defaults apply");
+    assert_eq!(wasmtime_run(&[path_str(&on_wasi), "--sleep-ms=1"]).ok(), "Hello World!\n".repeat(4), "defaults apply");
 }
 
 #[test]
@@ -75,9 +47,9 @@ fn kv_ro_for_wasi_serves_a_preopened_directory_as_unix_serves_a_directory() {
     let on_unix = compose(&component("kv-ro"), "unix", dir.path(), "kv.unix.wasm", &[]);
     let unix = ukc_unix(&[path_str(&on_unix), &format!("--kv:storage={}", path_str(&files))]);
     let dir_flag = format!("{}::storage", path_str(&files));
-    let wasi = wasmtime(&["--dir", &dir_flag, path_str(&out)]);
+    let wasi = wasmtime_run(&["--dir", &dir_flag, path_str(&out)]);
     assert_eq!(wasi.ok(), unix.ok());
-    let one = wasmtime(&["--dir", &dir_flag, path_str(&out), "--key=/sub/b.txt"]).ok();
+    let one = wasmtime_run(&["--dir", &dir_flag, path_str(&out), "--key=/sub/b.txt"]).ok();
     assert!(one.starts_with("== /sub/b.txt (5 bytes)\nbeta\n"), "{one}");
 
     let described = ukc(&["describe", path_str(&component("kv-ro")), "-t", "wasi"]).ok();
@@ -89,23 +61,23 @@ fn kv_ro_for_wasi_serves_a_preopened_directory_as_unix_serves_a_directory() {
 fn help_and_bad_arguments_work_under_wasmtime() {
     let dir = tempfile::tempdir().unwrap();
     let hello = compose(&component("hello"), "wasi", dir.path(), "h.wasi.wasm", &[]);
-    let help = wasmtime(&[path_str(&hello), "--help"]);
+    let help = wasmtime_run(&[path_str(&hello), "--help"]);
     let text = help.ok();
     assert!(text.contains("--hello=STRING") && text.contains("--sleep-ms=INT"), "{text}");
     // wasmtime passes the file name as the program name.
     assert!(text.contains("usage: wasmtime run h.wasi.wasm [ARGS...]"), "{text}");
 
-    let unknown = wasmtime(&[path_str(&hello), "--hallo=x"]);
+    let unknown = wasmtime_run(&[path_str(&hello), "--hallo=x"]);
     // WASI 0.2 exits with success or failure only: 1 where ukc hosts use 64.
     assert_eq!(unknown.status, Some(1));
     assert_eq!(unknown.stderr.trim(), "hello: unknown argument --hallo; did you mean --hello? (see --help)");
     assert!(unknown.stdout.is_empty());
-    let bad_value = wasmtime(&[path_str(&hello), "--sleep-ms=soon"]);
+    let bad_value = wasmtime_run(&[path_str(&hello), "--sleep-ms=soon"]);
     assert_eq!(bad_value.status, Some(1));
     assert!(bad_value.stderr.contains("bad value for --sleep-ms: expected an integer"), "{}", bad_value.stderr);
 
     let kv = compose(&component("kv-ro"), "wasi", dir.path(), "kv.wasi.wasm", &[]);
-    let missing = wasmtime(&[path_str(&kv)]);
+    let missing = wasmtime_run(&[path_str(&kv)]);
     assert_eq!(missing.status, Some(1));
     assert!(missing.stderr.contains("the unikernel failed: kv store 'storage'"), "{}", missing.stderr);
 }
@@ -134,42 +106,42 @@ fn emitted_wac_reproduces_the_wasi_composition_with_its_generated_component() {
     composed.sort();
     reproduced.sort();
     assert_eq!(reproduced, composed);
-    assert_eq!(wasmtime(&[path_str(&by_wac), "--sleep-ms=0"]).ok(), "Hello World!\n".repeat(4));
+    assert_eq!(wasmtime_run(&[path_str(&by_wac), "--sleep-ms=0"]).ok(), "Hello World!\n".repeat(4));
 }
 
 #[test]
 fn a_plain_rust_std_program_runs_on_unix_and_hvt_as_under_wasmtime() {
-    let (program, _, _) = std_programs();
+    let program = &wasi_std_program("wasi-std-app");
     let dir = tempfile::tempdir().unwrap();
     let on_unix = compose(program, "unix", dir.path(), "std.unix.wasm", &[]);
     let on_hvt = compose(program, "hvt", dir.path(), "std.hvt.wasm", &[]);
     let items = world_items(&on_unix);
     assert!(!items.iter().any(|i| i.contains("wasi:")), "the shim fills every WASI import: {items:?}");
 
-    let expected = wasmtime(&[path_str(program), "a", "b", "a"]).ok();
+    let expected = wasmtime_run(&[path_str(program), "a", "b", "a"]).ok();
     assert!(expected.contains("counts: [(\"a\", 2), (\"b\", 1)]"), "{expected}");
     assert!(expected.contains("slept at least 100 ms: true"), "{expected}");
     assert_eq!(ukc_unix(&[path_str(&on_unix), "--", "a", "b", "a"]).ok(), expected);
     assert_eq!(ukc_hvt(&["--", path_str(&on_hvt), "a", "b", "a"]).ok(), expected);
 
     // After a lone `--`, even `--help` reaches the program.
-    let own_help = wasmtime(&[path_str(program), "--help"]).ok();
+    let own_help = wasmtime_run(&[path_str(program), "--help"]).ok();
     assert_eq!(ukc_unix(&[path_str(&on_unix), "--", "--", "--help"]).ok(), own_help);
     let merged_help = ukc_unix(&[path_str(&on_unix), "--help"]).ok();
     assert!(merged_help.contains("wasi-std-app reads a free-form command line (through wasi-shim)"), "{merged_help}");
 
     let failed = ukc_unix(&[path_str(&on_unix), "--", "fail"]);
-    assert_eq!(failed.status, wasmtime(&[path_str(program), "fail"]).status);
+    assert_eq!(failed.status, wasmtime_run(&[path_str(program), "fail"]).status);
     assert_eq!(failed.status, Some(1));
 }
 
 #[test]
 fn a_program_that_opens_files_gets_the_wasi_error_of_a_host_without_preopens() {
-    let (_, cat, _) = std_programs();
+    let cat = &wasi_std_program("cat");
     let dir = tempfile::tempdir().unwrap();
     // Under wasmtime without `--dir`, every open fails inside the program; so it does on
     // ukc's targets, whose console takes standard error too.
-    let expected = wasmtime(&[path_str(cat), "/etc/hostname", "notes.txt"]);
+    let expected = wasmtime_run(&[path_str(cat), "/etc/hostname", "notes.txt"]);
     assert_eq!(expected.status, Some(0), "{}", expected.stderr);
     assert!(expected.stderr.contains("/etc/hostname: No such file or directory"), "{}", expected.stderr);
     let on_unix = compose(cat, "unix", dir.path(), "cat.unix.wasm", &[]);
@@ -183,7 +155,7 @@ fn a_program_that_opens_files_gets_the_wasi_error_of_a_host_without_preopens() {
 
 #[test]
 fn a_wasi_import_no_driver_serves_fails_at_compose_time_naming_it() {
-    let (_, _, serve) = std_programs();
+    let serve = &wasi_std_program("serve");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("serve.wasm");
     let refused = ukc(&["compose", path_str(serve), "-t", "unix", "-o", path_str(&out)]);
@@ -226,7 +198,7 @@ fn block_for_wasi_fills_a_file_under_wasmtime_as_unix_fills_one() {
     let described = ukc(&["describe", path_str(&component("block")), "-t", "wasi"]).ok();
     assert!(described.contains("attach with --dir DIR::/dev/block (the device is DIR/storage)"), "{described}");
     // The unikernel's own help gives the run line `ukc compose` gave, preopen included.
-    let help = wasmtime(&[path_str(&out), "--help"]).ok();
+    let help = wasmtime_run(&[path_str(&out), "--help"]).ok();
     assert!(help.contains("usage: wasmtime run --dir DIR::/dev/block block.wasi.wasm [ARGS...]"), "{help}");
 
     let on_unix = compose(&component("block"), "unix", dir.path(), "block.unix.wasm", &[]);
@@ -234,7 +206,7 @@ fn block_for_wasi_fills_a_file_under_wasmtime_as_unix_fills_one() {
     std::fs::File::create(&unix_image).unwrap().set_len(4 << 20).unwrap();
     let unix = ukc_unix(&[path_str(&on_unix), &format!("--block:storage={}", path_str(&unix_image))]).ok();
     let disks = disk_dir(dir.path(), "disks");
-    let wasi = wasmtime(&["--dir", &format!("{}::/dev/block", path_str(&disks)), path_str(&out)]).ok();
+    let wasi = wasmtime_run(&["--dir", &format!("{}::/dev/block", path_str(&disks)), path_str(&out)]).ok();
     assert_eq!(wasi, unix);
     assert!(wasi.contains("block: wrote and verified 8192 sectors, 0 mismatches"), "{wasi}");
     assert!(holds_block_pattern(&std::fs::read(disks.join("storage")).unwrap()), "the image holds the pattern");
@@ -244,7 +216,7 @@ fn block_for_wasi_fills_a_file_under_wasmtime_as_unix_fills_one() {
 fn block_for_wasi_explains_a_missing_or_misshapen_image_and_refuses_writes_to_a_read_only_one() {
     let dir = tempfile::tempdir().unwrap();
     let out = compose(&component("block"), "wasi", dir.path(), "block.wasi.wasm", &[]);
-    let missing = wasmtime(&[path_str(&out)]);
+    let missing = wasmtime_run(&[path_str(&out)]);
     assert_eq!(missing.status, Some(1));
     let advice = "no directory is preopened as /dev/block; run wasmtime with --dir DIR::/dev/block";
     assert!(missing.stderr.contains(advice), "{}", missing.stderr);
@@ -252,7 +224,7 @@ fn block_for_wasi_explains_a_missing_or_misshapen_image_and_refuses_writes_to_a_
     let disks = disk_dir(dir.path(), "disks");
     let preopen = format!("{}::/dev/block", path_str(&disks));
     std::fs::File::create(disks.join("storage")).unwrap().set_len(1000).unwrap();
-    let misshapen = wasmtime(&["--dir", &preopen, path_str(&out)]);
+    let misshapen = wasmtime_run(&["--dir", &preopen, path_str(&out)]);
     assert_eq!(misshapen.status, Some(1));
     assert!(
         misshapen.stderr.contains("is 1000 bytes, not a multiple of the 512-byte sector size"),
@@ -401,8 +373,8 @@ fn a_wasi_0_1_program_is_componentized_with_the_standard_adapter() {
     let wasi = compose(&module, "wasi", dir.path(), "hello.wasi.wasm", &[]);
     assert_only_wasi(&wasi);
     let expected = "hello from wasip1: a b\ndata.txt: No such file or directory (os error 44)\n";
-    assert_eq!(wasmtime(&[path_str(&wasi), "a", "b"]).ok(), expected);
-    let failed = wasmtime(&[path_str(&wasi)]);
+    assert_eq!(wasmtime_run(&[path_str(&wasi), "a", "b"]).ok(), expected);
+    let failed = wasmtime_run(&[path_str(&wasi)]);
     assert!(failed.stdout_text().starts_with("hello from wasip1: \n"), "{}", failed.stdout_text());
     assert_ne!(failed.status, Some(0), "a non-zero exit stays a failure");
     // The adapter imports wasi:filesystem whatever the program does; wasi-shim serves it

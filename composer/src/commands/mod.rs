@@ -32,6 +32,11 @@ pub struct Selection {
     /// any kv store, and no host attaches it. Other stores stay devices.
     #[arg(long = "data", value_name = "NAME=DIR", value_parser = parse_data)]
     pub data: Vec<ukc::image::Data>,
+    /// Lend a WASI program the kv store NAME as its directory /NAME, read-only, or
+    /// read-write with :rw (repeatable), e.g. --preopen site --preopen logs:rw: the host
+    /// attaches the store like any kv device (--kv:site=DIR on ukc-unix)
+    #[arg(long = "preopen", value_name = "NAME[:rw]", value_parser = parse_preopen)]
+    pub preopens: Vec<ukc_manifest::Preopen>,
     #[command(flatten)]
     pub pinning: plugins::Pinning,
 }
@@ -41,14 +46,23 @@ impl Selection {
     /// returned lock, which the caller saves once it succeeded).
     pub fn options(&self) -> anyhow::Result<(ukc::Options, ukc_oci::Lock)> {
         let (drivers, lock) = plugins::load(&self.drivers, &self.pinning)?;
-        let options =
-            ukc::Options { target: self.target.clone(), drivers, uses: self.uses.clone(), data: self.data.clone() };
+        let options = ukc::Options {
+            target: self.target.clone(),
+            drivers,
+            uses: self.uses.clone(),
+            data: self.data.clone(),
+            preopens: self.preopens.clone(),
+        };
         Ok((options, lock))
     }
 }
 
 fn parse_data(text: &str) -> Result<ukc::image::Data, String> {
     ukc::image::Data::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_preopen(text: &str) -> Result<ukc_manifest::Preopen, String> {
+    ukc::preopen::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_use(text: &str) -> Result<Use, String> {

@@ -3,8 +3,9 @@
 //! opens fails inside the program with the WASI error its libc reports ("no preopen
 //! through which it could be opened"), never as a host error. This is what lets a WASI 0.1
 //! program (whose standard adapter always imports `wasi:filesystem`) and a std program
-//! that touches files compose and run on the ukc targets. Preopens on kv devices are to
-//! come; until then no descriptor exists, which the types below say: they have no values.
+//! that touches files compose and run on the ukc targets. No descriptor exists, which
+//! the types below say: they have no values. A unikernel composed with `--preopen` gets
+//! `wasi-shim-fs` instead, whose file system is kv stores.
 
 use crate::Shim;
 use crate::exports::wasi::filesystem::preopens;
@@ -30,7 +31,7 @@ impl types::Guest for Shim {
     type Descriptor = Descriptor;
     type DirectoryEntryStream = DirectoryEntries;
 
-    /// The only errors this shim's streams report are the console's, never a file's.
+    /// No stream here reports an error: the console never fails, and no file exists.
     fn filesystem_error_code(_: crate::exports::wasi::io::error::ErrorBorrow<'_>) -> Option<ErrorCode> {
         None
     }

@@ -1,0 +1,68 @@
+//! The `wasi-shim-fs` driver: `wasi-shim` (whose `wasi:cli`, `wasi:clocks`, `wasi:io` and
+//! `wasi:random` it shares, file by file) with a `wasi:filesystem` whose preopened
+//! directories are kv stores: `ukc compose --preopen NAME` (read-only, `ukc:kv/ro`) or
+//! `--preopen NAME:rw` (`ukc:kv/rw`) makes the store NAME the directory `/NAME`. The
+//! composer links this driver instead of `wasi-shim` when a unikernel has preopens, and
+//! tells it which they are through a component it generates (`ukc:kv/preopens`); the
+//! hosts attach the stores like any kv device.
+
+wit_bindgen::generate!({
+    inline: "
+        package ukc-driver:wasi-shim-fs;
+        world wasi-shim-fs {
+            import ukc:console/console@0.1.0;
+            import ukc:clock/monotonic@0.1.0;
+            import ukc:clock/wall@0.1.0;
+            import ukc:entropy/entropy@0.1.0;
+            import ukc:poll/poll@0.1.0;
+            import ukc:exit/exit@0.1.0;
+            import ukc:args/undeclared@0.1.0;
+            import ukc:kv/preopens@0.1.0;
+            import ukc:kv/ro@0.1.0;
+            import ukc:kv/rw@0.1.0;
+
+            export wasi:io/error@0.2.12;
+            export wasi:io/poll@0.2.12;
+            export wasi:io/streams@0.2.12;
+            export wasi:clocks/monotonic-clock@0.2.12;
+            export wasi:clocks/wall-clock@0.2.12;
+            export wasi:random/random@0.2.12;
+            export wasi:random/insecure@0.2.12;
+            export wasi:random/insecure-seed@0.2.12;
+            export wasi:cli/environment@0.2.12;
+            export wasi:cli/exit@0.2.12;
+            export wasi:cli/stdin@0.2.12;
+            export wasi:cli/stdout@0.2.12;
+            export wasi:cli/stderr@0.2.12;
+            export wasi:cli/terminal-input@0.2.12;
+            export wasi:cli/terminal-output@0.2.12;
+            export wasi:cli/terminal-stdin@0.2.12;
+            export wasi:cli/terminal-stdout@0.2.12;
+            export wasi:cli/terminal-stderr@0.2.12;
+            export wasi:filesystem/types@0.2.12;
+            export wasi:filesystem/preopens@0.2.12;
+        }
+    ",
+    path: ["../../../wit", env!("UKC_WASI_WIT")],
+    generate_all,
+});
+
+ukc_guest::manifest!("ukc.json");
+
+#[path = "../../wasi-shim/src/cli.rs"]
+mod cli;
+#[path = "../../wasi-shim/src/clocks.rs"]
+mod clocks;
+mod files;
+mod filesystem;
+#[path = "../../wasi-shim/src/io.rs"]
+mod io;
+mod mount;
+mod path;
+#[path = "../../wasi-shim/src/random.rs"]
+mod random;
+
+/// The type every export is implemented on.
+struct Shim;
+
+export!(Shim);
