@@ -93,7 +93,7 @@ def main() -> int:
         "Sizes, compose times, boot times, block throughput and network figures of ukc next "
         "to its peers — `wac` for composing, the `wasmtime` CLI for running, a native program "
         "for block I/O, nginx for serving a website, the kernel's TCP/IP stack for bulk "
-        "transfers — all measured in the same run on the same machine; `ukc-hvt` both in its "
+        "transfers, `wasmtime run --dir` for a WASI program's file reads — all measured in the same run on the same machine; `ukc-hvt` both in its "
         "own process (`--isolation=process`) and in a KVM micro-VM (`--isolation=kvm`, where "
         "`/dev/kvm` opens), and the wasi target under `wasmtime run`. These are figures, "
         "not pass/fail checks. To reproduce: `cargo build --release`, then `./bench/run` as "

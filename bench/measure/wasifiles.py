@@ -1,5 +1,5 @@
-"""Files through wasi:filesystem: the same WASI program (`bench/wasi-hello`'s `wasi-read`,
-a plain std program for wasm32-wasip2) reads one file, under `wasmtime run --dir` (a host
+"""The same WASI program (`bench/wasi-hello`'s `wasi-read`, a plain std program for
+wasm32-wasip2) reads one file, under `wasmtime run --dir` (a host
 directory) and, composed with `ukc compose --preopen data`, on a kv store on each ukc
 host (ukc-unix: the directory, attached with `--kv:data=DIR`; ukc-hvt: a tar image of it
 through kv-tar, in its own process and in a KVM micro-VM). The program times its own reads,
