@@ -55,14 +55,13 @@ fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-#[test]
-fn a_std_program_reads_and_writes_preopened_kv_stores_as_under_wasmtime_dir() {
-    let files = wasi_std_program("files");
-    let dir = tempfile::tempdir().unwrap();
-    let site = site(dir.path());
-    let logs = fresh_dir(dir.path(), "logs-wasmtime");
-    let dirs = [format!("{}::/site", path_str(&site)), format!("{}::/logs", path_str(&logs))];
-    let wasmtime = wasmtime_with_read_only(&site, &["--dir", &dirs[0], "--dir", &dirs[1], path_str(&files)]).ok();
+/// What `program` prints under `wasmtime run` with `site` lent read-only as /site and a
+/// fresh directory as /logs, with what a ukc host prints instead where the two differ on
+/// purpose; and that directory.
+fn under_wasmtime(program: &Path, dir: &Path, site: &Path) -> (String, PathBuf) {
+    let logs = fresh_dir(dir, &format!("logs-wasmtime-{}", program.file_stem().unwrap().to_string_lossy()));
+    let dirs = [format!("{}::/site", path_str(site)), format!("{}::/logs", path_str(&logs))];
+    let wasmtime = wasmtime_with_read_only(site, &["--dir", &dirs[0], "--dir", &dirs[1], path_str(program)]).ok();
     // wasmtime reports a change refused by a read-only host file system as WASI's `io`;
     // a read-only store refuses it as `read-only`, the code WASI has for it.
     let refusals = ["create in the read-only directory", "remove in the read-only directory"];
@@ -73,6 +72,15 @@ fn a_std_program_reads_and_writes_preopened_kv_stores_as_under_wasmtime_dir() {
         assert!(wasmtime.contains(&io), "wasmtime's transcript lacks {io:?}:\n{wasmtime}");
         expected = expected.replace(&io, &read_only);
     }
+    (expected, logs)
+}
+
+#[test]
+fn a_std_program_reads_and_writes_preopened_kv_stores_as_under_wasmtime_dir() {
+    let files = wasi_std_program("files");
+    let dir = tempfile::tempdir().unwrap();
+    let site = site(dir.path());
+    let (expected, logs) = under_wasmtime(&files, dir.path(), &site);
     // The transcript shows what is being compared: reads, refusals and writes.
     for line in [
         "read /site/sub/../index.html: \"<h1>hello</h1>\\n\"",
@@ -158,4 +166,31 @@ fn misused_preopens_are_refused_at_compose_time_with_the_fix() {
     let missing = ukc_unix(&[path_str(&on_unix), "--"]);
     assert_ne!(missing.status, Some(0));
     assert!(missing.stderr.contains("Device 'site' of type kv declared but not attached"), "{}", missing.stderr);
+}
+
+#[test]
+fn a_wasi_0_1_program_reads_and_writes_preopens_through_the_standard_adapter() {
+    // The same program built for wasm32-wasip1: a core module, which ukc componentizes
+    // with the standard adapter, whose path_open, fd_read, fd_readdir and the rest then
+    // reach wasi-shim-fs.
+    let dir = tempfile::tempdir().unwrap();
+    let source = workspace().join("tests/fixtures/wasi-std-app/src/bin/files.rs");
+    let module = dir.path().join("files-p1.wasm");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    run(&rustc, &["--edition", "2024", "--target", "wasm32-wasip1", "-O", path_str(&source), "-o", path_str(&module)])
+        .ok();
+    let site = site(dir.path());
+    let (expected, logs) = under_wasmtime(&module, dir.path(), &site);
+    assert!(expected.contains("  same: true\n"), "{expected}");
+    let on_unix =
+        compose(&module, "unix", dir.path(), "files-p1.unix.wasm", &["--preopen", "site", "--preopen", "logs:rw"]);
+    let unix_logs = fresh_dir(dir.path(), "logs-unix");
+    let unix = ukc_unix(&[
+        path_str(&on_unix),
+        &format!("--kv:site={}", path_str(&site)),
+        &format!("--kv-rw:logs={}", path_str(&unix_logs)),
+        "--",
+    ]);
+    assert_eq!(unix.ok(), expected, "ukc-unix");
+    assert_eq!(tree(&unix_logs), tree(&logs), "ukc-unix leaves the directory as wasmtime does");
 }
