@@ -79,10 +79,10 @@ pub fn missing(component: &Component, want: &InterfaceName, platform: &Platform,
     }
     if want.path.starts_with("wasi:") {
         message.push_str(&format!(
-            "\n  On ukc targets, the wasi-shim driver serves only the WASI that Rust std needs for \
-             printing, arguments, clocks, sleeping, random numbers and (without preopens) files \
-             (wasi:cli, wasi:clocks, wasi:io, wasi:random, wasi:filesystem), not {}: change {} not to \
-             use it (sockets: ukc:tcpip), or run it under a WASI host as it is.",
+            "\n  On ukc targets, the wasi-shim drivers serve the WASI of Rust std programs: printing, \
+             arguments, clocks, sleeping, random numbers, files (with --preopen) and sockets \
+             (wasi:cli, wasi:clocks, wasi:io, wasi:random, wasi:filesystem, wasi:sockets), not {}: \
+             change {} not to use it, or run it under a WASI host as it is.",
             want.path, component.name
         ));
     }

@@ -94,7 +94,8 @@ impl Composition {
             );
         }
         let mut uses = options.uses.clone();
-        uses.extend(preopen::uses(&options.preopens, &options.uses)?);
+        let shim = if target.name == "wasi" { None } else { preopen::shim(&app.imports, &options.preopens) };
+        uses.extend(preopen::uses(shim, &options.preopens, &options.uses)?);
         let app_name = app.name.clone();
         let mut plan = resolve::resolve(app, &platform, &catalogue, &uses, &baked)?;
         preopen::declare(&mut plan, &app_name, &options.preopens)?;

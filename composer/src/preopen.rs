@@ -18,6 +18,8 @@ use ukc_manifest::{DeviceDecl, DeviceType, Preopen};
 
 /// The driver that serves preopens.
 pub const DRIVER: &str = "wasi-shim-fs";
+/// The driver that serves `wasi:sockets`, and preopens too.
+pub const NET_DRIVER: &str = "wasi-shim-net";
 
 /// The generated component that tells the driver which stores are preopened.
 pub const GENERATED: Generated = Generated {
@@ -36,8 +38,21 @@ pub fn component(preopens: &[Preopen]) -> Result<Component> {
     GENERATED.component(crate::generated::string_module(&format!("{INTERFACE}#stores"), text.as_bytes())?)
 }
 
-/// The WASI packages the shims serve.
-pub const PACKAGES: &[&str] = &["wasi:io", "wasi:clocks", "wasi:random", "wasi:cli", "wasi:filesystem"];
+/// The WASI packages the shims serve (`wasi:sockets` only `wasi-shim-net`).
+pub const PACKAGES: &[&str] = &["wasi:io", "wasi:clocks", "wasi:random", "wasi:cli", "wasi:filesystem", "wasi:sockets"];
+
+/// The shim that must serve WASI to an application importing `app_imports`, when it is
+/// not the target's default `wasi-shim`: `wasi-shim-net` for a program that imports
+/// `wasi:sockets` (it serves preopens as well), `wasi-shim-fs` for one with preopens.
+pub fn shim(app_imports: &[String], preopens: &[Preopen]) -> Option<&'static str> {
+    if app_imports.iter().any(|i| i.starts_with("wasi:sockets/")) {
+        Some(NET_DRIVER)
+    } else if !preopens.is_empty() {
+        Some(DRIVER)
+    } else {
+        None
+    }
+}
 
 /// Parses `NAME`, `NAME:ro` or `NAME:rw`.
 pub fn parse(text: &str) -> Result<Preopen> {
@@ -53,21 +68,21 @@ pub fn parse(text: &str) -> Result<Preopen> {
     Ok(Preopen { name: name.to_string(), read_write })
 }
 
-/// The `--use` choices that make `wasi-shim-fs` serve every WASI package; an explicit
-/// `--use` of one of them stays the user's.
-pub fn uses(preopens: &[Preopen], given: &[Use]) -> Result<Vec<Use>> {
+/// The `--use` choices that make `shim` (see [`shim`]) serve every WASI package; an
+/// explicit `--use` of one of them stays the user's.
+pub fn uses(shim: Option<&str>, preopens: &[Preopen], given: &[Use]) -> Result<Vec<Use>> {
     for (i, p) in preopens.iter().enumerate() {
         if preopens[..i].iter().any(|q| q.name == p.name) {
             bail!("--preopen {}: the store is preopened twice; give each name once", p.name);
         }
     }
-    if preopens.is_empty() {
+    let Some(shim) = shim else {
         return Ok(Vec::new());
-    }
+    };
     PACKAGES
         .iter()
         .filter(|package| !given.iter().any(|u| &u.interface == *package))
-        .map(|package| Use::parse(&format!("{package}={DRIVER}")))
+        .map(|package| Use::parse(&format!("{package}={shim}")))
         .collect()
 }
 
@@ -77,7 +92,7 @@ pub fn declare(plan: &mut Plan, app: &str, preopens: &[Preopen]) -> Result<()> {
     let Some(first) = preopens.first() else {
         return Ok(());
     };
-    let Some(shim) = plan.nodes.iter_mut().find(|n| n.name == DRIVER) else {
+    let Some(shim) = plan.nodes.iter_mut().find(|n| n.name == DRIVER || n.name == NET_DRIVER) else {
         bail!(
             "--preopen {}: {} imports no wasi:filesystem, so nothing in the unikernel could open the directory; \
              preopens are for WASI programs (built for wasm32-wasip2 or wasm32-wasip1)",
@@ -118,11 +133,16 @@ mod tests {
     fn preopens_make_the_fs_shim_serve_every_wasi_package_unless_chosen_otherwise() {
         let one = [parse("data").unwrap()];
         let given = [Use::parse("wasi:clocks=wasi-shim").unwrap()];
-        let uses = uses(&one, &given).unwrap();
+        let chosen = shim(&[], &one);
+        assert_eq!(chosen, Some(DRIVER));
+        let uses = uses(chosen, &one, &given).unwrap();
         assert_eq!(uses.len(), PACKAGES.len() - 1);
         assert!(uses.iter().all(|u| u.provider == DRIVER && u.interface != "wasi:clocks"));
-        assert!(super::uses(&[], &[]).unwrap().is_empty());
+        assert!(super::uses(shim(&[], &[]), &[], &[]).unwrap().is_empty());
+        let sockets = ["wasi:sockets/tcp@0.2.12".to_string()];
+        assert_eq!(shim(&sockets, &[]), Some(NET_DRIVER));
+        assert_eq!(shim(&sockets, &one), Some(NET_DRIVER), "the net shim serves preopens too");
         let twice = [parse("data").unwrap(), parse("data:rw").unwrap()];
-        assert!(super::uses(&twice, &[]).unwrap_err().to_string().contains("twice"));
+        assert!(super::uses(Some(DRIVER), &twice, &[]).unwrap_err().to_string().contains("twice"));
     }
 }

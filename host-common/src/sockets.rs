@@ -23,6 +23,9 @@ pub struct Listener(TcpListener);
 pub struct Connection {
     stream: TcpStream,
     established: bool,
+    /// Why opening it failed: the socket reports it once (`SO_ERROR` clears as it is
+    /// read), and every later call must see it too.
+    failed: Option<Error>,
 }
 
 /// A bound UDP socket.
@@ -157,7 +160,7 @@ impl tcp::Host for Devices {
         };
         let stream: TcpStream = socket.into();
         let fd = stream.as_raw_fd();
-        let handle = self.table.push(Connection { stream, established })?;
+        let handle = self.table.push(Connection { stream, established, failed: None })?;
         self.watched.watch(handle.rep(), fd);
         self.watched.wants_write(handle.rep(), !established);
         Ok(Ok(handle))
@@ -181,7 +184,7 @@ impl tcp::HostListener for Devices {
             }
         };
         let fd = stream.as_raw_fd();
-        let handle = self.table.push(Connection { stream, established: true })?;
+        let handle = self.table.push(Connection { stream, established: true, failed: None })?;
         self.watched.watch(handle.rep(), fd);
         Ok(Ok(handle))
     }
@@ -202,9 +205,16 @@ impl Devices {
     fn connection(&mut self, handle: &Resource<Connection>) -> wasmtime::Result<Result<&mut Connection, Error>> {
         let rep = handle.rep();
         let connection = self.table.get_mut(handle)?;
+        if let Some(failed) = connection.failed {
+            return Ok(Err(failed));
+        }
         if !connection.established {
             match connection.stream.take_error() {
-                Ok(Some(e)) | Err(e) => return Ok(Err(error(e))),
+                Ok(Some(e)) | Err(e) => {
+                    let failed = error(e);
+                    connection.failed = Some(failed);
+                    return Ok(Err(failed));
+                }
                 Ok(None) if connection.stream.peer_addr().is_ok() => {
                     connection.established = true;
                     self.watched.wants_write(rep, false);

@@ -153,22 +153,6 @@ fn a_program_that_opens_files_gets_the_wasi_error_of_a_host_without_preopens() {
     );
 }
 
-#[test]
-fn a_wasi_import_no_driver_serves_fails_at_compose_time_naming_it() {
-    let serve = &wasi_std_program("serve");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("serve.wasm");
-    let refused = ukc(&["compose", path_str(serve), "-t", "unix", "-o", path_str(&out)]);
-    assert_eq!(refused.status, Some(1));
-    assert!(refused.stderr.contains("serve imports wasi:sockets/"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("compose with --target wasi"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("the wasi-shim driver serves only"), "{}", refused.stderr);
-    assert!(!out.exists(), "no output is written");
-    // Under a WASI host, the program is fine as it is.
-    let wasi = compose(serve, "wasi", dir.path(), "serve.wasi.wasm", &[]);
-    assert_only_wasi(&wasi);
-}
-
 /// Whether `image` holds the block example's pattern: each 8-byte word is the run's seed
 /// (so the first word) mixed with the word's position.
 fn holds_block_pattern(image: &[u8]) -> bool {

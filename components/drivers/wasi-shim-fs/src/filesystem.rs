@@ -107,7 +107,10 @@ impl types::Guest for Shim {
     type DirectoryEntryStream = DirectoryEntries;
 
     fn filesystem_error_code(error: crate::exports::wasi::io::error::ErrorBorrow<'_>) -> Option<ErrorCode> {
-        Some(error.get::<crate::io::Error>().code)
+        match error.get::<crate::io::Error>() {
+            crate::io::Error::File(code) => Some(*code),
+            crate::io::Error::Socket(_) => None,
+        }
     }
 }
 

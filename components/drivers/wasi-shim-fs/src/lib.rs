@@ -56,11 +56,14 @@ mod clocks;
 mod files;
 mod filesystem;
 #[path = "../../wasi-shim/src/io.rs"]
+#[expect(dead_code, reason = "io.rs is shared with wasi-shim-net, whose sockets make their own streams and pollables")]
 mod io;
 mod mount;
 mod path;
 #[path = "../../wasi-shim/src/random.rs"]
 mod random;
+#[path = "../../wasi-shim/src/sockets.rs"]
+mod sockets;
 
 /// The type every export is implemented on.
 struct Shim;

@@ -1,34 +1,54 @@
-//! `wasi:io`: pollables that are clock deadlines (or always ready), an empty standard
-//! input, output streams that write to the console, and the streams of files, which
-//! the crate's `files` module provides (none in `wasi-shim`, kv values in
-//! `wasi-shim-fs`, which shares this file).
+//! `wasi:io`: pollables that are clock deadlines, socket events or always ready, an empty
+//! standard input, output streams that write to the console, and the streams of files and
+//! sockets, which the crate's `files` and `sockets` modules provide (none in `wasi-shim`;
+//! kv values in `wasi-shim-fs` and `wasi-shim-net`, which share this file; `ukc:tcpip`
+//! connections in `wasi-shim-net`).
 
 use crate::Shim;
 use crate::exports::wasi::filesystem::types::ErrorCode;
 use crate::exports::wasi::io::{error, poll, streams};
-use crate::files;
 use crate::ukc::clock::monotonic;
 use crate::ukc::console::console;
+use crate::{files, sockets};
 use streams::{GuestInputStream, StreamError};
 
-/// A pollable: ready once the monotonic clock reaches `deadline`, or at once when there
-/// is none (a stream here is always ready).
-pub struct Pollable {
-    deadline: Option<u64>,
+/// A pollable: ready once the monotonic clock reaches a deadline, once a socket can go
+/// on, or at once (the console and files are always ready).
+pub enum Pollable {
+    Deadline(u64),
+    Socket(sockets::Watch),
+    Ready,
 }
 
 impl Pollable {
     /// A pollable ready at `deadline` (nanoseconds of `ukc:clock/monotonic`).
     pub fn at(deadline: u64) -> poll::Pollable {
-        poll::Pollable::new(Pollable { deadline: Some(deadline) })
+        poll::Pollable::new(Pollable::Deadline(deadline))
     }
 
-    fn ready_now() -> poll::Pollable {
-        poll::Pollable::new(Pollable { deadline: None })
+    /// A pollable ready when `watch` says its socket can go on.
+    pub fn socket(watch: sockets::Watch) -> poll::Pollable {
+        poll::Pollable::new(Pollable::Socket(watch))
+    }
+
+    /// A pollable that is ready at once.
+    pub fn ready() -> poll::Pollable {
+        poll::Pollable::new(Pollable::Ready)
     }
 
     fn is_ready(&self, now: u64) -> bool {
-        self.deadline.is_none_or(|d| now >= d)
+        match self {
+            Pollable::Deadline(deadline) => now >= *deadline,
+            Pollable::Socket(watch) => watch.ready(),
+            Pollable::Ready => true,
+        }
+    }
+
+    fn deadline(&self) -> Option<u64> {
+        match self {
+            Pollable::Deadline(deadline) => Some(*deadline),
+            _ => None,
+        }
     }
 }
 
@@ -61,27 +81,33 @@ fn wait(pollables: &[&Pollable]) -> Vec<u32> {
         if !ready.is_empty() {
             return ready;
         }
-        let earliest = pollables.iter().filter_map(|p| p.deadline).min().expect("some pollable has a deadline");
+        // Sockets have no deadline: their devices' input ends the yield.
+        let earliest = pollables.iter().filter_map(|p| p.deadline()).min().unwrap_or(u64::MAX);
         crate::ukc::poll::poll::yield_(earliest);
     }
 }
 
-/// Why a stream operation failed: a file's storage failed (the console never does).
-/// `wasi:filesystem/types.filesystem-error-code` reads the code back.
-pub struct Error {
-    pub code: ErrorCode,
+/// Why a stream operation failed: a file's storage or a connection failed (the console
+/// never does). `wasi:filesystem/types.filesystem-error-code` and
+/// `wasi:sockets/network.network-error-code` read the code back.
+pub enum Error {
+    File(ErrorCode),
+    Socket(sockets::Failure),
 }
 
 impl Error {
-    /// The stream error that carries `code`.
+    /// The stream error of a file that failed with `code`.
     pub fn stream(code: ErrorCode) -> StreamError {
-        StreamError::LastOperationFailed(error::Error::new(Error { code }))
+        StreamError::LastOperationFailed(error::Error::new(Error::File(code)))
     }
 }
 
 impl error::GuestError for Error {
     fn to_debug_string(&self) -> String {
-        self.code.name().to_string()
+        match self {
+            Error::File(code) => code.name().to_string(),
+            Error::Socket(failure) => failure.name().to_string(),
+        }
     }
 }
 
@@ -90,10 +116,11 @@ impl error::Guest for Shim {
 }
 
 /// An input stream: standard input, always at its end (a unikernel has no input
-/// stream), or a file's bytes.
+/// stream), a file's bytes, or a connection's.
 pub enum InputStream {
     Stdin,
     File(files::Reader),
+    Socket(sockets::Reader),
 }
 
 impl streams::GuestInputStream for InputStream {
@@ -101,35 +128,47 @@ impl streams::GuestInputStream for InputStream {
         match self {
             InputStream::Stdin => Err(StreamError::Closed),
             InputStream::File(file) => file.read(len),
+            InputStream::Socket(socket) => socket.read(len, false),
         }
     }
 
-    /// Nothing here waits: a file's bytes are there at once.
+    /// Only a connection waits: a file's bytes are there at once.
     fn blocking_read(&self, len: u64) -> Result<Vec<u8>, StreamError> {
-        self.read(len)
+        match self {
+            InputStream::Socket(socket) => socket.read(len, true),
+            _ => self.read(len),
+        }
     }
 
     fn skip(&self, len: u64) -> Result<u64, StreamError> {
         match self {
             InputStream::Stdin => Err(StreamError::Closed),
             InputStream::File(file) => file.skip(len),
+            InputStream::Socket(socket) => socket.read(len, false).map(|bytes| bytes.len() as u64),
         }
     }
 
     fn blocking_skip(&self, len: u64) -> Result<u64, StreamError> {
-        self.skip(len)
+        match self {
+            InputStream::Socket(socket) => socket.read(len, true).map(|bytes| bytes.len() as u64),
+            _ => self.skip(len),
+        }
     }
 
     fn subscribe(&self) -> poll::Pollable {
-        Pollable::ready_now()
+        match self {
+            InputStream::Socket(socket) => socket.subscribe(),
+            _ => Pollable::ready(),
+        }
     }
 }
 
 /// An output stream: standard output or standard error (the console, which takes
-/// everything at once), or a file.
+/// everything at once), a file, or a connection.
 pub enum OutputStream {
     Console,
     File(files::Writer),
+    Socket(sockets::Writer),
 }
 
 /// How much `check-write` allows at a time: the console and files take any amount, so
@@ -138,7 +177,10 @@ const WRITE_BUDGET: u64 = 1 << 20;
 
 impl streams::GuestOutputStream for OutputStream {
     fn check_write(&self) -> Result<u64, StreamError> {
-        Ok(WRITE_BUDGET)
+        match self {
+            OutputStream::Socket(socket) => socket.check_write(),
+            _ => Ok(WRITE_BUDGET),
+        }
     }
 
     fn write(&self, contents: Vec<u8>) -> Result<(), StreamError> {
@@ -148,24 +190,36 @@ impl streams::GuestOutputStream for OutputStream {
                 Ok(())
             }
             OutputStream::File(file) => file.write(&contents),
+            OutputStream::Socket(socket) => socket.write(&contents),
         }
     }
 
     fn blocking_write_and_flush(&self, contents: Vec<u8>) -> Result<(), StreamError> {
-        self.write(contents)
+        self.write(contents)?;
+        self.blocking_flush()
     }
 
-    /// Written bytes are visible to every later read at once; `sync` makes them durable.
+    /// The console and files take bytes at once (a file's are visible to every later read;
+    /// `sync` makes them durable); a connection sends what it queued.
     fn flush(&self) -> Result<(), StreamError> {
-        Ok(())
+        match self {
+            OutputStream::Socket(socket) => socket.flush(false),
+            _ => Ok(()),
+        }
     }
 
     fn blocking_flush(&self) -> Result<(), StreamError> {
-        Ok(())
+        match self {
+            OutputStream::Socket(socket) => socket.flush(true),
+            _ => Ok(()),
+        }
     }
 
     fn subscribe(&self) -> poll::Pollable {
-        Pollable::ready_now()
+        match self {
+            OutputStream::Socket(socket) => socket.subscribe(),
+            _ => Pollable::ready(),
+        }
     }
 
     fn write_zeroes(&self, len: u64) -> Result<(), StreamError> {
@@ -173,7 +227,8 @@ impl streams::GuestOutputStream for OutputStream {
     }
 
     fn blocking_write_zeroes_and_flush(&self, len: u64) -> Result<(), StreamError> {
-        self.write_zeroes(len)
+        self.write_zeroes(len)?;
+        self.blocking_flush()
     }
 
     fn splice(&self, src: streams::InputStreamBorrow<'_>, len: u64) -> Result<u64, StreamError> {

@@ -14,8 +14,8 @@
 //! (which also lets WASI 0.1 programs, whose adapter imports `wasi:filesystem`, run).
 //! With `ukc compose --preopen`, `wasi-shim-fs` (this crate's files and a file system on
 //! kv stores) takes its place.
-//! Interfaces outside this subset (sockets) are not served: `ukc compose` names the import
-//! it cannot fill.
+//! A program that imports `wasi:sockets` gets `wasi-shim-net` instead (this crate's files,
+//! `wasi-shim-fs`'s file system and sockets over `ukc:tcpip`).
 
 wit_bindgen::generate!({
     inline: "
@@ -63,10 +63,12 @@ mod files;
 mod filesystem;
 #[expect(
     dead_code,
-    reason = "io.rs is shared with wasi-shim-fs, whose files make the streams and errors of files; no file exists here"
+    reason = "io.rs is shared with wasi-shim-fs and wasi-shim-net, whose files and sockets make their own streams, \
+              pollables and errors; no file or socket exists here"
 )]
 mod io;
 mod random;
+mod sockets;
 
 /// The type every export is implemented on.
 struct Shim;

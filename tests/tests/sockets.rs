@@ -1,0 +1,129 @@
+//! `wasi:sockets` on ukc: an ordinary std::net program (the `serve` fixture), composed
+//! with no flag at all (`wasi-shim-net` serves it over `ukc:tcpip`), runs on `ukc-unix`
+//! and on `ukc-hvt` in KVM (the tcpip driver over a tap) exactly as under `wasmtime run
+//! -S inherit-network`. Each test makes its own network namespace and uses addresses
+//! inside it only.
+
+use std::time::Duration;
+use ukc_tests::netns::Netns;
+use ukc_tests::web::Background;
+use ukc_tests::*;
+
+/// TCP and UDP echo peers on 127.0.0.1:9000 and :9001.
+const ECHO_PEERS: &str = r#"
+import socket, threading
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("127.0.0.1", 9001))
+tcp = socket.create_server(("127.0.0.1", 9000))
+def echo_datagrams():
+    while True:
+        data, peer = udp.recvfrom(65536)
+        udp.sendto(data, peer)
+threading.Thread(target=echo_datagrams, daemon=True).start()
+while True:
+    connection, _ = tcp.accept()
+    with connection:
+        while data := connection.recv(4096):
+            connection.sendall(data)
+"#;
+
+/// A client that sends one line to ADDRESS:8080 and prints the answer; it tries for up
+/// to 60 s while nothing listens yet (a probe connection would count as one of those the
+/// server answers).
+const LINE_CLIENT: &str = r#"
+import socket, sys, time
+deadline = time.monotonic() + 60
+while True:
+    try:
+        c = socket.create_connection((sys.argv[2], 8080), timeout=10)
+        break
+    except (ConnectionRefusedError, OSError):
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.05)
+with c:
+    c.sendall(sys.argv[1].encode() + b"\n")
+    answer = b""
+    while data := c.recv(4096):
+        answer += data
+print(answer.decode(), end="")
+"#;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_std_net_client_talks_tcp_and_udp_on_unix_as_under_wasmtime() {
+    let serve = wasi_std_program("serve");
+    let dir = tempfile::tempdir().unwrap();
+    let on_unix = compose(&serve, "unix", dir.path(), "serve.unix.wasm", &[]);
+    let described = ukc(&["describe", path_str(&on_unix)]).ok();
+    assert!(described.contains("wasi-shim-net"), "{described}");
+    let netns = Netns::loopback("wasi-net-client");
+    let _peers = Background::start(netns.command("python3", &["-c", ECHO_PEERS]));
+    netns.wait_for_port("127.0.0.1", 9000);
+    let args = ["client", "9000", "9001", "9009"];
+    let cli = wasmtime_cli();
+    let mut wasmtime = vec![path_str(&cli), "run", "-S", "inherit-network", path_str(&serve)];
+    wasmtime.extend(args);
+    let expected = netns.run(&wasmtime, LIMIT).ok();
+    for line in [
+        "connecting to 9009: Connection refused (os error 14)",
+        "tcp echo: \"hello over tcp\\n\"",
+        "udp echo from port 9001: \"hello over udp\"",
+    ] {
+        assert!(expected.lines().any(|l| l == line), "wasmtime's transcript lacks {line:?}:\n{expected}");
+    }
+    let ukc_unix = bin("ukc-unix");
+    let mut unix = vec![path_str(&ukc_unix), path_str(&on_unix), "--"];
+    unix.extend(args);
+    assert_eq!(netns.run(&unix, LIMIT).ok(), expected, "ukc-unix");
+}
+
+#[test]
+fn a_std_net_server_answers_on_unix_and_in_kvm_as_under_wasmtime() {
+    let serve = wasi_std_program("serve");
+    let dir = tempfile::tempdir().unwrap();
+    let on_unix = compose(&serve, "unix", dir.path(), "serve.unix.wasm", &[]);
+    let on_hvt = compose(&serve, "hvt", dir.path(), "serve.hvt.wasm", &[]);
+    let cli = wasmtime_cli();
+    let (ukc_unix, ukc_hvt) = (bin("ukc-unix"), bin("ukc-hvt"));
+    // On hvt the program's sockets are the tcpip driver's, over a tap in the namespace.
+    let runners: [(&str, &str, Vec<&str>); 3] = [
+        ("wasmtime", "127.0.0.1", vec![path_str(&cli), "run", "-S", "inherit-network", path_str(&serve), "8080", "2"]),
+        ("ukc-unix", "127.0.0.1", vec![path_str(&ukc_unix), path_str(&on_unix), "--", "8080", "2"]),
+        (
+            "ukc-hvt-kvm",
+            "10.0.0.2",
+            vec![
+                path_str(&ukc_hvt),
+                "--isolation=kvm",
+                "--net:service=tap0",
+                "--timeout=120",
+                "--",
+                path_str(&on_hvt),
+                "--ipv4=10.0.0.2/24",
+                "8080",
+                "2",
+            ],
+        ),
+    ];
+    let mut transcripts = Vec::new();
+    for (name, address, words) in runners {
+        let netns = if address == "10.0.0.2" {
+            Netns::with_tap(&format!("wasi-net-{name}"))
+        } else {
+            Netns::loopback(&format!("wasi-net-{name}"))
+        };
+        let server = Background::start(netns.command(words[0], &words[1..]));
+        for line in ["first", "second"] {
+            let answer = netns.run(&["python3", "-c", LINE_CLIENT, line, address], LIMIT).ok();
+            assert_eq!(answer, format!("echo: {line}\n"), "{name}");
+        }
+        transcripts.push((name, server.stop()));
+    }
+    let (_, expected) = &transcripts[0];
+    assert!(expected.contains("answered \"second\""), "{expected}");
+    for (name, transcript) in &transcripts[1..] {
+        assert_eq!(transcript, expected, "{name} prints what wasmtime prints");
+    }
+}
