@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import blocks, boot, compose, dns, https, interpret, kvmgoals, netgoals, network, sizes, soak, wasifiles
+from . import blocks, boot, compose, dns, https, interpret, kvmgoals, netgoals, network, sizes, soak, wasifiles, wasinet
 from .common import SCRATCH, BenchError, Context, first_line, note
 
 
@@ -45,6 +45,7 @@ def main() -> int:
     ap.add_argument("--wasmtime", required=True)
     ap.add_argument("--wasi-hello", required=True)
     ap.add_argument("--wasi-read", required=True, help="the file-read program (bench/wasi-hello's wasi-read)")
+    ap.add_argument("--wasi-http", required=True, help="the std::net HTTP server (bench/wasi-hello's wasi-http)")
     ap.add_argument("--native-block", required=True, help="the native peer of block-bench")
     ap.add_argument("--out", required=True, help="the markdown file to write")
     ap.add_argument("--runs", type=int, default=30)
@@ -82,6 +83,7 @@ def main() -> int:
         dns_ = dns.measure(ctx)
         https_ = https.measure(ctx)
         files_ = wasifiles.measure(ctx)
+        wasi_net_ = wasinet.measure(ctx)
         goals = kvmgoals.section(ctx)
         net_goals = netgoals.section(ctx)
         interp = interpret.interpretation(ctx)
@@ -104,7 +106,7 @@ def main() -> int:
         "overwrites this file).\n\n"
         f"Tools: {versions}."
     )
-    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, dns_, https_, files_, goals, net_goals, interp]) + "\n"
+    doc = "\n\n".join([intro, sizes_, compose_, boot_, blocks_, network_, soak_, dns_, https_, files_, wasi_net_, goals, net_goals, interp]) + "\n"
     Path(args.out).write_text(doc)
     print(doc, end="")
     note(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
