@@ -286,3 +286,21 @@ pub fn wasmtime_run(args: &[&str]) -> Run {
     command.arg("run").args(args);
     run_with_input(&mut command, b"", Duration::from_secs(120))
 }
+
+/// TCP and UDP echo peers on 127.0.0.1:9000 and :9001.
+pub const ECHO_PEERS: &str = r#"
+import socket, threading
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("127.0.0.1", 9001))
+tcp = socket.create_server(("127.0.0.1", 9000))
+def echo_datagrams():
+    while True:
+        data, peer = udp.recvfrom(65536)
+        udp.sendto(data, peer)
+threading.Thread(target=echo_datagrams, daemon=True).start()
+while True:
+    connection, _ = tcp.accept()
+    with connection:
+        while data := connection.recv(4096):
+            connection.sendall(data)
+"#;

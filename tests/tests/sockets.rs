@@ -9,24 +9,6 @@ use ukc_tests::netns::Netns;
 use ukc_tests::web::Background;
 use ukc_tests::*;
 
-/// TCP and UDP echo peers on 127.0.0.1:9000 and :9001.
-const ECHO_PEERS: &str = r#"
-import socket, threading
-udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-udp.bind(("127.0.0.1", 9001))
-tcp = socket.create_server(("127.0.0.1", 9000))
-def echo_datagrams():
-    while True:
-        data, peer = udp.recvfrom(65536)
-        udp.sendto(data, peer)
-threading.Thread(target=echo_datagrams, daemon=True).start()
-while True:
-    connection, _ = tcp.accept()
-    with connection:
-        while data := connection.recv(4096):
-            connection.sendall(data)
-"#;
-
 /// A client that sends one line to ADDRESS:8080 and prints the answer; it tries for up
 /// to 60 s while nothing listens yet (a probe connection would count as one of those the
 /// server answers).

@@ -300,24 +300,6 @@ fn echo_and_conduit_server_for_wasi_answer_clients_through_wasi_sockets() {
     assert!(log.contains("conduit-server: listening on port 7000"), "{log}");
 }
 
-/// A TCP echo peer on 127.0.0.1:9000 and a UDP one on 127.0.0.1:9001.
-const ECHO_PEERS: &str = r#"
-import socket, threading
-udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-udp.bind(("127.0.0.1", 9001))
-tcp = socket.create_server(("127.0.0.1", 9000))
-def echo_datagrams():
-    while True:
-        data, peer = udp.recvfrom(65536)
-        udp.sendto(data, peer)
-threading.Thread(target=echo_datagrams, daemon=True).start()
-while True:
-    connection, _ = tcp.accept()
-    with connection:
-        while data := connection.recv(4096):
-            connection.sendall(data)
-"#;
-
 #[test]
 fn a_tcp_and_udp_client_behaves_on_wasi_as_on_unix() {
     let dir = tempfile::tempdir().unwrap();
