@@ -287,12 +287,14 @@ pub fn wasmtime_run(args: &[&str]) -> Run {
     run_with_input(&mut command, b"", Duration::from_secs(120))
 }
 
-/// TCP and UDP echo peers on 127.0.0.1:9000 and :9001.
+/// TCP and UDP echo peers on ports 9000 and 9001 of 127.0.0.1, or of the address given
+/// as the script's argument.
 pub const ECHO_PEERS: &str = r#"
-import socket, threading
+import socket, sys, threading
+host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-udp.bind(("127.0.0.1", 9001))
-tcp = socket.create_server(("127.0.0.1", 9000))
+udp.bind((host, 9001))
+tcp = socket.create_server((host, 9000))
 def echo_datagrams():
     while True:
         data, peer = udp.recvfrom(65536)

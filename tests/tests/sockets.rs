@@ -34,20 +34,47 @@ print(answer.decode(), end="")
 const LIMIT: Duration = Duration::from_secs(60);
 
 #[test]
-fn a_std_net_client_talks_tcp_and_udp_on_unix_as_under_wasmtime() {
+fn a_std_net_client_talks_tcp_and_udp_on_unix_and_in_kvm_as_under_wasmtime() {
     let serve = wasi_std_program("serve");
     let dir = tempfile::tempdir().unwrap();
     let on_unix = compose(&serve, "unix", dir.path(), "serve.unix.wasm", &[]);
+    let on_hvt = compose(&serve, "hvt", dir.path(), "serve.hvt.wasm", &[]);
     let described = ukc(&["describe", path_str(&on_unix)]).ok();
     assert!(described.contains("wasi-shim-net"), "{described}");
-    let netns = Netns::loopback("wasi-net-client");
-    let _peers = Background::start(netns.command("python3", &["-c", ECHO_PEERS]));
-    netns.wait_for_port("127.0.0.1", 9000);
-    let args = ["client", "9000", "9001", "9009"];
     let cli = wasmtime_cli();
-    let mut wasmtime = vec![path_str(&cli), "run", "-S", "inherit-network", path_str(&serve)];
-    wasmtime.extend(args);
-    let expected = netns.run(&wasmtime, LIMIT).ok();
+    let (ukc_unix, ukc_hvt) = (bin("ukc-unix"), bin("ukc-hvt"));
+    // In KVM the program's sockets are the tcpip driver's at 10.0.0.2, and the peers
+    // listen at the tap's 10.0.0.1.
+    let runners: [(&str, &str, Vec<&str>); 3] = [
+        ("wasmtime", "127.0.0.1", vec![path_str(&cli), "run", "-S", "inherit-network", path_str(&serve)]),
+        ("ukc-unix", "127.0.0.1", vec![path_str(&ukc_unix), path_str(&on_unix), "--"]),
+        (
+            "ukc-hvt-kvm",
+            "10.0.0.1",
+            vec![
+                path_str(&ukc_hvt),
+                "--isolation=kvm",
+                "--net:service=tap0",
+                "--timeout=120",
+                "--",
+                path_str(&on_hvt),
+                "--ipv4=10.0.0.2/24",
+            ],
+        ),
+    ];
+    let mut transcripts = Vec::new();
+    for (name, peers, mut words) in runners {
+        let netns = if peers == "10.0.0.1" {
+            Netns::with_tap(&format!("wasi-net-client-{name}"))
+        } else {
+            Netns::loopback(&format!("wasi-net-client-{name}"))
+        };
+        let _peers = Background::start(netns.command("python3", &["-c", ECHO_PEERS, peers]));
+        netns.wait_for_port(peers, 9000);
+        words.extend(["client", peers, "9000", "9001", "9009"]);
+        transcripts.push((name, netns.run(&words, LIMIT).ok()));
+    }
+    let (_, expected) = &transcripts[0];
     for line in [
         "connecting to 9009: Connection refused (os error 14)",
         "tcp echo: \"hello over tcp\\n\"",
@@ -55,10 +82,9 @@ fn a_std_net_client_talks_tcp_and_udp_on_unix_as_under_wasmtime() {
     ] {
         assert!(expected.lines().any(|l| l == line), "wasmtime's transcript lacks {line:?}:\n{expected}");
     }
-    let ukc_unix = bin("ukc-unix");
-    let mut unix = vec![path_str(&ukc_unix), path_str(&on_unix), "--"];
-    unix.extend(args);
-    assert_eq!(netns.run(&unix, LIMIT).ok(), expected, "ukc-unix");
+    for (name, transcript) in &transcripts[1..] {
+        assert_eq!(transcript, expected, "{name} prints what wasmtime prints");
+    }
 }
 
 #[test]
