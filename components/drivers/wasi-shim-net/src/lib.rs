@@ -26,27 +26,7 @@ wit_bindgen::generate!({
             import ukc:tcpip/types@0.1.0;
             import ukc:tcpip/tcp@0.1.0;
             import ukc:tcpip/udp@0.1.0;
-
-            export wasi:io/error@0.2.12;
-            export wasi:io/poll@0.2.12;
-            export wasi:io/streams@0.2.12;
-            export wasi:clocks/monotonic-clock@0.2.12;
-            export wasi:clocks/wall-clock@0.2.12;
-            export wasi:random/random@0.2.12;
-            export wasi:random/insecure@0.2.12;
-            export wasi:random/insecure-seed@0.2.12;
-            export wasi:cli/environment@0.2.12;
-            export wasi:cli/exit@0.2.12;
-            export wasi:cli/stdin@0.2.12;
-            export wasi:cli/stdout@0.2.12;
-            export wasi:cli/stderr@0.2.12;
-            export wasi:cli/terminal-input@0.2.12;
-            export wasi:cli/terminal-output@0.2.12;
-            export wasi:cli/terminal-stdin@0.2.12;
-            export wasi:cli/terminal-stdout@0.2.12;
-            export wasi:cli/terminal-stderr@0.2.12;
-            export wasi:filesystem/types@0.2.12;
-            export wasi:filesystem/preopens@0.2.12;
+            include ukc-driver:shim/wasi-exports;
             export wasi:sockets/network@0.2.12;
             export wasi:sockets/instance-network@0.2.12;
             export wasi:sockets/ip-name-lookup@0.2.12;
@@ -56,7 +36,7 @@ wit_bindgen::generate!({
             export wasi:sockets/udp-create-socket@0.2.12;
         }
     ",
-    path: ["../../../wit", env!("UKC_WASI_WIT")],
+    path: ["../../../wit", env!("UKC_WASI_WIT"), "../wasi-shim/wit"],
     generate_all,
 });
 

@@ -28,30 +28,10 @@ wit_bindgen::generate!({
             import ukc:poll/poll@0.1.0;
             import ukc:exit/exit@0.1.0;
             import ukc:args/undeclared@0.1.0;
-
-            export wasi:io/error@0.2.12;
-            export wasi:io/poll@0.2.12;
-            export wasi:io/streams@0.2.12;
-            export wasi:clocks/monotonic-clock@0.2.12;
-            export wasi:clocks/wall-clock@0.2.12;
-            export wasi:random/random@0.2.12;
-            export wasi:random/insecure@0.2.12;
-            export wasi:random/insecure-seed@0.2.12;
-            export wasi:cli/environment@0.2.12;
-            export wasi:cli/exit@0.2.12;
-            export wasi:cli/stdin@0.2.12;
-            export wasi:cli/stdout@0.2.12;
-            export wasi:cli/stderr@0.2.12;
-            export wasi:cli/terminal-input@0.2.12;
-            export wasi:cli/terminal-output@0.2.12;
-            export wasi:cli/terminal-stdin@0.2.12;
-            export wasi:cli/terminal-stdout@0.2.12;
-            export wasi:cli/terminal-stderr@0.2.12;
-            export wasi:filesystem/types@0.2.12;
-            export wasi:filesystem/preopens@0.2.12;
+            include ukc-driver:shim/wasi-exports;
         }
     ",
-    path: ["../../../wit", env!("UKC_WASI_WIT")],
+    path: ["../../../wit", env!("UKC_WASI_WIT"), "wit"],
     generate_all,
 });
 
