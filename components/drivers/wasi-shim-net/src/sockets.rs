@@ -12,6 +12,7 @@ use crate::exports::wasi::sockets::network::ErrorCode;
 use crate::network::code;
 use crate::tcp::Listening;
 use crate::udp::Bound;
+use crate::ukc::clock::monotonic;
 use crate::ukc::poll::poll;
 use crate::ukc::tcpip::tcp::Connection;
 use crate::ukc::tcpip::types;
@@ -159,6 +160,24 @@ impl Conn {
     pub fn stop_reading(&self) {
         self.ahead.borrow_mut().clear();
         self.ended.set(Some(None));
+    }
+}
+
+/// How long a connection the program let go of may still take to hand what it wrote to
+/// the stack, as a kernel lingers on a closed socket.
+const LINGER_NS: u64 = 5_000_000_000;
+
+impl Drop for Conn {
+    /// The program let go of the connection (its socket and both streams): what it wrote
+    /// still goes to the stack, for up to [`LINGER_NS`] if the stack is full, and a
+    /// driver stack gets a pass to send it, so that a program that writes and closes
+    /// loses nothing it wrote.
+    fn drop(&mut self) {
+        let deadline = monotonic::now().saturating_add(LINGER_NS);
+        while self.push().is_ok() && !self.pending.borrow().is_empty() && monotonic::now() < deadline {
+            poll::yield_(deadline);
+        }
+        poll::yield_(0);
     }
 }
 
