@@ -72,6 +72,14 @@ fn devices_and_args(out: &mut String, manifest: &UnikernelManifest, target: &Tar
             let _ = writeln!(out, "  /{:<11} the kv store {}, {access}", p.name, p.name);
         }
     }
+    if manifest.components.iter().any(|c| c.name == crate::preopen::NET_DRIVER) {
+        let _ = writeln!(
+            out,
+            "\nsockets (wasi:sockets, served by {} over ukc:tcpip): TCP and UDP on IPv4, on the unikernel's \
+             network",
+            crate::preopen::NET_DRIVER
+        );
+    }
     let _ = writeln!(out, "\nruntime arguments:");
     if manifest.args.is_empty() && manifest.undeclared_args.is_empty() {
         let _ = writeln!(out, "  (none)");

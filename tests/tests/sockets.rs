@@ -40,7 +40,7 @@ fn a_std_net_client_talks_tcp_and_udp_on_unix_and_in_kvm_as_under_wasmtime() {
     let on_unix = compose(&serve, "unix", dir.path(), "serve.unix.wasm", &[]);
     let on_hvt = compose(&serve, "hvt", dir.path(), "serve.hvt.wasm", &[]);
     let described = ukc(&["describe", path_str(&on_unix)]).ok();
-    assert!(described.contains("wasi-shim-net"), "{described}");
+    assert!(described.contains("sockets (wasi:sockets, served by wasi-shim-net over ukc:tcpip)"), "{described}");
     let cli = wasmtime_cli();
     let (ukc_unix, ukc_hvt) = (bin("ukc-unix"), bin("ukc-hvt"));
     // In KVM the program's sockets are the tcpip driver's at 10.0.0.2, and the peers
