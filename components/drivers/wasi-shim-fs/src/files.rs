@@ -82,8 +82,13 @@ impl File {
         Ok(end)
     }
 
-    /// Cuts or extends the file to `len` bytes.
+    /// Cuts or extends the file to `len` bytes (to none without reading it first).
     pub fn set_len(&self, len: u64) -> Result<(), ErrorCode> {
+        if len == 0 {
+            self.mount.rw()?;
+            *self.held.borrow_mut() = Some(Held { bytes: Vec::new(), dirty: true });
+            return Ok(());
+        }
         let len = to_index(len)?;
         self.with_held(|held| held.bytes.resize(len, 0))
     }

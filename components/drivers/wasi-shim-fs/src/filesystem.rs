@@ -65,6 +65,15 @@ impl Descriptor {
         }
     }
 
+    /// The file, if this descriptor may read it.
+    fn readable_file(&self) -> Result<&Rc<File>, ErrorCode> {
+        let file = self.file()?;
+        if !self.flags.contains(DescriptorFlags::READ) {
+            return Err(ErrorCode::BadDescriptor);
+        }
+        Ok(file)
+    }
+
     /// The file, if this descriptor may write it.
     fn writable_file(&self) -> Result<&Rc<File>, ErrorCode> {
         let file = self.file()?;
@@ -122,7 +131,7 @@ impl types::GuestDirectoryEntryStream for DirectoryEntries {
 
 impl types::GuestDescriptor for Descriptor {
     fn read_via_stream(&self, offset: Filesize) -> Result<InputStream, ErrorCode> {
-        let file = self.file()?.clone();
+        let file = self.readable_file()?.clone();
         Ok(InputStream::new(crate::io::InputStream::File(Reader::new(file, offset))))
     }
 
@@ -165,7 +174,7 @@ impl types::GuestDescriptor for Descriptor {
     }
 
     fn read(&self, len: Filesize, offset: Filesize) -> Result<(Vec<u8>, bool), ErrorCode> {
-        let file = self.file()?;
+        let file = self.readable_file()?;
         let bytes = file.read_at(offset, len)?;
         let end = offset.saturating_add(bytes.len() as u64) >= file.len()?;
         Ok((bytes, end))
