@@ -72,6 +72,52 @@ mod tests {
         assert_eq!(resolve("", "a\0b"), Err(ErrorCode::Invalid));
     }
 
+    /// Every path of up to five segments drawn from names, `.`, `..` and empty ones,
+    /// from every directory of a small tree: the key is always a clean key (no `.`,
+    /// `..` or empty segment) that the path reaches by counting `..` against the depth,
+    /// or the escape is refused.
+    #[test]
+    fn no_path_leaves_the_preopen() {
+        const SEGMENTS: [&str; 5] = ["a", "b", ".", "..", ""];
+        for base in ["", "a", "a/b"] {
+            let depth = base.split('/').filter(|s| !s.is_empty()).count() as i64;
+            for len in 1..=5u32 {
+                for n in 0..SEGMENTS.len().pow(len) {
+                    let (mut rest, mut parts) = (n, Vec::new());
+                    for _ in 0..len {
+                        parts.push(SEGMENTS[rest % SEGMENTS.len()]);
+                        rest /= SEGMENTS.len();
+                    }
+                    let path = parts.join("/");
+                    let mut lowest = depth;
+                    let mut level = depth;
+                    for part in &parts {
+                        match *part {
+                            ".." => level -= 1,
+                            "" | "." => {}
+                            _ => level += 1,
+                        }
+                        lowest = lowest.min(level);
+                    }
+                    match resolve(base, &path) {
+                        Ok(key) => {
+                            assert!(lowest >= 0, "{base:?} + {path:?} climbed out, yet resolved to {key:?}");
+                            let segments: Vec<&str> = key.split('/').filter(|s| !s.is_empty()).collect();
+                            assert_eq!(segments.join("/"), key, "{base:?} + {path:?}: {key:?} is not clean");
+                            assert!(segments.iter().all(|s| *s != "." && *s != ".."), "{base:?} + {path:?}: {key:?}");
+                            assert_eq!(segments.len() as i64, level, "{base:?} + {path:?}: {key:?}");
+                        }
+                        Err(ErrorCode::NoEntry) => assert!(path.is_empty()),
+                        Err(code) => {
+                            assert_eq!(code, ErrorCode::NotPermitted, "{base:?} + {path:?}");
+                            assert!(lowest < 0 || path.starts_with('/'), "{base:?} + {path:?} was refused");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn keys_split_and_move() {
         assert_eq!(split("a/b/c"), Some(("a/b", "c")));
