@@ -111,7 +111,13 @@ impl Attachments {
                     ));
                 }
                 None => {
-                    return Err(format!("Device '{}' of type {} declared but not attached.", device.name, device.ty));
+                    // Solo5's words, then how to attach it on this host.
+                    let flag = TargetHost::of(&manifest.target).and_then(|h| h.device_flag(device.ty, &device.name));
+                    let how = flag.map(|flag| format!("; attach it with {flag}")).unwrap_or_default();
+                    return Err(format!(
+                        "Device '{}' of type {} declared but not attached{how}.",
+                        device.name, device.ty
+                    ));
                 }
             }
         }
@@ -215,7 +221,7 @@ mod tests {
         let m = manifest(&[("storage", DeviceType::Block)]);
         assert_eq!(
             attach(&[]).unwrap().check(&m).unwrap_err(),
-            "Device 'storage' of type block declared but not attached."
+            "Device 'storage' of type block declared but not attached; attach it with --block:storage=FILE."
         );
         assert!(attach(&["--block:storage=x"]).unwrap().check(&m).is_ok());
         let err = attach(&["--block:storage=x", "--block:other=y"]).unwrap().check(&m).unwrap_err();

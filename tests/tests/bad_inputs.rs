@@ -191,7 +191,7 @@ fn cases(dir: &Path) -> Vec<Case> {
             program: Program::UkcUnix,
             args: vec![p("block.unix.wasm")],
             status: 1,
-            message: "Device 'storage' of type block declared but not attached.",
+            message: "Device 'storage' of type block declared but not attached; attach it with --block:storage=FILE.",
         },
         Case {
             what: "device attached but not declared",

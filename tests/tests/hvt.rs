@@ -36,7 +36,10 @@ fn kv_ro_on_hvt_serves_a_gnu_tar_image_and_needs_its_block_device() {
 
     let refused = ukc_hvt(&["--", path_str(&on_hvt)]);
     assert_eq!(refused.status, Some(1));
-    assert_eq!(refused.stderr.trim(), "ukc-hvt: Device 'storage' of type block declared but not attached.");
+    assert_eq!(
+        refused.stderr.trim(),
+        "ukc-hvt: Device 'storage' of type block declared but not attached; attach it with --block:storage=FILE."
+    );
 }
 
 #[test]

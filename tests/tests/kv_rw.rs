@@ -116,11 +116,23 @@ fn misattached_stores_say_so() {
     let described = ukc(&["describe", path_str(&on_hvt)]).ok();
     assert!(described.contains("acquired by kv-rw-probe -> kv-log"), "{described}");
     let missing = ukc_hvt(&["--isolation=process", "--", path_str(&on_hvt)]);
-    assert!(missing.stderr.contains("Device 'notes' of type block declared but not attached."), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("Device 'notes' of type block declared but not attached; attach it with --block:notes=FILE."),
+        "{}",
+        missing.stderr
+    );
     let unikernel = compose(&probe, "unix", dir.path(), "probe.unix.wasm", &[]);
     let missing = ukc_unix(&[path_str(&unikernel)]);
     assert_eq!(missing.status, Some(1));
-    assert!(missing.stderr.contains("Device 'notes' of type kv-rw declared but not attached."), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("Device 'notes' of type kv-rw declared but not attached; attach it with --kv-rw:notes=DIR."),
+        "{}",
+        missing.stderr
+    );
     let as_read_only = ukc_unix(&[path_str(&unikernel), &format!("--kv:notes={}", path_str(dir.path()))]);
     assert!(as_read_only.stderr.contains("declared as type kv-rw but attached as kv"), "{}", as_read_only.stderr);
 }

@@ -75,7 +75,10 @@ fn kv_ro_is_the_same_in_a_vm() {
     assert!(out.contains("== /docs/readme.txt (8 bytes)\nread me\n"), "{out}");
     let refused = same_in_both(&["--", path_str(&kv)]);
     assert_eq!(refused.status, Some(1));
-    assert_eq!(refused.stderr.trim(), "ukc-hvt: Device 'storage' of type block declared but not attached.");
+    assert_eq!(
+        refused.stderr.trim(),
+        "ukc-hvt: Device 'storage' of type block declared but not attached; attach it with --block:storage=FILE."
+    );
 }
 
 fn tar(tree: &Path, image: &Path) {

@@ -174,7 +174,11 @@ fn misused_preopens_are_refused_at_compose_time_with_the_fix() {
     let on_unix = compose(&files, "unix", dir.path(), "files.unix.wasm", &["--preopen", "site"]);
     let missing = ukc_unix(&[path_str(&on_unix), "--"]);
     assert_ne!(missing.status, Some(0));
-    assert!(missing.stderr.contains("Device 'site' of type kv declared but not attached"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("Device 'site' of type kv declared but not attached; attach it with --kv:site=DIR."),
+        "{}",
+        missing.stderr
+    );
 }
 
 #[test]
