@@ -84,6 +84,20 @@ fn under_wasmtime(program: &Path, dir: &Path, site: &Path) -> (String, PathBuf) 
     (expected, logs)
 }
 
+/// Runs `unikernel` on ukc-unix with `site` as /site and a fresh directory as /logs, and
+/// asserts that it prints `expected` and leaves `left` in that directory.
+fn assert_same_on_unix(unikernel: &Path, dir: &Path, site: &Path, expected: &str, left: &[(String, Vec<u8>)]) {
+    let logs = fresh_dir(dir, &format!("logs-unix-{}", unikernel.file_stem().unwrap().to_string_lossy()));
+    let unix = ukc_unix(&[
+        path_str(unikernel),
+        &format!("--kv:site={}", path_str(site)),
+        &format!("--kv-rw:logs={}", path_str(&logs)),
+        "--",
+    ]);
+    assert_eq!(unix.ok(), expected, "ukc-unix");
+    assert_eq!(tree(&logs), left, "ukc-unix leaves the directory as wasmtime does");
+}
+
 #[test]
 fn a_std_program_reads_and_writes_preopened_kv_stores_as_under_wasmtime_dir() {
     let files = wasi_std_program("files");
@@ -109,15 +123,7 @@ fn a_std_program_reads_and_writes_preopened_kv_stores_as_under_wasmtime_dir() {
     assert!(described.contains("/site        the kv store site, read-only"), "{described}");
     assert!(described.contains("/logs        the kv store logs, read-write"), "{described}");
     assert!(described.contains("attach with --kv-rw:logs=DIR"), "{described}");
-    let unix_logs = fresh_dir(dir.path(), "logs-unix");
-    let unix = ukc_unix(&[
-        path_str(&on_unix),
-        &format!("--kv:site={}", path_str(&site)),
-        &format!("--kv-rw:logs={}", path_str(&unix_logs)),
-        "--",
-    ]);
-    assert_eq!(unix.ok(), expected, "ukc-unix");
-    assert_eq!(tree(&unix_logs), left, "ukc-unix leaves the directory as wasmtime does");
+    assert_same_on_unix(&on_unix, dir.path(), &site, &expected, &left);
     assert_eq!(std::fs::read_to_string(site.join("index.html")).unwrap(), "<h1>hello</h1>\n");
 
     // On hvt the read-only store is a tar image (kv-tar) and the read-write one a log
@@ -197,13 +203,5 @@ fn a_wasi_0_1_program_reads_and_writes_preopens_through_the_standard_adapter() {
     assert!(expected.contains("  same: true\n"), "{expected}");
     let on_unix =
         compose(&module, "unix", dir.path(), "files-p1.unix.wasm", &["--preopen", "site", "--preopen", "logs:rw"]);
-    let unix_logs = fresh_dir(dir.path(), "logs-unix");
-    let unix = ukc_unix(&[
-        path_str(&on_unix),
-        &format!("--kv:site={}", path_str(&site)),
-        &format!("--kv-rw:logs={}", path_str(&unix_logs)),
-        "--",
-    ]);
-    assert_eq!(unix.ok(), expected, "ukc-unix");
-    assert_eq!(tree(&unix_logs), tree(&logs), "ukc-unix leaves the directory as wasmtime does");
+    assert_same_on_unix(&on_unix, dir.path(), &site, &expected, &tree(&logs));
 }

@@ -4,6 +4,7 @@
 //! -S inherit-network`. Each test makes its own network namespace and uses addresses
 //! inside it only.
 
+use std::path::Path;
 use std::time::Duration;
 use ukc_tests::netns::Netns;
 use ukc_tests::web::Background;
@@ -33,6 +34,22 @@ print(answer.decode(), end="")
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// `ukc-hvt` running `unikernel` in KVM with its tcpip driver at 10.0.0.2 on `tap0`, and
+/// then `args`.
+fn in_kvm<'a>(ukc_hvt: &'a Path, unikernel: &'a Path, args: &[&'a str]) -> Vec<&'a str> {
+    let mut words = vec![
+        path_str(ukc_hvt),
+        "--isolation=kvm",
+        "--net:service=tap0",
+        "--timeout=120",
+        "--",
+        path_str(unikernel),
+        "--ipv4=10.0.0.2/24",
+    ];
+    words.extend_from_slice(args);
+    words
+}
+
 #[test]
 fn a_std_net_client_talks_tcp_and_udp_on_unix_and_in_kvm_as_under_wasmtime() {
     let serve = wasi_std_program("serve");
@@ -48,19 +65,7 @@ fn a_std_net_client_talks_tcp_and_udp_on_unix_and_in_kvm_as_under_wasmtime() {
     let runners: [(&str, &str, Vec<&str>); 3] = [
         ("wasmtime", "127.0.0.1", vec![path_str(&cli), "run", "-S", "inherit-network", path_str(&serve)]),
         ("ukc-unix", "127.0.0.1", vec![path_str(&ukc_unix), path_str(&on_unix), "--"]),
-        (
-            "ukc-hvt-kvm",
-            "10.0.0.1",
-            vec![
-                path_str(&ukc_hvt),
-                "--isolation=kvm",
-                "--net:service=tap0",
-                "--timeout=120",
-                "--",
-                path_str(&on_hvt),
-                "--ipv4=10.0.0.2/24",
-            ],
-        ),
+        ("ukc-hvt-kvm", "10.0.0.1", in_kvm(&ukc_hvt, &on_hvt, &[])),
     ];
     let mut transcripts = Vec::new();
     for (name, peers, mut words) in runners {
@@ -99,21 +104,7 @@ fn a_std_net_server_answers_on_unix_and_in_kvm_as_under_wasmtime() {
     let runners: [(&str, &str, Vec<&str>); 3] = [
         ("wasmtime", "127.0.0.1", vec![path_str(&cli), "run", "-S", "inherit-network", path_str(&serve), "8080", "2"]),
         ("ukc-unix", "127.0.0.1", vec![path_str(&ukc_unix), path_str(&on_unix), "--", "8080", "2"]),
-        (
-            "ukc-hvt-kvm",
-            "10.0.0.2",
-            vec![
-                path_str(&ukc_hvt),
-                "--isolation=kvm",
-                "--net:service=tap0",
-                "--timeout=120",
-                "--",
-                path_str(&on_hvt),
-                "--ipv4=10.0.0.2/24",
-                "8080",
-                "2",
-            ],
-        ),
+        ("ukc-hvt-kvm", "10.0.0.2", in_kvm(&ukc_hvt, &on_hvt, &["8080", "2"])),
     ];
     let mut transcripts = Vec::new();
     for (name, address, words) in runners {
