@@ -93,13 +93,11 @@ impl Composition {
                  (`wasmtime run --dir DIR::/NAME`)"
             );
         }
-        let mut uses = options.uses.clone();
         let shim = if target.name == "wasi" { None } else { preopen::shim(&app.imports, &options.preopens) };
-        uses.extend(preopen::uses(shim, &options.preopens, &options.uses)?);
+        let implied = preopen::uses(shim, &options.preopens, &options.uses)?;
         let app_name = app.name.clone();
-        let mut plan = resolve::resolve(app, &platform, &catalogue, &uses, &baked)?;
+        let mut plan = resolve::resolve(app, &platform, &catalogue, &options.uses, &implied, &baked)?;
         preopen::declare(&mut plan, &app_name, &options.preopens)?;
-        plan.notes.retain(|note| !preopen::PACKAGES.iter().any(|p| note.starts_with(&format!("--use {p}="))));
         let mut manifest = merge::merge(&plan)?;
         manifest.preopens = options.preopens.clone();
         if let Some((_, stores)) = &image {

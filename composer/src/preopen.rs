@@ -68,8 +68,8 @@ pub fn parse(text: &str) -> Result<Preopen> {
     Ok(Preopen { name: name.to_string(), read_write })
 }
 
-/// The `--use` choices that make `shim` (see [`shim`]) serve every WASI package; an
-/// explicit `--use` of one of them stays the user's.
+/// The choices, implied as if by `--use` (see `resolve::resolve`), that make `shim` (see
+/// [`shim`]) serve every WASI package; an explicit `--use` of one of them stays the user's.
 pub fn uses(shim: Option<&str>, preopens: &[Preopen], given: &[Use]) -> Result<Vec<Use>> {
     for (i, p) in preopens.iter().enumerate() {
         if preopens[..i].iter().any(|q| q.name == p.name) {

@@ -125,15 +125,20 @@ impl Plan {
 }
 
 /// Resolves `app` against `platform` and the `catalogue`; with `baked` kv stores, the
-/// `kv-data` driver is linked from the start, to interpose on `ukc:kv/ro`.
+/// `kv-data` driver is linked from the start, to interpose on `ukc:kv/ro`. `implied`
+/// are choices ukc makes itself (the WASI shim a program needs, see `preopen.rs`): they
+/// act as `--use` where the user's `uses` say nothing, and, being nobody's words, never
+/// earn a note that they had no effect.
 pub fn resolve(
     app: Component,
     platform: &Platform,
     catalogue: &Catalogue,
     uses: &[Use],
+    implied: &[Use],
     baked: &[String],
 ) -> Result<Plan> {
-    for u in uses {
+    let choices: Vec<Use> = uses.iter().chain(implied).cloned().collect();
+    for u in &choices {
         if u.provider != PLATFORM && catalogue.get(&u.provider).is_none() {
             bail!(
                 "--use {}={}: there is no driver called {:?}; the drivers are: {} (or `platform`)",
@@ -157,7 +162,7 @@ pub fn resolve(
         seeds.push(crate::image::DRIVER.to_string());
     }
     let wiring = loop {
-        let wiring = Wiring::run(&app, platform, catalogue, uses, &entry, &seeds)?;
+        let wiring = Wiring::run(&app, platform, catalogue, &choices, &entry, &seeds)?;
         let new: Vec<String> =
             wiring.nodes[1..].iter().map(|d| d.name.clone()).filter(|n| !seeds.contains(n)).collect();
         if new.is_empty() {

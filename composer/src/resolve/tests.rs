@@ -41,7 +41,7 @@ fn resolve_with(target: &str, app: Component, drivers: Vec<Component>, uses: &[&
     let platform = Platform::load(Target::find(target).unwrap()).unwrap();
     let catalogue = Catalogue { drivers, notes: Vec::new() };
     let uses: Vec<Use> = uses.iter().map(|u| Use::parse(u).unwrap()).collect();
-    resolve(app, &platform, &catalogue, &uses, &[])
+    resolve(app, &platform, &catalogue, &uses, &[], &[])
 }
 
 /// Every link as `importer: import <- provider`, in plan order.
@@ -189,6 +189,12 @@ fn ambiguity_cycles_and_bad_choices_are_errors_that_say_what_to_do() {
     assert!(e.contains("cycle") && e.contains("x:p/p@0.1.0") && e.contains("x:q/q@0.1.0"), "{e}");
 
     let plan = resolve_with("hvt", app(&[CONSOLE], ""), vec![a()], &["x:y/z=a"]).unwrap();
+    assert_eq!(plan.notes, ["--use x:y/z=a had no effect: nothing imports x:y/z"]);
+    // A choice ukc implies says nothing when nothing uses it; the user's still does.
+    let platform = Platform::load(Target::find("hvt").unwrap()).unwrap();
+    let catalogue = Catalogue { drivers: vec![a()], notes: Vec::new() };
+    let (given, implied) = ([Use::parse("x:y/z=a").unwrap()], [Use::parse("x:w=a").unwrap()]);
+    let plan = resolve(app(&[CONSOLE], ""), &platform, &catalogue, &given, &implied, &[]).unwrap();
     assert_eq!(plan.notes, ["--use x:y/z=a had no effect: nothing imports x:y/z"]);
     assert_eq!(order(&plan), ["app"], "a driver nothing imports is not linked");
 }

@@ -66,31 +66,27 @@ impl GuestMemory {
     /// (microseconds on this kind of KVM). Only a hint: without huge pages the guest
     /// runs the same, a little slower to boot.
     pub fn prefer_huge_pages(&self, range: Range<u64>) {
-        let end = range.end.min(self.size as u64);
-        if range.start >= end {
-            return;
-        }
-        // SAFETY: madvise on a range of our own mapping changes only how the host backs
-        // it, not its contents (it is still untouched and reads as zeroes).
-        unsafe {
-            let start = self.base.as_ptr().add(range.start as usize);
-            libc::madvise(start.cast(), (end - range.start) as usize, libc::MADV_HUGEPAGE)
-        };
+        self.advise(range, libc::MADV_HUGEPAGE);
     }
 
     /// Makes the host back `range` now (with huge pages, in whole 2 MiB pages), as a
     /// first write would, without changing what it holds. Only a hint: where the host
     /// cannot, the first touch allocates as usual.
     pub fn fault_in(&mut self, range: Range<u64>) {
+        self.advise(range, libc::MADV_POPULATE_WRITE);
+    }
+
+    /// `madvise(advice)` on the part of `range` inside guest memory.
+    fn advise(&self, range: Range<u64>, advice: libc::c_int) {
         let end = range.end.min(self.size as u64);
         if range.start >= end {
             return;
         }
-        // SAFETY: MADV_POPULATE_WRITE on a range of our own mapping only allocates its
-        // pages; their contents stay as they are.
+        // SAFETY: the range lies inside our own mapping, and both advices used here only
+        // change how the host backs it (huge pages, allocated now), never what it holds.
         unsafe {
             let start = self.base.as_ptr().add(range.start as usize);
-            libc::madvise(start.cast(), (end - range.start) as usize, libc::MADV_POPULATE_WRITE)
+            libc::madvise(start.cast(), (end - range.start) as usize, advice)
         };
     }
 

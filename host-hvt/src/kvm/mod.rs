@@ -83,8 +83,7 @@ impl fmt::Display for GuestError {
 /// Boots `invocation` in a VM and returns the process's exit status; every failure is
 /// reported on standard error in one message.
 pub fn run(host: &HostInfo, invocation: &Invocation) -> u8 {
-    let outcome = boot(host, invocation);
-    match outcome {
+    match boot(host, invocation) {
         Ok(Some(outcome)) => ukc_host::run::report(&outcome, host.name),
         Ok(None) => 0,
         Err((status, message)) => {
