@@ -81,6 +81,11 @@ pub struct Devices {
 }
 
 impl Devices {
+    /// The runtime arguments, as parsed at launch.
+    pub fn args(&self) -> &args::RuntimeArgs {
+        &self.args
+    }
+
     /// Devices for a unikernel with these runtime arguments and attached devices.
     pub fn new(args: args::RuntimeArgs, blocks: Vec<block::BlockBackend>, nets: Vec<net::NetBackend>) -> Devices {
         Devices {

@@ -93,6 +93,11 @@ impl RuntimeArgs {
         self.values.get(name).map(|v| v.as_deref())
     }
 
+    /// Every declared argument with its value (`None` when it has none), by name.
+    pub fn declared(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.values.iter().map(|(name, value)| (name.as_str(), value.as_deref()))
+    }
+
     /// The arguments that passed through undeclared, in order.
     pub fn undeclared(&self) -> &[String] {
         &self.undeclared

@@ -24,6 +24,7 @@
 
 extern crate alloc;
 
+pub mod args_table;
 pub mod block_cache;
 pub mod block_range;
 pub mod checksum;
@@ -89,7 +90,7 @@ pub const KERNEL_CODE: u16 = 0x08;
 /// of the same build.
 pub const BOOT_MAGIC: u64 = 0x756b_632d_6876_7401 ^ ABI_VERSION;
 /// Bumped whenever this file changes meaning.
-pub const ABI_VERSION: u64 = 4;
+pub const ABI_VERSION: u64 = 5;
 
 /// The first hypercall port; a call's port is `PORT_BASE + number`.
 pub const PORT_BASE: u16 = 0x500;
@@ -100,7 +101,8 @@ pub mod call {
     pub const CONSOLE: u16 = 1;
     /// [`super::Bytes`]: fill with random bytes.
     pub const ENTROPY: u16 = 2;
-    /// [`super::Arg`]: a runtime argument.
+    /// [`super::Arg`]: a runtime argument that [`super::BootInfo`]'s `args` does not
+    /// declare; the tender refuses it with its message.
     pub const ARG: u16 = 3;
     /// [`super::Acquire`]: a device's index by name.
     pub const ACQUIRE: u16 = 4;
@@ -124,8 +126,7 @@ pub mod call {
     pub const PANIC: u16 = 13;
     /// [`super::Fault`] (from the exception handlers); the VM stops.
     pub const FAULT: u16 = 14;
-    /// [`super::Listing`]: the program name and the undeclared arguments.
-    pub const ARGUMENTS: u16 = 15;
+    // 15 was the free-form command line, now in [`super::BootInfo`]'s `args`.
     /// [`super::NetSegments`]: receive merged TCP segments from a net device.
     pub const NET_SEGMENTS: u16 = 16;
 }
@@ -170,6 +171,8 @@ pub struct BootInfo {
     pub code: Bytes,
     /// The names of the net devices in index order, each followed by `\n`.
     pub net_names: Bytes,
+    /// The runtime arguments (see [`args_table`]).
+    pub args: Bytes,
     /// The largest linear memory the unikernel may have (`--mem`), as in process mode.
     pub memory_limit: u64,
     /// The clocks at boot.
@@ -193,17 +196,6 @@ pub struct Arg {
     /// [`ARG_NONE`], [`ARG_SOME`] or [`REFUSED`]: set by the tender.
     pub result: u64,
     /// The value's length, or the refusal's: set by the tender.
-    pub len: u64,
-}
-
-/// Strings the tender lists, each followed by a NUL byte: `len` bytes, written to
-/// `buffer` when they fit (the kernel asks again with a larger buffer when they do not).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct Listing {
-    /// Room for the strings.
-    pub buffer: Bytes,
-    /// Their length in all: set by the tender.
     pub len: u64,
 }
 

@@ -46,6 +46,10 @@ impl entropy::entropy::Host for Kernel {
 
 impl args::args::Host for Kernel {
     fn get(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        if let Some(value) = abi::args_table::lookup(self.args, &name) {
+            return Ok(value.map(ToString::to_string));
+        }
+        // Not declared: the tender refuses it, with the in-process host's message.
         let mut value = vec![0u8; 256];
         loop {
             let mut arg = abi::Arg { name: bytes(name.as_bytes()), value: bytes(&value), ..Default::default() };
@@ -65,17 +69,7 @@ impl args::args::Host for Kernel {
 
 impl args::undeclared::Host for Kernel {
     fn arguments(&mut self) -> wasmtime::Result<Vec<String>> {
-        let mut buffer = vec![0u8; 1024];
-        loop {
-            let mut arg = abi::Listing { buffer: bytes(&buffer), len: 0 };
-            call(abi::call::ARGUMENTS, &mut arg);
-            if arg.len as usize <= buffer.len() {
-                buffer.truncate(arg.len as usize);
-                let text = String::from_utf8_lossy(&buffer);
-                return Ok(text.split_terminator('\0').map(ToString::to_string).collect());
-            }
-            buffer.resize(arg.len as usize, 0);
-        }
+        Ok(abi::args_table::argv(self.args).map(ToString::to_string).collect())
     }
 }
 

@@ -53,7 +53,9 @@ pub extern "C" fn _start() -> ! {
     // nothing writes them afterwards.
     let names = unsafe { core::slice::from_raw_parts(boot.net_names.addr as *const u8, boot.net_names.len as usize) };
     let nets = net::Nets::new(core::str::from_utf8(names).unwrap_or_default());
-    let kernel = world::Kernel::new(clock, nets, boot.memory_limit as usize);
+    // SAFETY: as for the names, at `args`.
+    let args = unsafe { core::slice::from_raw_parts(boot.args.addr as *const u8, boot.args.len as usize) };
+    let kernel = world::Kernel::new(clock, nets, args, boot.memory_limit as usize);
     let outcome = run::run(&boot, kernel);
     let fields = outcome.fields().expect("the kernel ends a run only with outcomes it reports");
     let mut report = abi::Report {

@@ -30,17 +30,20 @@ pub struct Kernel {
     pub nets: Nets,
     /// The memory limit, as in process mode.
     pub limits: StoreLimits,
+    /// The runtime arguments (an `abi::args_table`).
+    pub args: &'static [u8],
 }
 
 impl Kernel {
     /// The platform state at boot.
-    pub fn new(clock: Clock, nets: Nets, memory_limit: usize) -> Kernel {
+    pub fn new(clock: Clock, nets: Nets, args: &'static [u8], memory_limit: usize) -> Kernel {
         Kernel {
             table: ResourceTable::new(),
             clock,
             blocks: Blocks::default(),
             nets,
             limits: StoreLimitsBuilder::new().memory_size(memory_limit).build(),
+            args,
         }
     }
 }

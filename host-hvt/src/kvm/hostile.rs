@@ -61,8 +61,8 @@ fn is_memory_error<T>(result: Result<T, GuestError>) -> bool {
 fn every_call_refuses_an_argument_outside_guest_memory() {
     let mut guest = Guest::new();
     for number in 1..=call::NET_SEGMENTS {
-        if number == call::FAULT {
-            continue; // served by the run loop, before the handlers
+        if number == call::FAULT || number == 15 {
+            continue; // served by the run loop, before the handlers; retired
         }
         for at in [MEMORY, MEMORY - 1, u64::MAX - 3, u64::MAX] {
             assert!(is_memory_error(guest.call_at(number, at)), "call {number} at {at:#x}");
@@ -202,8 +202,8 @@ fn lengths_the_guest_claims_never_size_an_allocation() {
     let entropy = bytes(BUFFER, u64::MAX);
     assert!(guest.call(call::ENTROPY, &entropy).unwrap().is_none());
     assert_eq!(guest.memory.read::<abi::Bytes>(ARG).unwrap().len, 65536);
-    // Argument and listing buffers larger than guest memory: only the answer is written
-    // (here a refusal, with its message in the scratch area, for an undeclared name).
+    // An argument buffer larger than guest memory: only the answer is written (here a
+    // refusal, with its message in the scratch area, for an undeclared name).
     guest.memory.slice_mut(BUFFER, 4).unwrap().copy_from_slice(b"name");
     let arg = abi::Arg { name: bytes(BUFFER, 4), value: bytes(BUFFER + 64, u64::MAX), ..Default::default() };
     assert!(guest.call(call::ARG, &arg).unwrap().is_none());
@@ -211,12 +211,6 @@ fn lengths_the_guest_claims_never_size_an_allocation() {
     assert_eq!(answer.result, abi::REFUSED);
     let message = guest.memory.slice(abi::SCRATCH, answer.len).unwrap();
     assert!(String::from_utf8_lossy(message).contains("--name, which no component declares"));
-    guest.memory.slice_mut(BUFFER, 4096).unwrap().fill(0xee);
-    let listing = abi::Listing { buffer: bytes(BUFFER, u64::MAX), len: 0 };
-    assert!(guest.call(call::ARGUMENTS, &listing).unwrap().is_none());
-    let len = guest.memory.read::<abi::Listing>(ARG).unwrap().len;
-    assert!(len < 64, "the listing's own length, {len}");
-    assert!(guest.memory.slice(BUFFER + len, 4096 - len).unwrap().iter().all(|&b| b == 0xee), "nothing past it");
 }
 
 /// Random arguments for every call the handlers serve, many times over: each 8-byte field

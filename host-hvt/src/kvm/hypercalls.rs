@@ -5,7 +5,7 @@ use super::abi::{self, call};
 use super::memory::{GuestMemory, Plain};
 use super::{GuestError, frames};
 use ukc_host::Devices;
-use ukc_host::bindings::ukc::args::{args, undeclared};
+use ukc_host::bindings::ukc::args::args;
 use ukc_host::bindings::ukc::block::block::Error as BlockError;
 use ukc_host::bindings::ukc::clock::{monotonic, wall};
 use ukc_host::bindings::ukc::console::console;
@@ -41,7 +41,6 @@ impl Hypercalls<'_> {
             }
             call::ENTROPY => serve(self.memory, at, |memory, arg| entropy(devices, memory, arg))?,
             call::ARG => serve(self.memory, at, |memory, arg| argument(devices, memory, arg))?,
-            call::ARGUMENTS => serve(self.memory, at, |memory, arg| arguments(devices, memory, arg))?,
             call::ACQUIRE => serve(self.memory, at, |memory, arg| acquire(devices, memory, arg))?,
             call::BLOCK_INFO => serve(self.memory, at, |_, arg| block_info(devices, arg))?,
             call::BLOCK_READ | call::BLOCK_WRITE | call::BLOCK_FLUSH => {
@@ -100,19 +99,6 @@ fn entropy(devices: &mut Devices, memory: &mut GuestMemory, arg: &mut abi::Bytes
         .map_err(|e| GuestError::Host(format!("{e:#}")))?;
     memory.slice_mut(arg.addr, random.len() as u64)?.copy_from_slice(&random);
     arg.len = random.len() as u64;
-    Ok(())
-}
-
-fn arguments(devices: &mut Devices, memory: &mut GuestMemory, arg: &mut abi::Listing) -> Result<(), GuestError> {
-    let listing: String = undeclared::Host::arguments(devices)
-        .map_err(|e| GuestError::Host(format!("{e:#}")))?
-        .iter()
-        .flat_map(|a| [a.as_str(), "\0"])
-        .collect();
-    arg.len = listing.len() as u64;
-    if arg.len <= arg.buffer.len {
-        memory.slice_mut(arg.buffer.addr, arg.len)?.copy_from_slice(listing.as_bytes());
-    }
     Ok(())
 }
 

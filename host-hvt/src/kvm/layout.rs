@@ -2,7 +2,7 @@
 //! the fixed low pages (descriptor tables, boot information, stacks, the first page
 //! tables; see the `ukc-hvt-abi` crate), then from [`abi::KERNEL_BASE`] the kernel's segments, the
 //! unikernel's artifact (its code read+execute, the rest read-only), the net device
-//! names, the page tables of those images, and the heap up to the end of memory.
+//! names and runtime arguments, the page tables of those images, and the heap up to the end of memory.
 
 use super::abi;
 use super::elf;
@@ -14,7 +14,8 @@ pub struct Layout {
     pub artifact_at: u64,
     /// The artifact's code, rounded out to pages: mapped read+execute.
     pub code: Range<u64>,
-    pub names_at: u64,
+    /// The net device names and the runtime arguments (read-only).
+    pub strings_at: u64,
     /// Where the page tables beyond the fixed ones go.
     pub tables_at: u64,
     pub heap_at: u64,
@@ -38,24 +39,24 @@ pub fn mapped_end(memory_size: u64) -> u64 {
     memory_size.next_multiple_of(LARGE_PAGE)
 }
 
-/// Lays out `kernel`, `artifact` (a compiled unikernel) and `names_len` bytes of names in
+/// Lays out `kernel`, `artifact` (a compiled unikernel) and `strings_len` bytes of strings in
 /// `memory_size` bytes; the heap takes what is left.
-pub fn lay_out(kernel: &elf::Kernel, artifact: &[u8], names_len: u64, memory_size: u64) -> Result<Layout, String> {
+pub fn lay_out(kernel: &elf::Kernel, artifact: &[u8], strings_len: u64, memory_size: u64) -> Result<Layout, String> {
     let text = elf::section_range(artifact, ".text")
         .filter(|text| text.end <= artifact.len() as u64)
         .ok_or("the compiled unikernel has no readable code section; remove it from the compile cache")?;
     let artifact_at = kernel.end().next_multiple_of(PAGE);
     let artifact_end = (artifact_at + artifact.len() as u64).next_multiple_of(PAGE);
     let code = artifact_at + text.start / PAGE * PAGE..(artifact_at + text.end).next_multiple_of(PAGE);
-    let names_at = artifact_end;
-    let tables_at = (names_at + names_len).next_multiple_of(PAGE);
+    let strings_at = artifact_end;
+    let tables_at = (strings_at + strings_len).next_multiple_of(PAGE);
     let mut regions = low_regions();
     regions.extend(kernel.regions()?);
     for (range, access) in [
         (artifact_at..code.start, Access::Read),
         (code.clone(), Access::Execute),
         (code.end..artifact_end, Access::Read),
-        (names_at..tables_at, Access::Read),
+        (strings_at..tables_at, Access::Read),
     ] {
         if !range.is_empty() {
             regions.push(Region::new(range, access));
@@ -82,7 +83,7 @@ pub fn lay_out(kernel: &elf::Kernel, artifact: &[u8], names_len: u64, memory_siz
     }
     let (mut regions, heap_at) = with_tables(tables);
     widen_lone_code(&mut regions);
-    Ok(Layout { artifact_at, code, names_at, tables_at, heap_at, regions })
+    Ok(Layout { artifact_at, code, strings_at, tables_at, heap_at, regions })
 }
 
 /// Stretches a code region to the 2 MiB boundaries around it where nothing else lies

@@ -15,49 +15,73 @@ const BOOT_HEAP: u64 = 16 << 20;
 /// unikernel's linear memory (the smallest Rust program's is 1.1 MiB).
 const FIRST_TOUCHED_HEAP: u64 = 4 << 20;
 
-/// The memory the guest touches first, in every boot: the start of its heap.
-pub fn first_touched(info: &abi::BootInfo) -> Range<u64> {
-    info.heap.addr..info.heap.addr + FIRST_TOUCHED_HEAP.min(info.heap.len)
+/// Where everything of one boot goes, before anything is copied in.
+pub struct Plan<'a> {
+    kernel: elf::Kernel<'static>,
+    artifact: &'a [u8],
+    /// The net devices' names, then the runtime arguments.
+    strings: Vec<u8>,
+    names_len: u64,
+    layout: layout::Layout,
+    memory_size: u64,
 }
 
-/// Lays out guest memory (see `layout.rs`), copies the kernel, the artifact and the names
-/// of `nets` in, and writes the descriptor and page tables. Returns the entry point and
-/// the boot information, whose clock the caller fills in and writes last.
-pub fn place(memory: &mut GuestMemory, artifact: &[u8], nets: &[NetBackend]) -> Result<(u64, abi::BootInfo), String> {
+/// Lays out guest memory of `memory_size` bytes (see `layout.rs`) for the kernel,
+/// `artifact`, the names of `nets` and the runtime arguments `args` (an
+/// [`abi::args_table`]).
+pub fn plan<'a>(artifact: &'a [u8], nets: &[NetBackend], args: &[u8], memory_size: u64) -> Result<Plan<'a>, String> {
     let kernel = elf::Kernel::parse(KERNEL, abi::KERNEL_BASE)?;
-    let names: String = nets.iter().map(|n| format!("{}\n", n.name())).collect();
-    let layout = layout::lay_out(&kernel, artifact, names.len() as u64, memory.size())?;
-    if layout.heap_at + MIN_HEAP > memory.size() {
+    let mut strings: Vec<u8> = nets.iter().flat_map(|n| [n.name().as_bytes(), b"\n"]).flatten().copied().collect();
+    let names_len = strings.len() as u64;
+    strings.extend_from_slice(args);
+    let layout = layout::lay_out(&kernel, artifact, strings.len() as u64, memory_size)?;
+    if layout.heap_at + MIN_HEAP > memory_size {
         let needed = (layout.heap_at + MIN_HEAP).div_ceil(1 << 20);
         return Err(format!(
             "--mem={} is too small for the guest kernel and this unikernel; use --mem={needed} or more",
-            memory.size() >> 20
+            memory_size >> 20
         ));
     }
-    // Only where the guest maps 2 MiB pages: elsewhere its tables map 4 KiB pages, each
-    // of which costs the guest its own first-touch fault whatever backs it, and a huge
-    // page there would only make the host zero 2 MiB for the few pages in use.
-    for stretch in paging::large_pages(&layout.regions, layout.heap_at + BOOT_HEAP) {
-        memory.prefer_huge_pages(stretch);
+    Ok(Plan { kernel, artifact, strings, names_len, layout, memory_size })
+}
+
+impl Plan<'_> {
+    /// The memory the guest touches first, in every boot: the start of its heap.
+    pub fn first_touched(&self) -> Range<u64> {
+        self.layout.heap_at..(self.layout.heap_at + FIRST_TOUCHED_HEAP).min(self.memory_size)
     }
-    let too_small = |e: OutOfBounds| format!("guest memory too small: {e}");
-    kernel.load(memory).map_err(too_small)?;
-    let handlers = exception_handlers(memory, &layout)?;
-    cpu_x86_64::write_tables(memory, &handlers).map_err(too_small)?;
-    paging::write(memory, &layout.regions, layout.tables_at).map_err(too_small)?;
-    memory.slice_mut(layout.artifact_at, artifact.len() as u64).map_err(too_small)?.copy_from_slice(artifact);
-    memory.slice_mut(layout.names_at, names.len() as u64).map_err(too_small)?.copy_from_slice(names.as_bytes());
-    let info = abi::BootInfo {
-        magic: abi::BOOT_MAGIC,
-        memory_size: memory.size(),
-        heap: abi::Bytes { addr: layout.heap_at, len: memory.size() - layout.heap_at },
-        artifact: abi::Bytes { addr: layout.artifact_at, len: artifact.len() as u64 },
-        code: abi::Bytes { addr: layout.code.start, len: layout.code.end - layout.code.start },
-        net_names: abi::Bytes { addr: layout.names_at, len: names.len() as u64 },
-        memory_limit: memory.size(),
-        clock: abi::Clock::default(),
-    };
-    Ok((kernel.entry, info))
+
+    /// Copies the kernel, the artifact, the names and the arguments in, and writes the descriptor and
+    /// page tables. Returns the entry point and the boot information, whose clock the
+    /// caller fills in and writes last.
+    pub fn place(self, memory: &mut GuestMemory) -> Result<(u64, abi::BootInfo), String> {
+        let Plan { kernel, artifact, strings, names_len, layout, .. } = self;
+        // Only where the guest maps 2 MiB pages: elsewhere its tables map 4 KiB pages,
+        // each of which costs the guest its own first-touch fault whatever backs it, and
+        // a huge page there would only make the host zero 2 MiB for the few pages in use.
+        for stretch in paging::large_pages(&layout.regions, layout.heap_at + BOOT_HEAP) {
+            memory.prefer_huge_pages(stretch);
+        }
+        let too_small = |e: OutOfBounds| format!("guest memory too small: {e}");
+        kernel.load(memory).map_err(too_small)?;
+        let handlers = exception_handlers(memory, &layout)?;
+        cpu_x86_64::write_tables(memory, &handlers).map_err(too_small)?;
+        paging::write(memory, &layout.regions, layout.tables_at).map_err(too_small)?;
+        memory.slice_mut(layout.artifact_at, artifact.len() as u64).map_err(too_small)?.copy_from_slice(artifact);
+        memory.slice_mut(layout.strings_at, strings.len() as u64).map_err(too_small)?.copy_from_slice(&strings);
+        let info = abi::BootInfo {
+            magic: abi::BOOT_MAGIC,
+            memory_size: memory.size(),
+            heap: abi::Bytes { addr: layout.heap_at, len: memory.size() - layout.heap_at },
+            artifact: abi::Bytes { addr: layout.artifact_at, len: artifact.len() as u64 },
+            code: abi::Bytes { addr: layout.code.start, len: layout.code.end - layout.code.start },
+            net_names: abi::Bytes { addr: layout.strings_at, len: names_len },
+            args: abi::Bytes { addr: layout.strings_at + names_len, len: strings.len() as u64 - names_len },
+            memory_limit: memory.size(),
+            clock: abi::Clock::default(),
+        };
+        Ok((kernel.entry, info))
+    }
 }
 
 /// The kernel's exception handlers, from its `ukc_exception_table` (see the kernel's

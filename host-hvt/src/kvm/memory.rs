@@ -69,25 +69,14 @@ impl GuestMemory {
         self.advise(range, libc::MADV_HUGEPAGE);
     }
 
-    /// Makes the host back `range` now (with huge pages, in whole 2 MiB pages), as a
-    /// first write would, without changing what it holds. Only a hint: where the host
-    /// cannot, the first touch allocates as usual.
-    pub fn fault_in(&mut self, range: Range<u64>) {
-        self.advise(range, libc::MADV_POPULATE_WRITE);
+    /// A handle that faults in parts of this memory from another thread (see [`Prefault`]).
+    /// Only valid while the memory lives: its holder must be done before the memory goes.
+    pub fn prefault(&self) -> Prefault {
+        Prefault { base: self.base.as_ptr() as usize, size: self.size }
     }
 
-    /// `madvise(advice)` on the part of `range` inside guest memory.
     fn advise(&self, range: Range<u64>, advice: libc::c_int) {
-        let end = range.end.min(self.size as u64);
-        if range.start >= end {
-            return;
-        }
-        // SAFETY: the range lies inside our own mapping, and both advices used here only
-        // change how the host backs it (huge pages, allocated now), never what it holds.
-        unsafe {
-            let start = self.base.as_ptr().add(range.start as usize);
-            libc::madvise(start.cast(), (end - range.start) as usize, advice)
-        };
+        advise(self.base.as_ptr() as usize, self.size, range, advice);
     }
 
     fn check(&self, addr: u64, len: u64) -> Result<usize, OutOfBounds> {
@@ -131,6 +120,36 @@ impl Drop for GuestMemory {
         // `self` is dropped (the VM that used it is dropped first, see `vm::Vm`).
         unsafe { libc::munmap(self.base.as_ptr().cast(), self.size) };
     }
+}
+
+/// Faults in guest memory from any thread, while the [`GuestMemory`] it came from lives.
+/// It only changes how the host backs the memory, never what it holds, so it may run
+/// while another thread writes the same memory.
+pub struct Prefault {
+    base: usize,
+    size: usize,
+}
+
+impl Prefault {
+    /// Makes the host back `range` now (with huge pages where asked for, in whole 2 MiB
+    /// pages), as a first write would, without changing what it holds. Only a hint:
+    /// where the host cannot, the first touch allocates as usual.
+    pub fn fault_in(&self, range: Range<u64>) {
+        advise(self.base, self.size, range, libc::MADV_POPULATE_WRITE);
+    }
+}
+
+/// `madvise(advice)` on the part of `range` inside the `size` bytes of guest memory at
+/// host address `base`.
+fn advise(base: usize, size: usize, range: Range<u64>, advice: libc::c_int) {
+    let end = range.end.min(size as u64);
+    if range.start >= end {
+        return;
+    }
+    // SAFETY: the range lies inside a mapping of guest memory that the caller keeps
+    // alive, and the advices used here only change how the host backs it (huge pages,
+    // allocated now), never what it holds.
+    unsafe { libc::madvise((base + range.start as usize) as *mut libc::c_void, (end - range.start) as usize, advice) };
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 //! memory is `--mem`, loads the guest kernel (host-hvt/kernel: wasmtime's runtime) and
 //! the unikernel compiled to machine code for it, and serves the kernel's hypercalls
 //! with the in-process host's own device code. One file per concern: `vm` (KVM),
-//! `memory` (bounds-checked guest memory), `cpu_x86_64` (long mode at CPL3), `layout`
-//! and `paging` (where things go, mapped W^X), `elf` (reading the kernel and the
-//! artifact), `hypercalls` and `frames` (serving the guest), `compile` (compiling),
-//! `watchdog` (`--timeout`).
+//! `making` (the start-up's two threads), `memory` (bounds-checked guest memory),
+//! `cpu_x86_64` (long mode at CPL3), `layout` and `paging` (where things go, mapped W^X),
+//! `elf` (reading the kernel and the artifact), `load` (placing them), `hypercalls` and
+//! `frames` (serving the guest), `compile` (compiling), `watchdog` (`--timeout`).
 
 mod compile;
 mod cpu_x86_64;
@@ -17,6 +17,7 @@ mod frames;
 pub(crate) mod hypercalls;
 mod layout;
 mod load;
+mod making;
 pub(crate) mod memory;
 mod paging;
 mod vm;
@@ -28,6 +29,7 @@ mod hostile;
 mod tests;
 
 use hypercalls::Hypercalls;
+use making::Making;
 use memory::{GuestMemory, OutOfBounds};
 use std::fmt;
 use std::time::Duration;
@@ -36,7 +38,7 @@ use ukc_host::exit;
 use ukc_host::launch::{self, HostInfo, Invocation};
 use ukc_host::run::Outcome;
 use ukc_hvt_abi as abi;
-use vm::{Exit, Making, Vm};
+use vm::{Exit, Vm};
 use watchdog::Watchdog;
 
 /// The guest kernel, built for x86_64-unknown-none by build.rs.
@@ -116,17 +118,20 @@ fn boot(host: &HostInfo, invocation: &Invocation) -> Result<Option<Outcome>, (u8
         return Err(setup(format!("a VM takes at most {} net devices; use --isolation=process", abi::MAX_NETS)));
     }
     let artifact = compile::precompile(&unikernel.bytes).map_err(|e| setup(format!("{}: {e}", unikernel.path)))?;
-    let (entry, info) = load::place(&mut making.memory, &artifact, nets).map_err(setup)?;
+    let args = unikernel.devices.args();
+    let args = abi::args_table::encode(args.declared(), args.argv().iter().map(String::as_str));
+    let plan = load::plan(&artifact, nets, &args, making.memory.size()).map_err(setup)?;
+    making.heap_first_touched(plan.first_touched());
+    let (entry, info) = plan.place(&mut making.memory).map_err(setup)?;
     let mut vm = ready(making, entry, info, &mut unikernel.devices).map_err(setup)?;
     let timeout = invocation.attachments.timeout;
     let watchdog = timeout.map(Watchdog::start).transpose().map_err(setup)?;
     Ok(Some(serve(&mut vm, &mut unikernel.devices, watchdog.as_ref().zip(timeout))))
 }
 
-/// Faults in the start of the heap until the VM is made, then gives the guest its clock
-/// and boot information and points the vCPU at `entry`.
-fn ready(mut making: Making, entry: u64, mut info: abi::BootInfo, devices: &mut Devices) -> Result<Vm, String> {
-    making.fault_in_while_waiting(load::first_touched(&info));
+/// Waits for the VM, then gives the guest its clock and boot information and points the
+/// vCPU at `entry`.
+fn ready(making: Making, entry: u64, mut info: abi::BootInfo, devices: &mut Devices) -> Result<Vm, String> {
     let mut vm = making.finish()?;
     let tsc_khz = vm.vcpu().get_tsc_khz().map_err(|e| format!("cannot read the vCPU's clock rate: {e}"))?;
     info.clock = hypercalls::clock(devices, u64::from(tsc_khz));

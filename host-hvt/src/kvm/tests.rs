@@ -124,7 +124,9 @@ fn an_exception_without_handlers_stops_the_vm() {
 /// Boots the real guest kernel with `artifact` as the unikernel, as `boot` does.
 fn boot_artifact(artifact: &[u8]) -> Outcome {
     let mut making = Making::start(GuestMemory::new(64 * MIB).unwrap());
-    let (entry, info) = load::place(&mut making.memory, artifact, &[]).unwrap();
+    let plan = load::plan(artifact, &[], &[], making.memory.size()).unwrap();
+    making.heap_first_touched(plan.first_touched());
+    let (entry, info) = plan.place(&mut making.memory).unwrap();
     let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);
     let mut vm = ready(making, entry, info, &mut devices).unwrap();
     serve(&mut vm, &mut devices, None)

@@ -1,10 +1,9 @@
 //! The VM: one KVM virtual machine with one vCPU, whose only memory is the guest's.
 
+use super::making::Helper;
 use super::memory::GuestMemory;
-use super::paging::LARGE_PAGE;
 use kvm_bindings::kvm_userspace_memory_region;
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
-use std::ops::Range;
 use std::os::unix::thread::JoinHandleExt;
 use std::thread::JoinHandle;
 
@@ -23,9 +22,10 @@ pub enum Exit {
     Other(&'static str),
 }
 
-/// A VM with its memory and its vCPU. Fields drop in order: the vCPU and the VM go
-/// before the memory they use.
+/// A VM with its memory and its vCPU. Fields drop in order: the helper that may still be
+/// faulting in the heap, the vCPU and the VM go before the memory they use.
 pub struct Vm {
+    _helper: Helper,
     vcpu: VcpuFd,
     _vm: VmFd,
     _kvm: Kvm,
@@ -33,71 +33,15 @@ pub struct Vm {
     pub memory: GuestMemory,
 }
 
-/// A VM that another thread is making while this one fills its memory: KVM only needs
-/// to know where the memory lies, and making the VM (1.5 to 2 ms here, most of it in
-/// KVM's ioctls) costs more than reading the unikernel and filling the memory, so on
-/// two cores the two overlap. Started before anything else of the boot, so that the
-/// other core's wake-up is hidden too.
-pub struct Making {
-    /// Declared first, so that a boot that fails before the VM runs waits for the
-    /// thread before the memory goes: a VM never outlives the memory it was given.
-    maker: Maker,
-    /// The memory the VM will own, which this thread fills meanwhile.
-    pub memory: GuestMemory,
-}
-
-type Made = Result<(Kvm, VmFd, VcpuFd), String>;
-
-/// The thread making the VM, joined at the latest when dropped.
-struct Maker(Option<JoinHandle<Made>>);
-
-impl Maker {
-    fn is_finished(&self) -> bool {
-        self.0.as_ref().is_none_or(|thread| thread.is_finished())
-    }
-
-    fn join(&mut self) -> Made {
-        let thread = self.0.take().ok_or("the VM was made already")?;
-        thread.join().unwrap_or_else(|_| Err("making the VM failed".into()))
-    }
-}
-
-impl Drop for Maker {
-    fn drop(&mut self) {
-        if self.0.is_some() {
-            drop(self.join());
-        }
-    }
-}
-
-impl Making {
-    /// Starts making a VM whose only memory is `memory`, with one vCPU.
-    pub fn start(memory: GuestMemory) -> Making {
-        let (host_address, size) = (memory.host_address(), memory.size());
-        let thread = std::thread::spawn(move || make(host_address, size));
-        run_elsewhere(&thread);
-        Making { maker: Maker(Some(thread)), memory }
-    }
-
-    /// Faults in the 2 MiB pages of `range` (see [`GuestMemory::fault_in`]) until the VM
-    /// is made, so that the host zeroes them now rather than while the guest waits.
-    pub fn fault_in_while_waiting(&mut self, range: Range<u64>) {
-        for at in range.clone().step_by(LARGE_PAGE as usize) {
-            if self.maker.is_finished() {
-                return;
-            }
-            self.memory.fault_in(at..(at + LARGE_PAGE).min(range.end));
-        }
-    }
-
-    /// Waits for the VM and gives it its memory.
-    pub fn finish(mut self) -> Result<Vm, String> {
-        let (kvm, vm, vcpu) = self.maker.join()?;
-        Ok(Vm { vcpu, _vm: vm, _kvm: kvm, memory: self.memory })
-    }
-}
+/// What making a VM gives, or why it failed.
+pub type Made = Result<(Kvm, VmFd, VcpuFd), String>;
 
 impl Vm {
+    /// The VM `make` made, owning `memory`, and the start-up's `helper`.
+    pub fn new(kvm: Kvm, vm: VmFd, vcpu: VcpuFd, helper: Helper, memory: GuestMemory) -> Vm {
+        Vm { _helper: helper, vcpu, _vm: vm, _kvm: kvm, memory }
+    }
+
     /// The vCPU, to set up or inspect its registers.
     pub fn vcpu(&self) -> &VcpuFd {
         &self.vcpu
@@ -129,7 +73,7 @@ impl Vm {
 /// parent blocks (measured here: the VM's thread started 0.15 to 2.5 ms late, after
 /// the memory was filled), which undoes the overlap. Only a hint: nothing fails
 /// without it.
-fn run_elsewhere<T>(thread: &JoinHandle<T>) {
+pub fn run_elsewhere<T>(thread: &JoinHandle<T>) {
     // SAFETY: plain system calls on a CPU set owned here and on a thread that is alive
     // (its handle is borrowed, so it has not been joined).
     unsafe {
@@ -149,8 +93,8 @@ fn run_elsewhere<T>(thread: &JoinHandle<T>) {
 }
 
 /// A KVM VM with one vCPU whose memory is the `size` bytes at `host_address`, which the
-/// caller makes the VM own before anything runs it (see [`Making`]).
-fn make(host_address: u64, size: u64) -> Result<(Kvm, VmFd, VcpuFd), String> {
+/// caller makes the VM own before anything runs it (see `making.rs`).
+pub fn make(host_address: u64, size: u64) -> Made {
     let kvm = Kvm::new().map_err(|e| format!("cannot open /dev/kvm: {e}; use --isolation=process"))?;
     let vm =
         kvm.create_vm().map_err(|e| format!("cannot create a KVM virtual machine: {e}; use --isolation=process"))?;
@@ -161,12 +105,12 @@ fn make(host_address: u64, size: u64) -> Result<(Kvm, VmFd, VcpuFd), String> {
         memory_size: size,
         userspace_addr: host_address,
     };
-    // SAFETY: the region is a mapping of guest memory that `Making` keeps until this
-    // thread is joined and then moves into the `Vm` with these descriptors; it outlives
-    // them (see the field order of `Making` and `Vm`), and KVM only accesses it on
-    // behalf of this VM's vCPU.
+    // SAFETY: the region is a mapping of guest memory that `Making` keeps until the VM is
+    // made and then moves into the `Vm` with these descriptors; it outlives them (see the
+    // field order of `Making` and `Vm`), and KVM only accesses it on behalf of this VM's
+    // vCPU.
     unsafe { vm.set_user_memory_region(region) }.map_err(|e| format!("cannot give the VM its memory: {e}"))?;
     let vcpu = vm.create_vcpu(0).map_err(|e| format!("cannot create the VM's vCPU: {e}"))?;
-    super::cpu_x86_64::set_cpuid(&kvm, &vcpu)?;
+    super::cpu_x86_64::set_cpuid(&vcpu)?;
     Ok((kvm, vm, vcpu))
 }
