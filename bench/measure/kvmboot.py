@@ -79,8 +79,9 @@ def fault_costs(huge: int = 8) -> dict[str, float] | None:
 def trace(cmd: list[str], env: dict[str, str], out: Path) -> dict[str, float]:
     """One traced boot: the times (seconds from exec) of its landmarks, and what the KVM
     ioctls before the first byte took. Where a second thread makes the VM while the first
-    fills guest memory, also when that thread ended (`made`) and the first thread's first
-    KVM ioctl after `KVM_CREATE_VM` (`filled`: it had the memory filled, and the VM made)."""
+    fills guest memory, also when that thread's last KVM ioctl ended (`made`: the vCPU's
+    CPUID set; it goes on to fault in the heap) and the first thread's first KVM ioctl
+    after `KVM_CREATE_VM` (`filled`: it had the memory filled, and the VM made)."""
     log = out / "strace.txt"
     r = subprocess.run(["strace", "-f", "--seccomp-bpf", "-ttt", "-T", "-e", "trace=execve,ioctl,write,exit_group",
                         "-o", str(log), "--", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
@@ -99,8 +100,6 @@ def trace(cmd: list[str], env: dict[str, str], out: Path) -> dict[str, float]:
         if m.group(6):
             if pid == main:
                 at["gone"] = ts
-            elif pid == maker and maker != main:
-                at.setdefault("made", ts)
         elif call == "execve" and "start" not in at:
             at["start"] = ts
             main = pid
@@ -117,6 +116,8 @@ def trace(cmd: list[str], env: dict[str, str], out: Path) -> dict[str, float]:
             setup += took
             if pid == main and maker != main:
                 at.setdefault("filled", ts)
+            elif pid == maker and maker != main:
+                at["made"] = ts + took
         elif call == "write" and args.startswith("1,") and "write" not in at:
             at["write"] = ts
         elif call == "exit_group":
@@ -166,7 +167,7 @@ def measure(ctx, kvm, proc, out: Path) -> str:
            "(`thp_fault_alloc` in /proc/vmstat, counted machine-wide over those boots): each "
            "is 2 MiB of host memory zeroed on first touch: the guest kernel's code and its heap, the only "
            "memory the guest maps with 2 MiB pages (the tender copies the code in, and faults in the start "
-           "of the heap while the VM is being made; what is left, the guest touches)." if p["thp"] >= 0 else "")
+           "of the heap before the guest needs it, on whichever thread is free; what is left, the guest touches)." if p["thp"] >= 0 else "")
     if costs:
         thp += (f" For scale, a first touch of fresh memory costs this Python process {costs['huge'] * 1e6:,.0f} µs "
                 f"for a 2 MiB huge page (median of 8; the slowest {costs['huge_max'] * 1e6:,.0f} µs) and "
@@ -175,7 +176,8 @@ def measure(ctx, kvm, proc, out: Path) -> str:
     rows = [
         ["exec → `KVM_CREATE_VM`", ms(p["pre"]), "the tender starts"
          + (", maps the guest's memory and starts a second thread (kept off the first one's core), which opens "
-            "`/dev/kvm`; meanwhile the first reads the unikernel" if "made" in p else
+            "`/dev/kvm`; meanwhile the first reads the unikernel (had the second not started by the time the "
+            "first is done, the first would make the VM itself)" if "made" in p else
             " and its compiled artifact (x86-64 machine code for the guest) from the ukc cache and checks the "
             "entry's HMAC")],
         ["`KVM_CREATE_VM` → first `KVM_RUN`", ms(p["vm"]), f"{ms(p['setup_ioctls'])} ms in all inside KVM's ioctls "
@@ -186,18 +188,21 @@ def measure(ctx, kvm, proc, out: Path) -> str:
             "; the rest is the tender placing the guest kernel and the artifact in guest memory (the first "
             "touches of that memory included: huge-page faults), filling in the IDT and writing the page tables "
             "(W^X: code read+execute, data and stacks no-execute, a guard page under each stack)")],
-        *([["of it, second thread: the VM made", ms(p["made"]), "from `KVM_CREATE_VM` to the thread's end: the VM, "
-            "its memory slot, the vCPU and its CPUID"],
+        *([["of it, second thread: the VM made", ms(p["made"]), "from `KVM_CREATE_VM` to the end of its last KVM "
+            "ioctl: the VM, its memory slot, the vCPU and its CPUID (a table of only what the guest uses: asking "
+            "KVM for all it supports costs ~0.3 ms here); then it faults in the start of the heap, 2 MiB at a "
+            "time, as soon as the first thread has laid out guest memory"],
            ["of it, first thread: guest memory filled", ms(p["filled"]), "from `KVM_CREATE_VM` to its first KVM ioctl "
             "after it (reading the vCPU's clock rate, once the second thread is done): the artifact read and "
             "checked, the guest kernel and the artifact placed in guest memory (the first touches of that "
             "memory included), the IDT filled in and the page tables written (W^X: code read+execute, data and "
             "stacks no-execute, a guard page under each stack; every entry already accessed and dirty, so that "
             "KVM's shadow paging sets no bits and maps neighbouring pages ahead), then, until the VM is made, "
-            "the start of the heap faulted in, 2 MiB at a time"]] if "made" in p else []),
+            "whatever start of the heap the second thread has not faulted in yet"]] if "made" in p else []),
         ["first `KVM_RUN` → first `write` to stdout", ms(p["guest"]), f"{ms(p['in_vm'])} ms of it in the VM, over "
          f"{p['exits']:.0f} exits to the tender: the guest kernel starts, loads the artifact in place, "
-         "instantiates hello and runs its machine code to the first greeting"],
+         "instantiates hello and runs its machine code to the first greeting (its runtime arguments are in "
+         "guest memory from the start: reading them takes no exit)"],
         ["first `write` → `exit_group`", ms(p["rest"]), "three more greetings, the report, the tender's exit"],
         ["`exit_group` → process gone", ms(p["teardown"]), f"the VM and its memory freed (in-process: "
          f"{ms(p['proc_teardown'])} ms)"],

@@ -106,6 +106,12 @@ fn source(name: &str) -> (&'static str, String) {
         ),
         // Grows its memory by 16 MiB until the host refuses, then traps.
         "hog-app" => ("plain-app", run("(loop $more (br_if $more (i32.ne (memory.grow (i32.const 256)) (i32.const -1)))) unreachable")),
+        // Grows its memory by 192 MiB at once and writes its last word; traps when the
+        // host refuses.
+        "big-app" => (
+            "plain-app",
+            run("(if (i32.eq (memory.grow (i32.const 3072)) (i32.const -1)) (then unreachable)) (i32.store (i32.const 0x0c00fffc) (i32.const 1))"),
+        ),
         // Stores far past the end of its one-page memory: a trap, whatever the host.
         "oob-app" => ("plain-app", run("(i32.store (i32.const 0x7ffffff0) (i32.const 1))")),
         other => panic!("no fixture called {other}"),

@@ -205,6 +205,24 @@ fn a_guest_that_overflows_its_stack_or_exhausts_its_memory_stops_cleanly() {
 }
 
 #[test]
+fn a_guest_may_use_all_the_memory_it_is_given() {
+    // A VM gets its first 64 MiB at boot and the rest when the guest kernel's heap runs
+    // out: a memory of 192 MiB fits in 512 (and not in 128, in either mode).
+    let dir = tempfile::tempdir().unwrap();
+    let big = fixtures::build(dir.path(), "big-app");
+    let big = compose(&big, "hvt", dir.path(), "big.hvt.wasm", &[]);
+    let fits = same_in_both(&["--mem=512", "--", path_str(&big)]);
+    assert_eq!(fits.status, Some(0), "{}", fits.stderr);
+    let too_big = same_in_both(&["--mem=128", "--", path_str(&big)]);
+    assert_eq!(too_big.status, Some(255));
+    assert!(
+        too_big.stderr.contains("trapped in big-app: ") && too_big.stderr.contains("unreachable"),
+        "{}",
+        too_big.stderr
+    );
+}
+
+#[test]
 fn without_a_choice_ukc_hvt_isolates_in_kvm() {
     let help = run(bin("ukc-hvt"), &["--help"]).ok();
     assert!(help.contains("--isolation=kvm|process") && help.contains("--timeout=SECONDS"), "{help}");

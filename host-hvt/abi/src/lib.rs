@@ -90,7 +90,7 @@ pub const KERNEL_CODE: u16 = 0x08;
 /// of the same build.
 pub const BOOT_MAGIC: u64 = 0x756b_632d_6876_7401 ^ ABI_VERSION;
 /// Bumped whenever this file changes meaning.
-pub const ABI_VERSION: u64 = 5;
+pub const ABI_VERSION: u64 = 6;
 
 /// The first hypercall port; a call's port is `PORT_BASE + number`.
 pub const PORT_BASE: u16 = 0x500;
@@ -129,6 +129,10 @@ pub mod call {
     // 15 was the free-form command line, now in [`super::BootInfo`]'s `args`.
     /// [`super::NetSegments`]: receive merged TCP segments from a net device.
     pub const NET_SEGMENTS: u16 = 16;
+    /// [`super::Bytes`], set by the tender: the rest of guest memory, which continues
+    /// the heap [`super::BootInfo`] names (empty when there is no more). A VM starts with
+    /// part of its memory; the kernel asks for the rest when its heap runs out.
+    pub const MEMORY: u16 = 17;
 }
 
 /// A byte range in guest memory.
@@ -162,7 +166,7 @@ pub struct BootInfo {
     pub magic: u64,
     /// Bytes of guest memory, from address 0.
     pub memory_size: u64,
-    /// Free memory for the kernel's allocator.
+    /// Free memory for the kernel's allocator, to start with (see [`call::MEMORY`]).
     pub heap: Bytes,
     /// The unikernel, compiled by the tender to machine code for the kernel's engine.
     pub artifact: Bytes,

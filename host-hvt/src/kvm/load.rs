@@ -7,7 +7,7 @@ use std::ops::Range;
 use ukc_host::net::NetBackend;
 
 /// The smallest heap worth booting with, after the kernel and the unikernel.
-const MIN_HEAP: u64 = 2 << 20;
+pub const MIN_HEAP: u64 = 2 << 20;
 /// How much of the heap the kernel typically touches while it boots a unikernel.
 const BOOT_HEAP: u64 = 16 << 20;
 

@@ -133,6 +133,12 @@ fn boot(host: &HostInfo, invocation: &Invocation) -> Result<Option<Outcome>, (u8
 /// vCPU at `entry`.
 fn ready(making: Making, entry: u64, mut info: abi::BootInfo, devices: &mut Devices) -> Result<Vm, String> {
     let mut vm = making.finish()?;
+    // The heap starts with the memory the VM was given first, the kernel asks for the
+    // rest when it runs out; a unikernel too big for that first part gets all of it now.
+    if vm.given() < info.heap.addr + load::MIN_HEAP {
+        vm.give_rest()?;
+    }
+    info.heap.len = vm.given() - info.heap.addr;
     let tsc_khz = vm.vcpu().get_tsc_khz().map_err(|e| format!("cannot read the vCPU's clock rate: {e}"))?;
     info.clock = hypercalls::clock(devices, u64::from(tsc_khz));
     vm.memory.write(abi::BOOT_INFO, &info).map_err(|e| format!("guest memory too small: {e}"))?;
@@ -155,6 +161,12 @@ fn serve(vm: &mut Vm, devices: &mut Devices, watchdog: Option<(&Watchdog, Durati
         let (port, argument) = match exit {
             Exit::Hypercall { port, argument } => (port, argument),
             Exit::Interrupted => continue,
+            Exit::OutsideMemory { address } if address < vm.memory.size() => {
+                return Outcome::KernelFailed(format!(
+                    "the guest touched address {address:#x}, in memory it has not asked for yet{}",
+                    where_(vm)
+                ));
+            }
             Exit::OutsideMemory { address } => {
                 let size = vm.memory.size() >> 20;
                 return Outcome::KernelFailed(format!(
@@ -168,6 +180,12 @@ fn serve(vm: &mut Vm, devices: &mut Devices, watchdog: Option<(&Watchdog, Durati
         if number == abi::call::FAULT {
             return fault(vm, argument);
         }
+        if number == abi::call::MEMORY {
+            if let Err(stop) = give_rest(vm, argument) {
+                return stop;
+            }
+            continue;
+        }
         let mut calls = Hypercalls { devices: &mut *devices, memory: &mut vm.memory };
         match calls.handle(number, argument) {
             Ok(None) => {}
@@ -175,6 +193,15 @@ fn serve(vm: &mut Vm, devices: &mut Devices, watchdog: Option<(&Watchdog, Durati
             Err(e) => return Outcome::KernelFailed(format!("the guest kernel broke the hypercall ABI: {e}")),
         }
     }
+}
+
+/// Serves [`abi::call::MEMORY`]: gives the VM the rest of its memory and tells the
+/// kernel where it lies, in the [`abi::Bytes`] at guest address `at`.
+fn give_rest(vm: &mut Vm, at: u64) -> Result<(), Outcome> {
+    let rest = vm.give_rest().map_err(Outcome::KernelFailed)?;
+    vm.memory
+        .write(at, &abi::Bytes { addr: rest.start, len: rest.end - rest.start })
+        .map_err(|e| Outcome::KernelFailed(format!("the guest kernel broke the hypercall ABI: {e}")))
 }
 
 /// Where the vCPU stopped, for messages.

@@ -61,6 +61,26 @@ fn a_write_past_guest_memory_stops_the_vm() {
 }
 
 #[test]
+fn memory_past_the_first_part_is_the_guests_once_it_asks() {
+    // mov dword [rax], 1 at 80 MiB of 128: past the first 64 MiB the VM is given.
+    let store = [mov_eax(80 * MIB as u32), STORE_AT_RAX.to_vec()].concat();
+    let message = kernel_message(run_code(&store, 128 * MIB));
+    assert!(message.contains("touched address 0x5000000, in memory it has not asked for yet"), "{message}");
+    // Asked for, the rest is there: the store goes through to the unknown call after it.
+    let ask = [mov_eax(DATA as u32), hypercall(abi::call::MEMORY)].concat();
+    let message = kernel_message(run_code(&[ask, store, hypercall(99)].concat(), 128 * MIB));
+    assert!(message.contains("hypercall 99"), "{message}");
+    // The answer names the rest; asked again, there is none. An answer outside guest
+    // memory is refused.
+    let mut vm = Making::start(GuestMemory::new(128 * MIB).unwrap()).finish().unwrap();
+    assert_eq!(vm.give_rest().unwrap(), 64 * MIB as u64..128 * MIB as u64);
+    assert_eq!(vm.give_rest().unwrap(), 128 * MIB as u64..128 * MIB as u64);
+    assert!(
+        matches!(give_rest(&mut vm, u64::MAX - 3), Err(Outcome::KernelFailed(m)) if m.contains("broke the hypercall ABI"))
+    );
+}
+
+#[test]
 fn a_hypercall_naming_memory_outside_the_guest_is_refused() {
     // The argument itself lies outside guest memory.
     let code = [mov_eax(0xffff_ff00), hypercall(abi::call::CONSOLE)].concat();
