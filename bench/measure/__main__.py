@@ -53,14 +53,15 @@ def main() -> int:
     ap.add_argument("--rss-runs", type=int, default=5, help="runs of each runner for peak RSS")
     ap.add_argument("--block-runs", type=int, default=5, help="runs of each block runner and request size")
     ap.add_argument("--block-warmup", type=int, default=1)
-    ap.add_argument("--wrk-seconds", type=int, default=10, help="duration of each wrk run")
+    ap.add_argument("--wrk-seconds", type=int, default=5, help="duration of each wrk run")
+    ap.add_argument("--wrk-rounds", type=int, default=3, help="wrk runs of the website per server and page")
     ap.add_argument("--bulk-mb", type=int, default=50, help="MB (10^6 bytes) each TCP echo run sends")
     ap.add_argument("--bulk-runs", type=int, default=3, help="TCP echo runs per server")
     ap.add_argument("--bulk-seconds", type=float, default=5, help="longest a TCP echo run sends")
     ap.add_argument("--soak-seconds", type=int, default=60, help="duration of each host's soak under wrk")
     args = ap.parse_args()
-    if args.runs < 2 or args.block_runs < 1 or args.bulk_runs < 1 or args.wrk_seconds < 1 or args.bulk_mb < 1:
-        ap.error("--runs must be at least 2; --block-runs, --bulk-runs, --wrk-seconds and --bulk-mb at least 1")
+    if args.runs < 2 or args.block_runs < 1 or args.bulk_runs < 1 or args.wrk_seconds < 1 or args.wrk_rounds < 1 or args.bulk_mb < 1:
+        ap.error("--runs must be at least 2; --block-runs, --bulk-runs, --wrk-seconds, --wrk-rounds and --bulk-mb at least 1")
 
     if SCRATCH.exists():
         shutil.rmtree(SCRATCH)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from .common import BenchError, note
-from .report import ms, table
+from .report import ms, plural, table
 
 RUNS = 9
 # pid, time, then a call (name, arguments, and its duration when it finished on this line)
@@ -200,7 +200,7 @@ def measure(ctx, kvm, proc, out: Path) -> str:
             "KVM's shadow paging sets no bits and maps neighbouring pages ahead), then, until the VM is made, "
             "whatever start of the heap the second thread has not faulted in yet"]] if "made" in p else []),
         ["first `KVM_RUN` → first `write` to stdout", ms(p["guest"]), f"{ms(p['in_vm'])} ms of it in the VM, over "
-         f"{p['exits']:.0f} exits to the tender: the guest kernel starts, loads the artifact in place, "
+         f"{plural(round(p['exits']), 'exit')} to the tender: the guest kernel starts, loads the artifact in place, "
          "instantiates hello and runs its machine code to the first greeting (its runtime arguments are in "
          "guest memory from the start: reading them takes no exit)"],
         ["first `write` → `exit_group`", ms(p["rest"]), "three more greetings, the report, the tender's exit"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .netdoc import times
-from .report import ms
+from .report import ms, plural
 
 GOAL = 0.003  # seconds: an older goal for a warm boot to first byte in KVM, in absolute time
 BOOT_RATIO = 1.5  # the goal of issue 10 for the same boot: at most this many times the in-process boot's
@@ -135,7 +135,7 @@ def boot_bullets(f: dict) -> list[str]:
             + f"{ms(p['pre'])} ms; making the VM and filling its memory {ms(p['vm'])} ms{two}, "
             f"{ms(p['setup_ioctls'])} ms inside KVM's ioctls (the VM, its memory slot, the vCPU); the guest "
             "from its first instruction to the first greeting "
-            f"{ms(p['guest'])} ms ({ms(p['in_vm'])} ms in the VM, {p['exits']:.0f} exits); teardown "
+            f"{ms(p['guest'])} ms ({ms(p['in_vm'])} ms in the VM, {plural(round(p['exits']), 'exit')}); teardown "
             f"{ms(p['teardown'])} ms against {ms(p['proc_teardown'])} in-process. Under the same tracing the "
             f"in-process boot reaches its first byte in {ms(p['proc_total'])} ms, the KVM boot in "
             f"{ms(p['total'])}; of what KVM adds, {largest} is the largest part. The guest phase "

@@ -95,9 +95,10 @@ def website(ctx, results: dict, prof: Profile | None, cmds: dict, versions: dict
         "offloads on, as by default). Each ukc row is compared with the nginx behind the "
         "same kind of link: ukc-hvt with nginx over veth, ukc-unix with nginx on loopback. Before the "
         "load, curl fetches every file from every server and the bytes are compared with the "
-        f"files. Then `wrk -t2 -c32 -d{secs}s --latency` ({versions['wrk']}) runs once against "
-        f"each server and page ({secs} s each; the servers take turns, all of them idle but "
-        "one). *Socket errors* are wrk's connect / read / write / timeout counts; *server CPU* "
+        f"files. Then `wrk -t2 -c32 -d{secs}s --latency` ({versions['wrk']}) runs "
+        f"{plural(ctx.a.wrk_rounds, 'time')} against each server and page ({secs} s each; the servers take turns, "
+        "all of them idle but one, in an order that shifts round by round), and each row is the server's "
+        "median round by requests/s, whole (its latencies and CPU with it). *Socket errors* are wrk's connect / read / write / timeout counts; *server CPU* "
         "is the server process's user + system time over the run's wall time (1.00 = one "
         "core busy throughout; wrk's two threads use the same two cores), and divided by the "
         "requests served, *CPU µs per request*; latency ratios below 1 are better; MiB/s are "
@@ -275,7 +276,8 @@ def bullets(f: dict) -> list[str]:
             "checksums the kernel leaves partial on the segments it hands over)." + limit
         )
     out.append(
-        "- **Network caveats.** One wrk run per page and server, "
+        f"- **Network caveats.** {plural(f.get('wrk_rounds', 1), 'wrk run')} per page and server (the median one "
+        "shown), "
         f"{plural(b['runs'], 'echo run')} per server, on two cores that the client, the server "
         "and other work share (the load average is in each section's header). The kernel echo "
         "rows are Python at both ends; the loopback rows (nginx, ukc-unix) skip Ethernet "

@@ -11,6 +11,9 @@ pub const MIN_HEAP: u64 = 2 << 20;
 /// How much of the heap the kernel typically touches while it boots a unikernel.
 const BOOT_HEAP: u64 = 16 << 20;
 
+/// How much of the stack every boot touches, and more.
+const BOOT_STACK: u64 = 64 << 10;
+
 /// How much of the heap every boot touches: the kernel's first allocations and the
 /// unikernel's linear memory (the smallest Rust program's is 1.1 MiB).
 const FIRST_TOUCHED_HEAP: u64 = 4 << 20;
@@ -69,6 +72,11 @@ impl Plan<'_> {
         paging::write(memory, &layout.regions, layout.tables_at).map_err(too_small)?;
         memory.slice_mut(layout.artifact_at, artifact.len() as u64).map_err(too_small)?.copy_from_slice(artifact);
         memory.slice_mut(layout.strings_at, strings.len() as u64).map_err(too_small)?.copy_from_slice(&strings);
+        // The stack's pages exist on the host before the guest touches them, so that
+        // KVM maps the neighbours of a page the guest faults in along with it: one fault
+        // for each 8 pages instead of one for each page (~15 µs each here; a boot uses
+        // five or so).
+        memory.prefault().fault_in(abi::STACK_TOP - BOOT_STACK..abi::STACK_TOP);
         let info = abi::BootInfo {
             magic: abi::BOOT_MAGIC,
             memory_size: memory.size(),
