@@ -126,7 +126,9 @@ pub mod call {
     pub const PANIC: u16 = 13;
     /// [`super::Fault`] (from the exception handlers); the VM stops.
     pub const FAULT: u16 = 14;
-    // 15 was the free-form command line, now in [`super::BootInfo`]'s `args`.
+    /// Retired, never to be reused: the free-form command line, now in
+    /// [`super::BootInfo`]'s `args`. The tender refuses it as an unknown call.
+    pub const RETIRED_ARGUMENTS: u16 = 15;
     /// [`super::NetSegments`]: receive merged TCP segments from a net device.
     pub const NET_SEGMENTS: u16 = 16;
     /// [`super::Bytes`], set by the tender: the rest of guest memory, which continues

@@ -2,8 +2,8 @@
 //! `paging.rs`), and CPL3. On this kind of KVM (`kvm_pvm`) ring 0 is emulated one
 //! instruction at a time while ring 3 runs natively, so the kernel runs at CPL3 and only
 //! its exception handlers run at CPL0. `out` from CPL3 needs IOPL 3 and, here, also a TSS
-//! whose I/O permission bitmap allows every port. The vCPU reports the host CPU's
-//! features, as the unikernel's machine code was compiled for them.
+//! whose I/O permission bitmap allows every port. The vCPU reports those of the host
+//! CPU's features that the guest uses, which the unikernel's machine code was compiled for.
 
 use super::abi;
 use super::engine_config::CPU_FEATURES;
@@ -103,16 +103,19 @@ pub fn write_tables(memory: &mut GuestMemory, handlers: &[u64; abi::IDT_ENTRIES 
 
 /// Gives the vCPU a CPUID that lists only what the guest uses, after checking that this
 /// CPU has it: long mode and no-execute pages (KVM refuses EFER's LME and NXE to a vCPU
-/// whose CPUID lacks them), SSE (the kernel turns it on), and [`CPU_FEATURES`], which
-/// the unikernel's code was compiled for and the kernel checks. The guest's ring 3 runs
-/// on this very CPU, and these need no state or control beyond SSE's. Asking KVM for
-/// everything it supports instead costs a boot ~0.3 ms here (each CPUID it executes is
-/// an exit to the outer hypervisor), and `kvm_pvm` leaves the compiled-for features out
-/// of that list anyway.
+/// whose CPUID lacks them), SSE (which `set_registers` turns on), the host's physical
+/// address width (without it KVM assumes 36 bits), and [`CPU_FEATURES`], which the
+/// unikernel's code was compiled for and the kernel checks. The guest's ring 3 runs on
+/// this very CPU, and these need no state or control beyond SSE's; the kernel reads the
+/// time-stamp counter, which KVM allows whatever CPUID says (CR4.TSD is clear). Asking
+/// KVM for everything it supports instead costs a boot ~0.3 ms here (each CPUID it
+/// executes is an exit to the outer hypervisor), and `kvm_pvm` leaves the compiled-for
+/// features out of that list anyway.
 pub fn set_cpuid(vcpu: &VcpuFd) -> Result<(), String> {
     let (basic, extended) = (__cpuid(0), __cpuid(0x8000_0000));
     let leaf1 = (basic.eax >= 1).then(|| __cpuid(1));
     let ext1 = (extended.eax >= 0x8000_0001).then(|| __cpuid(0x8000_0001));
+    let widths = (extended.eax >= 0x8000_0008).then(|| __cpuid(0x8000_0008));
     let (ecx, edx) = leaf1.map_or((0, 0), |l| (l.ecx, l.edx));
     let ext_edx = ext1.map_or(0, |l| l.edx);
     let mut missing: Vec<&str> =
@@ -136,13 +139,15 @@ pub fn set_cpuid(vcpu: &VcpuFd) -> Result<(), String> {
     let bits = |list: &[(u32, &str)]| list.iter().fold(0, |all, (bit, _)| all | 1 << bit);
     let features = CPU_FEATURES.iter().fold(0, |all, f| all | 1 << f.leaf1_ecx_bit);
     let version = leaf1.map_or(0, |l| l.eax);
-    let entries = [
+    let mut entries = vec![
         // The highest basic leaf, and the vendor, by which KVM picks vendor-specific behaviour.
         leaf(0, 1, basic.ebx, basic.ecx, basic.edx),
         leaf(1, version, 0, features, bits(&LEAF1_EDX)),
-        leaf(0x8000_0000, 0x8000_0001, 0, 0, 0),
+        leaf(0x8000_0000, if widths.is_some() { 0x8000_0008 } else { 0x8000_0001 }, 0, 0, 0),
         leaf(0x8000_0001, 0, 0, 0, bits(&EXTENDED_EDX)),
     ];
+    // Physical and linear address widths (eax's low 16 bits).
+    entries.extend(widths.map(|w| leaf(0x8000_0008, w.eax & 0xffff, 0, 0, 0)));
     let cpuid = CpuId::from_entries(&entries).map_err(|e| format!("cannot list the vCPU's CPU features: {e:?}"))?;
     vcpu.set_cpuid2(&cpuid).map_err(|e| format!("cannot give the vCPU its CPU features: {e}"))
 }

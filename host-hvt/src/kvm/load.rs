@@ -54,17 +54,22 @@ impl Plan<'_> {
         self.layout.heap_at..(self.layout.heap_at + FIRST_TOUCHED_HEAP).min(self.memory_size)
     }
 
-    /// Copies the kernel, the artifact, the names and the arguments in, and writes the descriptor and
-    /// page tables. Returns the entry point and the boot information, whose clock the
+    /// Asks the host for huge pages where the guest maps 2 MiB pages: elsewhere its
+    /// tables map 4 KiB pages, each of which costs the guest its own first-touch fault
+    /// whatever backs it, and a huge page there would only make the host zero 2 MiB for
+    /// the few pages in use. Before anything touches that memory, the heap's prefault
+    /// included: memory faulted in before the advice keeps its small pages.
+    pub fn prefer_huge_pages(&self, memory: &GuestMemory) {
+        for stretch in paging::large_pages(&self.layout.regions, self.layout.heap_at + BOOT_HEAP) {
+            memory.prefer_huge_pages(stretch);
+        }
+    }
+
+    /// Copies the kernel, the artifact, the names and the arguments in (after
+    /// [`Plan::prefer_huge_pages`]), and writes the descriptor and page tables. Returns the entry point and the boot information, whose clock the
     /// caller fills in and writes last.
     pub fn place(self, memory: &mut GuestMemory) -> Result<(u64, abi::BootInfo), String> {
         let Plan { kernel, artifact, strings, names_len, layout, .. } = self;
-        // Only where the guest maps 2 MiB pages: elsewhere its tables map 4 KiB pages,
-        // each of which costs the guest its own first-touch fault whatever backs it, and
-        // a huge page there would only make the host zero 2 MiB for the few pages in use.
-        for stretch in paging::large_pages(&layout.regions, layout.heap_at + BOOT_HEAP) {
-            memory.prefer_huge_pages(stretch);
-        }
         let too_small = |e: OutOfBounds| format!("guest memory too small: {e}");
         kernel.load(memory).map_err(too_small)?;
         let handlers = exception_handlers(memory, &layout)?;
@@ -76,7 +81,7 @@ impl Plan<'_> {
         // KVM maps the neighbours of a page the guest faults in along with it: one fault
         // for each 8 pages instead of one for each page (~15 µs each here; a boot uses
         // five or so).
-        memory.prefault().fault_in(abi::STACK_TOP - BOOT_STACK..abi::STACK_TOP);
+        memory.fault_in(abi::STACK_TOP - BOOT_STACK..abi::STACK_TOP);
         let info = abi::BootInfo {
             magic: abi::BOOT_MAGIC,
             memory_size: memory.size(),

@@ -57,7 +57,11 @@ impl Making {
             heap: Mutex::new(HeapWork::default()),
             heap_changed: Condvar::new(),
         });
-        let (address, size, prefault) = (memory.host_address(), memory.size(), memory.prefault());
+        // SAFETY: the helper is joined before the memory goes: `Making` and then `Vm`
+        // hold it in a field that drops before their memory (and `finish` drops it first
+        // when making the VM failed).
+        let prefault = unsafe { memory.prefault() };
+        let (address, size) = (memory.host_address(), memory.size());
         let theirs = Arc::clone(&shared);
         let thread = std::thread::spawn(move || theirs.help(address, size, &prefault));
         vm::run_elsewhere(&thread);
@@ -84,11 +88,20 @@ impl Making {
             self.wait_for_vm()
         };
         let Making { helper, memory, .. } = self;
-        made.map(|(kvm, vm, vcpu)| Vm::new(kvm, vm, vcpu, helper, memory))
+        match made {
+            Ok((kvm, vm, vcpu)) => Ok(Vm::new(kvm, vm, vcpu, helper, memory)),
+            Err(e) => {
+                // The helper goes before the memory it may be faulting in.
+                drop(helper);
+                drop(memory);
+                Err(e)
+            }
+        }
     }
 
     fn wait_for_vm(&self) -> Made {
-        let prefault = self.memory.prefault();
+        // SAFETY: used on this thread only, while `self` holds the memory.
+        let prefault = unsafe { self.memory.prefault() };
         loop {
             if let Some(made) = lock(&self.shared.made).take() {
                 return made;
@@ -153,6 +166,14 @@ impl Shared {
         lock(&self.heap).closed = true;
         self.heap_changed.notify_all();
     }
+
+    /// No more of the heap is to be faulted in: the memory is about to go.
+    fn stop(&self) {
+        let mut heap = lock(&self.heap);
+        heap.closed = true;
+        heap.next = heap.range.as_ref().map_or(0, |range| range.end);
+        self.heap_changed.notify_all();
+    }
 }
 
 /// The helper thread, joined at the latest when dropped (by the [`Vm`] once it runs).
@@ -164,7 +185,7 @@ pub struct Helper {
 impl Drop for Helper {
     fn drop(&mut self) {
         if let Some(thread) = self.thread.take() {
-            self.shared.close_heap();
+            self.shared.stop();
             let _ = thread.join();
         }
     }

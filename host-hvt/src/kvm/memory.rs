@@ -69,9 +69,18 @@ impl GuestMemory {
         self.advise(range, libc::MADV_HUGEPAGE);
     }
 
+    /// Makes the host back `range` now, as [`Prefault::fault_in`] does.
+    pub fn fault_in(&mut self, range: Range<u64>) {
+        advise(self.base.as_ptr() as usize, self.size, range, libc::MADV_POPULATE_WRITE);
+    }
+
     /// A handle that faults in parts of this memory from another thread (see [`Prefault`]).
-    /// Only valid while the memory lives: its holder must be done before the memory goes.
-    pub fn prefault(&self) -> Prefault {
+    ///
+    /// # Safety
+    ///
+    /// The handle must not be used once this memory is dropped: its holder must be done
+    /// (a thread joined) before then.
+    pub unsafe fn prefault(&self) -> Prefault {
         Prefault { base: self.base.as_ptr() as usize, size: self.size }
     }
 
@@ -117,7 +126,8 @@ impl GuestMemory {
 impl Drop for GuestMemory {
     fn drop(&mut self) {
         // SAFETY: the mapping was made in `new` with this size; nothing refers to it once
-        // `self` is dropped (the VM that used it is dropped first, see `vm::Vm`).
+        // `self` is dropped (the VM that used it, and the start-up's helper thread that
+        // faults it in, are dropped first, see `vm::Vm` and `making.rs`).
         unsafe { libc::munmap(self.base.as_ptr().cast(), self.size) };
     }
 }

@@ -121,6 +121,7 @@ fn boot(host: &HostInfo, invocation: &Invocation) -> Result<Option<Outcome>, (u8
     let args = unikernel.devices.args();
     let args = abi::args_table::encode(args.declared(), args.argv().iter().map(String::as_str));
     let plan = load::plan(&artifact, nets, &args, making.memory.size()).map_err(setup)?;
+    plan.prefer_huge_pages(&making.memory);
     making.heap_first_touched(plan.first_touched());
     let (entry, info) = plan.place(&mut making.memory).map_err(setup)?;
     let mut vm = ready(making, entry, info, &mut unikernel.devices).map_err(setup)?;
@@ -198,10 +199,10 @@ fn serve(vm: &mut Vm, devices: &mut Devices, watchdog: Option<(&Watchdog, Durati
 /// Serves [`abi::call::MEMORY`]: gives the VM the rest of its memory and tells the
 /// kernel where it lies, in the [`abi::Bytes`] at guest address `at`.
 fn give_rest(vm: &mut Vm, at: u64) -> Result<(), Outcome> {
+    let broke = |e: OutOfBounds| Outcome::KernelFailed(format!("the guest kernel broke the hypercall ABI: {e}"));
+    vm.memory.read::<abi::Bytes>(at).map_err(broke)?;
     let rest = vm.give_rest().map_err(Outcome::KernelFailed)?;
-    vm.memory
-        .write(at, &abi::Bytes { addr: rest.start, len: rest.end - rest.start })
-        .map_err(|e| Outcome::KernelFailed(format!("the guest kernel broke the hypercall ABI: {e}")))
+    vm.memory.write(at, &abi::Bytes { addr: rest.start, len: rest.end - rest.start }).map_err(broke)
 }
 
 /// Where the vCPU stopped, for messages.

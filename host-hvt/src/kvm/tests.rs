@@ -145,6 +145,7 @@ fn an_exception_without_handlers_stops_the_vm() {
 fn boot_artifact(artifact: &[u8]) -> Outcome {
     let mut making = Making::start(GuestMemory::new(64 * MIB).unwrap());
     let plan = load::plan(artifact, &[], &[], making.memory.size()).unwrap();
+    plan.prefer_huge_pages(&making.memory);
     making.heap_first_touched(plan.first_touched());
     let (entry, info) = plan.place(&mut making.memory).unwrap();
     let mut devices = Devices::new(RuntimeArgs::default(), vec![], vec![]);

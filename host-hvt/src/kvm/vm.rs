@@ -109,8 +109,8 @@ impl Vm {
 
 /// Keeps `thread` off the core this thread runs on, when the process may use another.
 /// Left to itself, the scheduler often queues a new thread behind its parent until the
-/// parent blocks (measured here: the VM's thread started 0.15 to 2.5 ms late, after
-/// the memory was filled), which undoes the overlap. Only a hint: nothing fails
+/// parent blocks (measured here: the start-up's helper thread started 0.15 to 2.5 ms
+/// late, after the memory was filled), which undoes the overlap. Only a hint: nothing fails
 /// without it.
 pub fn run_elsewhere<T>(thread: &JoinHandle<T>) {
     // SAFETY: plain system calls on a CPU set owned here and on a thread that is alive
