@@ -13,20 +13,10 @@ wit_bindgen::generate!({
     inline: "
         package ukc-driver:wasi-shim-net;
         world wasi-shim-net {
-            import ukc:console/console@0.1.0;
-            import ukc:clock/monotonic@0.1.0;
-            import ukc:clock/wall@0.1.0;
-            import ukc:entropy/entropy@0.1.0;
-            import ukc:poll/poll@0.1.0;
-            import ukc:exit/exit@0.1.0;
-            import ukc:args/undeclared@0.1.0;
-            import ukc:kv/preopens@0.1.0;
-            import ukc:kv/ro@0.1.0;
-            import ukc:kv/rw@0.1.0;
+            include ukc-driver:shim/with-preopens;
             import ukc:tcpip/types@0.1.0;
             import ukc:tcpip/tcp@0.1.0;
             import ukc:tcpip/udp@0.1.0;
-            include ukc-driver:shim/wasi-exports;
             export wasi:sockets/network@0.2.12;
             export wasi:sockets/instance-network@0.2.12;
             export wasi:sockets/ip-name-lookup@0.2.12;

@@ -21,14 +21,7 @@ wit_bindgen::generate!({
     inline: "
         package ukc-driver:wasi-shim;
         world wasi-shim {
-            import ukc:console/console@0.1.0;
-            import ukc:clock/monotonic@0.1.0;
-            import ukc:clock/wall@0.1.0;
-            import ukc:entropy/entropy@0.1.0;
-            import ukc:poll/poll@0.1.0;
-            import ukc:exit/exit@0.1.0;
-            import ukc:args/undeclared@0.1.0;
-            include ukc-driver:shim/wasi-exports;
+            include ukc-driver:shim/base;
         }
     ",
     path: ["../../../wit", env!("UKC_WASI_WIT"), "wit"],
