@@ -66,8 +66,9 @@ impl Plan<'_> {
     }
 
     /// Copies the kernel, the artifact, the names and the arguments in (after
-    /// [`Plan::prefer_huge_pages`]), and writes the descriptor and page tables. Returns the entry point and the boot information, whose clock the
-    /// caller fills in and writes last.
+    /// [`Plan::prefer_huge_pages`]), and writes the descriptor and page tables. Returns
+    /// the entry point and the boot information, whose clock the caller fills in and
+    /// writes last (and whose heap it narrows to the memory the VM is given at first).
     pub fn place(self, memory: &mut GuestMemory) -> Result<(u64, abi::BootInfo), String> {
         let Plan { kernel, artifact, strings, names_len, layout, .. } = self;
         let too_small = |e: OutOfBounds| format!("guest memory too small: {e}");

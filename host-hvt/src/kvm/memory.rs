@@ -71,7 +71,7 @@ impl GuestMemory {
 
     /// Makes the host back `range` now, as [`Prefault::fault_in`] does.
     pub fn fault_in(&mut self, range: Range<u64>) {
-        advise(self.base.as_ptr() as usize, self.size, range, libc::MADV_POPULATE_WRITE);
+        self.advise(range, libc::MADV_POPULATE_WRITE);
     }
 
     /// A handle that faults in parts of this memory from another thread (see [`Prefault`]).
