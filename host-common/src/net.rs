@@ -108,34 +108,63 @@ impl NetBackend {
         if let Some(frame) = self.held.borrow_mut().take() {
             return Ok(frame);
         }
-        let largest =
-            if self.segments_in.get() { net_frame::LARGEST_SEGMENT } else { net_frame::largest(self.mtu as usize) };
-        let mut header = [0u8; tap::VNET_HEADER];
+        let largest = self.largest_frame();
         let mut frame = Vec::with_capacity(largest);
-        let spare = frame.spare_capacity_mut();
+        // SAFETY: the frame's spare capacity holds `largest` writable bytes.
+        let len = unsafe { self.read_raw(frame.as_mut_ptr(), largest)? };
+        // SAFETY: `read_raw` wrote the `len` bytes (at most `largest`).
+        unsafe { frame.set_len(len) };
+        Ok(frame)
+    }
+
+    /// The longest frame `read` may return now: a merged TCP segment once the guest takes
+    /// them, else a frame of the MTU.
+    pub fn largest_frame(&self) -> usize {
+        if self.segments_in.get() { net_frame::LARGEST_SEGMENT } else { net_frame::largest(self.mtu as usize) }
+    }
+
+    /// Takes the next received frame into `buffer`, which holds at least
+    /// [`NetBackend::largest_frame`] bytes, and returns its length: the frame crosses from
+    /// the TAP interface straight to where it is wanted (the KVM guest's receive batch).
+    pub fn read_into(&self, buffer: &mut [u8]) -> Result<usize, Error> {
+        assert!(buffer.len() >= self.largest_frame(), "read_into needs room for the largest frame");
+        if let Some(frame) = self.held.borrow_mut().take() {
+            buffer[..frame.len()].copy_from_slice(&frame);
+            return Ok(frame.len());
+        }
+        // SAFETY: `buffer` holds at least `largest_frame()` writable bytes.
+        unsafe { self.read_raw(buffer.as_mut_ptr(), self.largest_frame()) }
+    }
+
+    /// Reads one frame from the TAP interface into the `room` bytes at `at`, finishing
+    /// the checksum its offload header asks for; the frame's length.
+    ///
+    /// # Safety
+    /// `at` must be valid for writes of `room` bytes for the duration of the call.
+    unsafe fn read_raw(&self, at: *mut u8, room: usize) -> Result<usize, Error> {
+        let mut header = [0u8; tap::VNET_HEADER];
         let parts = [
             libc::iovec { iov_base: header.as_mut_ptr().cast(), iov_len: if self.vnet { header.len() } else { 0 } },
-            libc::iovec { iov_base: spare.as_mut_ptr().cast(), iov_len: largest },
+            libc::iovec { iov_base: at.cast(), iov_len: room },
         ];
-        // SAFETY: both buffers are writable for their lengths for the duration of the call
-        // (the frame's spare capacity holds `largest` bytes); nothing reads them before.
+        // SAFETY: both buffers are writable for their lengths for the duration of the
+        // call (the caller vouches for `at`).
         let read = unsafe { libc::readv(self.fd(), parts.as_ptr(), 2) };
         if read < 0 {
             let e = std::io::Error::last_os_error();
             return Err(if e.kind() == ErrorKind::WouldBlock { Error::Again } else { self.io_error("read", e) });
         }
-        let len = (read as usize).saturating_sub(parts[0].iov_len);
-        // SAFETY: the kernel wrote `len` bytes of the frame (at most `largest`, its
-        // buffer's length) into the spare capacity.
-        unsafe { frame.set_len(len.min(largest)) };
-        if self.vnet && !tap::finish_checksum(&header, &mut frame) {
+        let len = (read as usize).saturating_sub(parts[0].iov_len).min(room);
+        // SAFETY: the kernel wrote these `len` bytes, within the `room` the caller vouched for.
+        let frame = unsafe { std::slice::from_raw_parts_mut(at, len) };
+        if self.vnet && !tap::finish_checksum(&header, frame) {
             eprintln!(
                 "ukc: net device '{}' ({}): dropped a frame with a malformed offload header",
                 self.name, self.ifname
             );
             return Err(Error::Again);
         }
-        Ok(frame)
+        Ok(len)
     }
 
     /// Hands `frame`, just read, back: the next [`NetBackend::read`] returns it, and

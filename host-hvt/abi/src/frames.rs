@@ -3,7 +3,7 @@
 //! little-endian), the frame, and padding to the next multiple of
 //! [`FRAME_ALIGN`](crate::FRAME_ALIGN).
 
-use crate::{FrameHeader, next_frame};
+use crate::{FRAME_ALIGN, FrameHeader, next_frame};
 use alloc::vec::Vec;
 
 const HEADER: usize = core::mem::size_of::<FrameHeader>();
@@ -48,6 +48,33 @@ pub fn put(buffer: &mut [u8], at: usize, record: Record<'_>) -> Option<usize> {
     bytes[HEADER..HEADER + len].copy_from_slice(record.frame);
     bytes[HEADER + len..].fill(0);
     Some(next)
+}
+
+/// Writes a record at `at` in `buffer` whose frame `fill` writes in place: `fill` gets
+/// all the room a frame has there (none past the last aligned record end) and returns the
+/// frame's length. Returns `fill`'s error, or the offset of the next record; `None` (and
+/// `fill` not called) when not even `min_room` bytes of frame fit.
+pub fn put_in_place<E>(
+    buffer: &mut [u8],
+    at: usize,
+    device: u16,
+    min_room: usize,
+    fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+) -> Option<Result<usize, E>> {
+    let end = buffer.len() / FRAME_ALIGN as usize * FRAME_ALIGN as usize;
+    let room = end.checked_sub(at)?.checked_sub(HEADER)?;
+    if room < min_room {
+        return None;
+    }
+    let len = match fill(&mut buffer[at + HEADER..end]) {
+        Ok(len) => len.min(room),
+        Err(e) => return Some(Err(e)),
+    };
+    let header = Record { device, segment: 0, frame: &buffer[at + HEADER..at + HEADER + len] }.header();
+    buffer[at..at + HEADER].copy_from_slice(&header);
+    let next = next_frame(at as u64, len as u64) as usize;
+    buffer[at + HEADER + len..next].fill(0);
+    Some(Ok(next))
 }
 
 /// Why a batch's records cannot be read: what the other side wrote is malformed.
@@ -122,6 +149,25 @@ mod tests {
         assert_eq!(put(&mut buffer, 0, record), Some(32));
         assert_eq!(put(&mut buffer, 8, record), None);
         assert_eq!(buffer[8..16], [7; 8], "nothing was written over the first record");
+    }
+
+    #[test]
+    fn a_frame_written_in_place_makes_the_record_put_would() {
+        let frame = [5u8; 61];
+        let mut expected = vec![0xee; 200];
+        let next = put(&mut expected, 8, Record { device: 2, segment: 0, frame: &frame }).unwrap();
+        let mut buffer = vec![0xee; 200];
+        let fill = |room: &mut [u8]| {
+            assert_eq!(room.len(), 200 - 8 - HEADER, "all the room up to the end");
+            room[..61].copy_from_slice(&frame);
+            Ok::<_, ()>(61)
+        };
+        assert_eq!(put_in_place(&mut buffer, 8, 2, 100, fill), Some(Ok(next)));
+        assert_eq!(buffer[..next], expected[..next]);
+        let refused = put_in_place(&mut buffer, 8, 2, 200, |_| -> Result<usize, ()> { panic!("no room to fill") });
+        assert_eq!(refused, None, "less room than asked for");
+        assert_eq!(put_in_place(&mut [0u8; 36], 0, 0, 1, |room| Ok::<_, ()>(room.len())), Some(Ok(32)), "aligned end");
+        assert_eq!(put_in_place(&mut buffer, 0, 0, 1, |_| Err("again")), Some(Err("again")));
     }
 
     #[test]

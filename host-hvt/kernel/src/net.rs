@@ -1,6 +1,7 @@
 //! Net devices, with frames batched both ways: frames the unikernel writes wait in a
 //! send batch that goes out with the next exit (at the latest its next `yield`), and one
-//! exit brings in every frame waiting on a device, which `read` then hands out one by one.
+//! exit brings in every frame waiting on a device, which `read` then hands out one by one,
+//! lowered into the unikernel's memory straight from the receive batch.
 
 use crate::abi;
 use crate::abi::frames;
@@ -12,13 +13,33 @@ use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
+use core::ops::Range;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, WasmList};
 
-/// Defines `write` and `write-segments` over bindgen's (see `world::add_to_linker`): the
-/// frame is copied into the send batch straight from the unikernel's memory.
-pub fn add_write_in_place(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
+/// Defines `read`, `write` and `write-segments` over bindgen's (see
+/// `world::add_to_linker`): a frame read is lowered into the unikernel's memory from where
+/// it lies in the kernel, one copied to send goes into the send batch straight from the
+/// unikernel's memory. Bindgen's would copy each frame once more, into a new `Vec`.
+pub fn add_in_place(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
     let mut net = linker.instance("ukc:net/net@0.1.1")?;
+    net.func_wrap(
+        "[method]device.read",
+        |mut store: StoreContextMut<'_, Kernel>, (device,): (Resource<NetDevice>,)| {
+            let kernel = store.data_mut();
+            let index = kernel.net_index(&device)?;
+            let frame = kernel.nets.read(index).map(|frame| {
+                let (at, len) = (frame.as_ptr(), frame.len());
+                // SAFETY: the frame lies in the receive batch or in the frame last handed out,
+                // neither of which changes before the next `read` or exit. Wasmtime lowers the
+                // result as soon as this returns, before the unikernel runs again, and the one
+                // guest code that runs meanwhile, the unikernel's `realloc`, may not call the
+                // kernel (the component model forbids it, and wasmtime traps the attempt).
+                unsafe { core::slice::from_raw_parts::<'static, u8>(at, len) }
+            });
+            Ok((frame,))
+        },
+    )?;
     net.func_wrap(
         "[method]device.write",
         |mut store: StoreContextMut<'_, Kernel>, (device, frame): (Resource<NetDevice>, WasmList<u8>)| {
@@ -54,11 +75,21 @@ pub struct NetDevice {
 pub struct Nets {
     names: Vec<String>,
     info: Vec<Option<abi::NetInfo>>,
-    queues: Vec<VecDeque<Vec<u8>>>,
+    queues: Vec<VecDeque<Received>>,
     /// Devices the tender read until none was left, since the last exit that read them.
     drained: u64,
     tx: Vec<u8>,
     rx: Vec<u8>,
+    /// The frame `read` handed out last, when it had to be kept out of the receive batch.
+    handed_out: Vec<u8>,
+}
+
+/// A received frame waiting for `read`.
+enum Received {
+    /// Where it lies in the receive batch.
+    InBatch(Range<usize>),
+    /// A copy, made before an exit that reads devices overwrote the batch.
+    Kept(Vec<u8>),
 }
 
 impl Nets {
@@ -75,6 +106,7 @@ impl Nets {
             drained: 0,
             tx: Vec::new(),
             rx: vec![0; receive],
+            handed_out: Vec::new(),
         }
     }
 
@@ -98,8 +130,17 @@ impl Nets {
         self.names.iter().enumerate().filter(|(i, _)| mask & 1 << i != 0).map(|(_, n)| n.clone()).collect()
     }
 
-    /// The batch for an exit that reads the devices in `read`.
+    /// The batch for an exit that reads the devices in `read`. The tender writes the
+    /// receive batch anew, so frames still waiting in it are kept first (only a device
+    /// that is read while another still holds frames has any).
     pub fn io(&mut self, read: u64) -> abi::NetIo {
+        if read != 0 {
+            for frame in self.queues.iter_mut().flatten() {
+                if let Received::InBatch(range) = frame {
+                    *frame = Received::Kept(self.rx[range.clone()].to_vec());
+                }
+            }
+        }
         abi::NetIo {
             tx: crate::hypercall::bytes(&self.tx),
             rx: abi::Bytes { addr: self.rx.as_mut_ptr() as u64, len: self.rx.len() as u64 },
@@ -114,10 +155,13 @@ impl Nets {
         self.tx.clear();
         self.drained = (self.drained & !io.read) | (io.drained & io.read);
         let end = (io.rx_len as usize).min(self.rx.len());
+        let base = self.rx.as_ptr() as usize;
         for record in frames::records(&self.rx[..end]) {
             let record = record.expect("the tender writes whole frame records");
+            let start = record.frame.as_ptr() as usize - base;
             let queue = self.queues.get_mut(usize::from(record.device));
-            queue.expect("the tender's frame names an attached device").push_back(record.frame.to_vec());
+            let queue = queue.expect("the tender's frame names an attached device");
+            queue.push_back(Received::InBatch(start..start + record.frame.len()));
         }
     }
 
@@ -135,14 +179,18 @@ impl Nets {
         }
     }
 
-    fn read(&mut self, index: usize) -> Result<Vec<u8>, Error> {
-        if let Some(frame) = self.queues[index].pop_front() {
-            return Ok(frame);
-        }
-        if self.drained & 1 << index == 0 {
+    /// The next frame received on device `index`, valid until the next `read` or exit.
+    fn read(&mut self, index: usize) -> Result<&[u8], Error> {
+        if self.queues[index].is_empty() && self.drained & 1 << index == 0 {
             self.exchange(1 << index);
         }
-        self.queues[index].pop_front().ok_or(Error::Again)
+        match self.queues[index].pop_front().ok_or(Error::Again)? {
+            Received::InBatch(range) => Ok(&self.rx[range]),
+            Received::Kept(frame) => {
+                self.handed_out = frame;
+                Ok(&self.handed_out)
+            }
+        }
     }
 
     /// Queues `frame` to send as it is, or cut into segments of `segment` bytes by the
@@ -206,18 +254,19 @@ impl HostDevice for Kernel {
         Ok(Info { mac: (m[0], m[1], m[2], m[3], m[4], m[5]), mtu: info.mtu as u32 })
     }
 
+    /// Not what unikernels call: [`add_in_place`] replaces it (the trait requires it).
     fn read(&mut self, device: Resource<NetDevice>) -> wasmtime::Result<Result<Vec<u8>, Error>> {
         let index = self.net_index(&device)?;
-        Ok(self.nets.read(index))
+        Ok(self.nets.read(index).map(<[u8]>::to_vec))
     }
 
-    /// Not what unikernels call: [`add_write_in_place`] replaces it (the trait requires it).
+    /// Not what unikernels call: [`add_in_place`] replaces it (the trait requires it).
     fn write(&mut self, device: Resource<NetDevice>, frame: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
         let index = self.net_index(&device)?;
         Ok(self.nets.write(index, &frame, None))
     }
 
-    /// Not what unikernels call: [`add_write_in_place`] replaces it (the trait requires it).
+    /// Not what unikernels call: [`add_in_place`] replaces it (the trait requires it).
     fn write_segments(
         &mut self,
         device: Resource<NetDevice>,

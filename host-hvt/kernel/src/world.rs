@@ -56,10 +56,11 @@ pub fn add_to_linker(linker: &mut Linker<Kernel>) -> wasmtime::Result<()> {
     Hvt::add_to_linker::<Kernel, HasSelf<Kernel>>(linker, get)?;
     // Bindgen's host functions lift a `list<u8>` into a new `Vec` one byte per iteration
     // (the kernel is built without SIMD); the bulk writes replace theirs with ones that
-    // read the bytes in place (see `in_place`).
+    // read the bytes in place (see `in_place`), and net's `read` with one that lowers a
+    // frame from where it lies.
     linker.allow_shadowing(true);
     crate::block::add_write_in_place(linker)?;
-    crate::net::add_write_in_place(linker)?;
+    crate::net::add_in_place(linker)?;
     linker.allow_shadowing(false);
     Ok(())
 }

@@ -41,12 +41,26 @@ pub fn receive(
     let mut drained = 0;
     for (index, net) in nets.iter().enumerate().filter(|(i, _)| read & 1 << i != 0) {
         while at < buffer.len() {
-            let Ok(frame) = net.read() else {
+            // Straight from the device into the batch while the largest frame fits.
+            let device = index as u16;
+            match frames::put_in_place(buffer, at, device, net.largest_frame(), |room| net.read_into(room)) {
+                Some(Ok(next)) => {
+                    at = next;
+                    continue;
+                }
                 // `again`, or an error the device code reported: nothing more to take.
+                Some(Err(_)) => {
+                    drained |= 1 << index;
+                    break;
+                }
+                None => {}
+            }
+            // Near the end of the batch, a frame read first may still fit.
+            let Ok(frame) = net.read() else {
                 drained |= 1 << index;
                 break;
             };
-            let record = frames::Record { device: index as u16, segment: 0, frame: &frame };
+            let record = frames::Record { device, segment: 0, frame: &frame };
             let Some(next) = frames::put(buffer, at, record) else {
                 if at == 0 {
                     // Not even an empty buffer takes it: held, it would block the device.
