@@ -266,9 +266,9 @@ fn writes_wait_for_room_and_report_it() {
     let client = net.connect(80);
     net.settle();
     let server = net.accept(80).unwrap();
-    let block = vec![7u8; 3 * tcp::BUFFER];
+    let block = vec![7u8; 3 * tcp::FAST_BUFFER];
     let taken = write(&mut net.client, client, &block).unwrap() as usize;
-    assert!(taken <= tcp::BUFFER);
+    assert!(taken <= tcp::FAST_BUFFER);
     assert_eq!(write(&mut net.client, client, &block[taken..]), Err(NetError::WouldBlock));
     net.settle();
     assert_eq!(net.client.step(net.now, u64::MAX), Step::Return(true), "acknowledged: room to write again");
