@@ -18,12 +18,8 @@ fn main() -> Result<()> {
 /// `ukc compose` needs of each, so that it does not parse the WIT on every run.
 fn platforms_table(wit: &Path, out_dir: &Path) -> Result<String> {
     let mut ukc = wit_parser::Resolve::default();
-    let mut files = Vec::new();
-    collect_wit(wit, wit, &mut files)?;
-    // Each device package before the platform package, which uses them.
-    files.sort_by_key(|(relative, _)| (!relative.starts_with("deps/"), relative.clone()));
     let mut ukc_platform = None;
-    for (relative, absolute) in &files {
+    for (relative, absolute) in &wit_files(wit)? {
         let source = std::fs::read_to_string(absolute)?;
         ukc_platform = Some(ukc.push_str(relative, &source).with_context(|| format!("parsing wit/{relative}"))?);
     }
@@ -57,10 +53,19 @@ fn platforms_table(wit: &Path, out_dir: &Path) -> Result<String> {
                     })
                     .collect()
             };
+            let mut import_uses = Vec::new();
+            for key in world.imports.keys() {
+                let uses = match key {
+                    wit_parser::WorldKey::Interface(id) => key_names(interfaces_used(resolve, *id).iter().collect())?,
+                    wit_parser::WorldKey::Name(_) => Vec::new(),
+                };
+                import_uses.push(format!("&{uses:?}"));
+            }
             table.push_str(&format!(
-                "    PlatformWorld {{ package: {package_name:?}, world: {world_name:?}, imports: &{:?}, exports: &{:?}, wit_package: include_bytes!({:?}) }},\n",
+                "    PlatformWorld {{ package: {package_name:?}, world: {world_name:?}, imports: &{:?}, exports: &{:?}, import_uses: &[{}], wit_package: include_bytes!({:?}) }},\n",
                 key_names(world.imports.keys().collect())?,
                 key_names(world.exports.keys().collect())?,
+                import_uses.join(", "),
                 encoded.display().to_string()
             ));
         }
@@ -69,19 +74,60 @@ fn platforms_table(wit: &Path, out_dir: &Path) -> Result<String> {
     Ok(table)
 }
 
+/// The other interfaces whose types the interface `id` uses (`use i.{t}`), in order.
+fn interfaces_used(resolve: &wit_parser::Resolve, id: wit_parser::InterfaceId) -> Vec<wit_parser::WorldKey> {
+    let mut used = Vec::new();
+    for &ty in resolve.interfaces[id].types.values() {
+        if let wit_parser::TypeDefKind::Type(wit_parser::Type::Id(original)) = resolve.types[ty].kind
+            && let wit_parser::TypeOwner::Interface(owner) = resolve.types[original].owner
+            && owner != id
+            && !used.contains(&wit_parser::WorldKey::Interface(owner))
+        {
+            used.push(wit_parser::WorldKey::Interface(owner));
+        }
+    }
+    used
+}
+
 /// Generates `WIT_FILES`: every `.wit` file under `wit/`, by path relative to it.
 fn wit_table(wit: &Path) -> Result<String> {
-    let mut files = Vec::new();
-    collect_wit(wit, wit, &mut files)?;
-    files.sort();
     let mut table = String::from(
-        "/// The WIT packages ukc provides, as (path relative to `wit/`, contents).\npub const WIT_FILES: &[(&str, &str)] = &[\n",
+        "/// The WIT packages ukc provides, as (path relative to `wit/`, contents), each after\n\
+         /// the packages it uses (the platform package last): the order to parse them in.\n\
+         pub const WIT_FILES: &[(&str, &str)] = &[\n",
     );
-    for (relative, absolute) in files {
+    for (relative, absolute) in wit_files(wit)? {
         table.push_str(&format!("    ({relative:?}, include_str!({absolute:?})),\n"));
     }
     table.push_str("];\n");
     Ok(table)
+}
+
+/// Every `.wit` file under `wit` as (path relative to it, absolute path), each package
+/// after those it uses (`ukc:sendfile` uses `ukc:tcpip` and `ukc:kv`; the platform uses
+/// them all), in name order otherwise; a `Resolve` takes them one by one in that order.
+fn wit_files(wit: &Path) -> Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    collect_wit(wit, wit, &mut files)?;
+    files.sort();
+    let mut pending = Vec::new();
+    for (relative, absolute) in files {
+        let source = std::fs::read_to_string(&absolute)?;
+        let group = wit_parser::UnresolvedPackageGroup::parse(&relative, &source)
+            .map_err(|(_, e)| anyhow::anyhow!("parsing wit/{relative}: {e}"))?;
+        let name = group.main.name.to_string();
+        let uses: Vec<String> = group.main.foreign_deps.keys().map(ToString::to_string).collect();
+        pending.push((relative, absolute, name, uses));
+    }
+    let mut ordered: Vec<(String, String, String, Vec<String>)> = Vec::new();
+    while !pending.is_empty() {
+        let known = |package: &String| pending.iter().any(|(_, _, name, _)| name == package);
+        let Some(next) = pending.iter().position(|(_, _, _, uses)| !uses.iter().any(known)) else {
+            anyhow::bail!("the WIT packages under wit/ use each other in a cycle");
+        };
+        ordered.push(pending.remove(next));
+    }
+    Ok(ordered.into_iter().map(|(relative, absolute, _, _)| (relative, absolute)).collect())
 }
 
 fn collect_wit(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<()> {

@@ -6,7 +6,9 @@
 //! 2. an *interposer* already linked (a driver other than `C` that both imports and
 //!    exports `I`, such as a TCP/IP stack exporting `yield`) captures `I`;
 //! 3. the target's default for `I`;
-//! 4. the platform, when it provides `I`;
+//! 4. the platform, when it provides `I` and `C` takes from it every interface whose
+//!    types `I` uses (the host's `ukc:sendfile` sends the host's kv values on the host's
+//!    connections; with the kv store from a driver, a driver's `ukc:sendfile` it is);
 //! 5. the one driver exporting `I`; several are an ambiguity, none an error that lists
 //!    what exists at other versions.
 //!
@@ -254,7 +256,9 @@ impl<'a> Wiring<'a> {
         {
             return self.named_provider(importer, &want, default, "the target's default");
         }
-        if let Some(p) = self.platform.provided(&want.path).filter(|p| want.same_track(p)) {
+        if let Some(p) = self.platform.provided(&want.path).filter(|p| want.same_track(p))
+            && self.types_from_platform(importer, &want)
+        {
             return Ok(Provider::Platform(p.clone()));
         }
         let candidates: Vec<_> = self
@@ -270,6 +274,21 @@ impl<'a> Wiring<'a> {
             [] => Err(diagnose::missing(component, &want, self.platform, self.catalogue)),
             several => Err(diagnose::ambiguous(component, &want, several)),
         }
+    }
+
+    /// Whether `importer` takes from the platform every interface whose types the
+    /// platform's `want` uses. Those come first in a component's imports (its types need
+    /// them), so their links are made already.
+    fn types_from_platform(&self, importer: usize, want: &InterfaceName) -> bool {
+        self.platform.uses_of(&want.path).iter().all(|used| {
+            self.links_of(importer)
+                .filter(|link| InterfaceName::parse(&link.import).is_some_and(|i| &i.path == used))
+                .all(|link| matches!(link.provider, Provider::Platform(_)))
+        })
+    }
+
+    fn links_of(&self, importer: usize) -> impl Iterator<Item = &Link> {
+        self.links.iter().filter(move |link| link.importer == importer)
     }
 
     /// Whether `provider` (a driver name or `platform`) offers `want` on its track.

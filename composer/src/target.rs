@@ -152,6 +152,9 @@ pub struct Platform {
     pub package: String,
     /// The platform package encoded as a WIT package, for type checks.
     pub wit_package: Vec<u8>,
+    /// For each interface the host provides (by path), those of the others whose types
+    /// it uses (paths).
+    pub uses: Vec<(String, Vec<String>)>,
 }
 
 impl Platform {
@@ -170,11 +173,28 @@ impl Platform {
             provides
                 .push(InterfaceName::parse(name).ok_or_else(|| anyhow!("platform import {name} is not an interface"))?);
         }
+        let mut uses = Vec::new();
+        for (provided, used) in provides.iter().zip(world.import_uses) {
+            let used = used.iter().filter_map(|u| InterfaceName::parse(u)).map(|u| u.path).collect();
+            uses.push((provided.path.clone(), used));
+        }
         let main = match world.exports {
             [name] => InterfaceName::parse(name).ok_or_else(|| anyhow!("bad platform export {name}"))?,
             _ => bail!("the {} platform world must export exactly one interface", target.name),
         };
-        Ok(Platform { target, provides, main, package: package.to_string(), wit_package: world.wit_package.to_vec() })
+        Ok(Platform {
+            target,
+            provides,
+            main,
+            package: package.to_string(),
+            wit_package: world.wit_package.to_vec(),
+            uses,
+        })
+    }
+
+    /// The interfaces (paths) whose types the platform's interface `path` uses.
+    pub fn uses_of(&self, path: &str) -> &[String] {
+        self.uses.iter().find(|(p, _)| p == path).map_or(&[], |(_, used)| used)
     }
 
     /// The platform's version of the interface `path`, if it provides one.

@@ -5,8 +5,9 @@ use std::path::Path;
 use ukc_platform::WIT_FILES;
 use wit_parser::{PackageId, Resolve};
 
-/// Parses the embedded WIT: every device package, then `ukc:platform`, which uses them.
-/// Returns the resolve and the platform package's id.
+/// Parses the embedded WIT: every device package, each after those it uses, then
+/// `ukc:platform`, which uses them (`WIT_FILES`' order). Returns the resolve and the
+/// platform package's id.
 pub fn platform_resolve() -> Result<(Resolve, PackageId)> {
     let mut resolve = Resolve::default();
     let (root, deps): (Vec<_>, Vec<_>) = WIT_FILES.iter().partition(|(path, _)| !path.starts_with("deps/"));

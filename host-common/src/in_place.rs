@@ -1,9 +1,10 @@
-//! The bulk writes (`block`'s, `net`'s, TCP's) defined over bindgen's so that they read
+//! The bulk writes (`block`'s, `net`'s, TCP's, `sendfile`'s head) defined over bindgen's so that they read
 //! the unikernel's bytes where they lie: bindgen's lift a `list<u8>` into a new `Vec`
 //! first, an allocation and a copy per call on the hot paths of serving and storing.
 
 use crate::Devices;
 use crate::block::DeviceHandle;
+use crate::kv::StoreHandle;
 use crate::net::NetHandle;
 use crate::sockets::Connection;
 use wasmtime::StoreContextMut;
@@ -48,10 +49,20 @@ pub(crate) fn add_to_linker<T: 'static>(
                 Ok((devices.tcp_write(&connection, data)?,))
             },
         )?;
+        linker.instance("ukc:sendfile/sendfile@0.1.0")?.func_wrap(
+            "send-value",
+            move |mut store: StoreContextMut<'_, T>, (connection, head, kv, key, offset, len): SendValue| {
+                let (devices, head) = in_place(&mut store, get, &head);
+                Ok((devices.send_kv_value(&connection, head, &kv, &key, offset, len)?,))
+            },
+        )?;
     }
     linker.allow_shadowing(false);
     Ok(())
 }
+
+/// `ukc:sendfile`'s `send-value` arguments: connection, head, store, key, offset, length.
+type SendValue = (Resource<Connection>, WasmList<u8>, Resource<StoreHandle>, String, u64, u64);
 
 /// The bytes of `list`, read in place from the unikernel's memory, next to the devices.
 fn in_place<'a, T: 'static>(

@@ -23,6 +23,7 @@ pub mod net;
 mod offloads;
 mod poll;
 pub mod run;
+mod sendfile;
 pub mod socket_policy;
 pub mod sockets;
 pub mod tap;

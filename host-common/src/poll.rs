@@ -64,6 +64,8 @@ impl Devices {
 
 impl Host for Devices {
     fn yield_(&mut self, deadline: u64) -> wasmtime::Result<Vec<String>> {
+        // A value held open for `send-value` lives one turn of the unikernel at most.
+        self.kv.release_held();
         Ok(self.wait(deadline)?)
     }
 }

@@ -15,6 +15,8 @@ use wasmtime::component::Resource;
 
 /// Most bytes one `read` or `receive` returns.
 const MAX_READ: u32 = 1 << 20;
+/// Most bytes one `sendfile(2)` moves on Linux.
+const MAX_SENDFILE: u64 = 0x7fff_f000;
 
 /// A listening socket.
 pub struct Listener(TcpListener);
@@ -242,6 +244,58 @@ impl Devices {
         self.watched.wants_write(rep, matches!(&written, Err(e) if e.kind() == ErrorKind::WouldBlock));
         Ok(written.map(|n| n as u32).map_err(error))
     }
+
+    /// `ukc:sendfile`'s send: `head`, then `len` bytes of the open file `file` from
+    /// `offset` (all of them in the file), as the socket takes them; how many it took,
+    /// `head`'s first.
+    pub(crate) fn tcp_send_file(
+        &mut self,
+        handle: &Resource<Connection>,
+        head: &[u8],
+        file: RawFd,
+        offset: u64,
+        len: u64,
+    ) -> wasmtime::Result<Result<u64, Error>> {
+        let rep = handle.rep();
+        let connection = match self.connection(handle)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let sent = send_file(connection.stream.as_raw_fd(), head, file, offset, len);
+        self.watched.wants_write(rep, matches!(&sent, Err(e) if e.kind() == ErrorKind::WouldBlock));
+        Ok(sent.map_err(error))
+    }
+}
+
+/// Sends `head`, then `len` bytes of `file` from `offset`, on the non-blocking `socket`:
+/// the file's bytes go from the page cache to the socket without a copy through this
+/// process. Returns how many bytes were taken; would-block when none were.
+fn send_file(socket: RawFd, head: &[u8], file: RawFd, offset: u64, len: u64) -> std::io::Result<u64> {
+    let mut taken = 0;
+    if !head.is_empty() {
+        // With more to follow, the head waits to leave in one segment with the body.
+        let more = if len > 0 { libc::MSG_MORE } else { 0 };
+        // SAFETY: `head` is readable for its length.
+        let sent = unsafe { libc::send(socket, head.as_ptr().cast(), head.len(), libc::MSG_NOSIGNAL | more) };
+        if sent < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        taken = sent as u64;
+        if taken < head.len() as u64 || len == 0 {
+            return Ok(taken);
+        }
+    }
+    let mut position = libc::off_t::try_from(offset).map_err(|_| ErrorKind::InvalidInput)?;
+    // Linux moves at most this much in one call anyway.
+    let count = len.min(MAX_SENDFILE) as usize;
+    // SAFETY: both descriptors are open; `position` is a valid `off_t` to update.
+    let sent = unsafe { libc::sendfile(socket, file, &mut position, count) };
+    if sent < 0 {
+        let e = std::io::Error::last_os_error();
+        // The head went, and the socket has no room for more now: the head is what it took.
+        return if taken > 0 && e.kind() == ErrorKind::WouldBlock { Ok(taken) } else { Err(e) };
+    }
+    Ok(taken + sent as u64)
 }
 
 impl tcp::HostConnection for Devices {

@@ -1,7 +1,7 @@
 //! [`Fs`] for a cap-std directory: every path stays inside it, whatever `..` or links say.
 
-use crate::{Fs, FsError, Kind, Member};
-use cap_std::fs::{Dir, Metadata, OpenOptions, OpenOptionsExt};
+use crate::{Error, Fs, FsError, Kind, Member, Store, path_of, value_error};
+use cap_std::fs::{Dir, File, Metadata, OpenOptions, OpenOptionsExt};
 use std::io::{ErrorKind, Write};
 use std::os::fd::AsRawFd;
 use std::time::UNIX_EPOCH;
@@ -57,6 +57,24 @@ fn read_at(file: &cap_std::fs::File, offset: u64, len: usize) -> Result<Vec<u8>,
     Ok(data)
 }
 
+/// The regular file at `path` in `dir`, opened for reading, and its length.
+fn open_regular(dir: &Dir, path: &str) -> Result<(File, u64), FsError> {
+    // Non-blocking, so that opening a FIFO returns at once and the check below refuses it;
+    // never a controlling terminal.
+    let flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    let file = dir.open_with(path, OpenOptions::new().read(true).custom_flags(flags)).map_err(fs_error)?;
+    let size = regular_len(&file.metadata().map_err(fs_error)?)?;
+    Ok((file, size))
+}
+
+impl Store<Dir> {
+    /// The value at `key` as an open file, and its length: for a host that sends it
+    /// without reading it first (`sendfile`). Errors as [`Store::get_partial`]'s.
+    pub fn open_value(&self, key: &str) -> Result<(File, u64), Error> {
+        open_regular(&self.fs, &path_of(key)?).map_err(|e| value_error(key, e))
+    }
+}
+
 /// The length of a regular file; what [`Fs::read`] says of anything else.
 fn regular_len(metadata: &Metadata) -> Result<u64, FsError> {
     match kind_of(metadata) {
@@ -89,12 +107,7 @@ impl Fs for Dir {
     }
 
     fn read(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
-        // Non-blocking, so that opening a FIFO returns at once and the check below refuses
-        // it; never a controlling terminal.
-        let flags = libc::O_NONBLOCK | libc::O_NOCTTY;
-        let file = self.open_with(path, OpenOptions::new().read(true).custom_flags(flags));
-        let file = file.map_err(fs_error)?;
-        let size = regular_len(&file.metadata().map_err(fs_error)?)?;
+        let (file, size) = open_regular(self, path)?;
         let len = len.min(size.saturating_sub(offset));
         let len = usize::try_from(len).map_err(|_| FsError::Other("range too large".into()))?;
         read_at(&file, offset, len)

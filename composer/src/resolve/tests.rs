@@ -243,3 +243,25 @@ fn uses_name_interfaces_or_packages() {
     assert!(Use::parse("kv=kv-tar").is_err());
     assert!(Use::parse("ukc:kv/ro=").is_err());
 }
+
+#[test]
+fn the_host_sends_values_only_of_its_own_stores_on_its_own_connections() {
+    const SENDFILE: &str = "ukc:sendfile/sendfile@0.1.0";
+    let kv_tar = || component("kv-tar", &[BLOCK], &[KV], r#""maps": [{"type": "kv", "onto": "block"}]"#);
+    let driver = || component("sendfile", &[KV, TCP], &[SENDFILE], "");
+    let web = || app(&[KV, TCP, SENDFILE], "");
+    let sendfile_from = |plan: &Plan| {
+        let link = plan.links.iter().find(|l| plan.nodes[l.importer].name == "app" && l.import == SENDFILE).unwrap();
+        match &link.provider {
+            Provider::Platform(_) => "platform".to_string(),
+            Provider::Node { node, .. } => plan.nodes[*node].name.clone(),
+        }
+    };
+    let plan = resolve_with("unix", web(), vec![kv_tar(), driver()], &[]).unwrap();
+    assert_eq!(sendfile_from(&plan), "platform", "the host's stores and sockets: the host's sendfile");
+    let plan = resolve_with("unix", web(), vec![kv_tar(), driver()], &["ukc:kv/ro=kv-tar"]).unwrap();
+    assert_eq!(sendfile_from(&plan), "sendfile", "a driver's store: the driver reads it");
+    assert!(links(&plan).contains(&format!("sendfile: {KV} <- kv-tar {KV}")), "{:?}", links(&plan));
+    let plan = resolve_with("hvt", web(), vec![kv_tar(), driver(), component("tcpip", &[], &[TCP], "")], &[]).unwrap();
+    assert_eq!(sendfile_from(&plan), "sendfile", "hvt's host has no sendfile");
+}

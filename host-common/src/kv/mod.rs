@@ -13,9 +13,10 @@ mod rw;
 
 use crate::flags::Attachments;
 use cap_std::ambient_authority;
-use cap_std::fs::Dir;
+use cap_std::fs::{Dir, File};
 use std::io::ErrorKind;
-use ukc_kv_dir::Store;
+use std::os::fd::{AsRawFd, RawFd};
+use ukc_kv_dir::{Error, Store};
 use ukc_manifest::DeviceType;
 use wasmtime::component::{Resource, ResourceTable};
 
@@ -86,6 +87,20 @@ pub struct RwStoreHandle(usize);
 pub struct KvStores {
     attached: Vec<KvDir>,
     table: ResourceTable,
+    held: Option<HeldValue>,
+}
+
+/// The file of the value whose size a read-only store was last asked for, held open for
+/// `ukc:sendfile`'s `send-value` of the same key, which typically follows (a web server
+/// needs the length for the response head, then sends the file): one open and `statx`
+/// instead of two, and the size and the bytes come from the same file. It is closed when
+/// the unikernel next yields, before any write to a store, and when another value is
+/// asked for.
+struct HeldValue {
+    store: usize,
+    key: String,
+    file: File,
+    size: u64,
 }
 
 impl KvStores {
@@ -94,7 +109,7 @@ impl KvStores {
         let read_only = attachments.of(DeviceType::Kv).map(|(name, dir)| KvDir::open(name, dir, false));
         let writable = attachments.of(DeviceType::KvRw).map(|(name, dir)| KvDir::open(name, dir, true));
         let attached = read_only.chain(writable).collect::<Result<Vec<_>, _>>()?;
-        Ok(KvStores { attached, table: ResourceTable::new() })
+        Ok(KvStores { attached, table: ResourceTable::new(), held: None })
     }
 
     /// The index of the store `name` of the given kind. Every declared store is attached
@@ -109,12 +124,54 @@ impl KvStores {
         })
     }
 
-    fn read_only(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<&Store<Dir>> {
+    pub(crate) fn read_only(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<&Store<Dir>> {
         Ok(&self.attached[self.table.get(handle)?.0].store)
     }
 
-    fn writable(&self, handle: &Resource<RwStoreHandle>) -> wasmtime::Result<&Store<Dir>> {
+    fn writable(&mut self, handle: &Resource<RwStoreHandle>) -> wasmtime::Result<&Store<Dir>> {
+        self.release_held();
         Ok(&self.attached[self.table.get(handle)?.0].store)
+    }
+
+    /// The size of the value `key` in the read-only store `handle`, its file held open
+    /// (see [`HeldValue`]).
+    pub(crate) fn size_holding(
+        &mut self,
+        handle: &Resource<StoreHandle>,
+        key: &str,
+    ) -> wasmtime::Result<Result<u64, Error>> {
+        match self.held_value(handle, key)? {
+            Ok((_, size)) => Ok(Ok(size)),
+            // Not a value that opens (unreadable, say): the size as the store tells it.
+            Err(_) => Ok(self.read_only(handle)?.size(key)),
+        }
+    }
+
+    /// The descriptor and size of the value `key` in the read-only store `handle`: the
+    /// file held since its size was asked for, else the file opened now and held; valid
+    /// until the held file is released.
+    pub(crate) fn held_value(
+        &mut self,
+        handle: &Resource<StoreHandle>,
+        key: &str,
+    ) -> wasmtime::Result<Result<(RawFd, u64), Error>> {
+        let index = self.table.get(handle)?.0;
+        let held = self.held.take_if(|held| held.store == index && held.key == key);
+        let held = match held {
+            Some(held) => held,
+            None => match self.attached[index].store.open_value(key) {
+                Ok((file, size)) => HeldValue { store: index, key: key.to_string(), file, size },
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        let answer = (held.file.as_raw_fd(), held.size);
+        self.held = Some(held);
+        Ok(Ok(answer))
+    }
+
+    /// Closes the held value's file, if any.
+    pub(crate) fn release_held(&mut self) {
+        self.held = None;
     }
 }
 

@@ -55,7 +55,7 @@ impl HostStore for Devices {
     }
 
     fn size(&mut self, store: Resource<StoreHandle>, key: String) -> Answer<u64> {
-        Ok(self.kv.read_only(&store)?.size(&key).map_err(Error::from))
+        Ok(self.kv.size_holding(&store, &key)?.map_err(Error::from))
     }
 
     fn last_modified(&mut self, store: Resource<StoreHandle>, key: String) -> Answer<u64> {
@@ -63,6 +63,7 @@ impl HostStore for Devices {
     }
 
     fn drop(&mut self, store: Resource<StoreHandle>) -> wasmtime::Result<()> {
+        self.kv.release_held();
         self.kv.table.delete(store)?;
         Ok(())
     }
