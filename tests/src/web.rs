@@ -46,6 +46,7 @@ pub fn make_site(root: &Path) -> Vec<String> {
     std::fs::write(root.join("index.html"), "<!doctype html><h1>ukc</h1>\n").unwrap();
     std::fs::write(root.join("css/site.css"), "body { margin: 0 }\n").unwrap();
     std::fs::write(root.join("docs/guide/index.html"), "<p>guide</p>\n").unwrap();
+    std::fs::write(root.join("empty.txt"), "").unwrap();
     let big: Vec<u8> = (0..(700 * 1024u32)).map(|i| (i * 7 % 256) as u8).collect();
     std::fs::write(root.join("docs/manual.pdf"), big).unwrap();
     ["index.html", "css/site.css", "docs/guide/index.html", "docs/manual.pdf"].map(String::from).to_vec()
@@ -79,6 +80,8 @@ pub fn check_site(netns: &Netns, base: &str, root: &Path, files: &[String], scra
         )
         .ok();
     assert_eq!(codes, "404 text/plain; charset=utf-8\n200 text/css; charset=utf-8\n");
+    let empty = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", &format!("{base}/empty.txt")];
+    assert_eq!(netns.run(&empty, Duration::from_secs(20)).ok(), "200 0", "an empty file: a head alone");
     let head = netns.run(&["curl", "-sS", "-I", &format!("{base}/docs/manual.pdf")], Duration::from_secs(20)).ok();
     assert!(head.contains("Content-Length: 716800") && head.contains("application/pdf"), "{head}");
     // Two requests on one connection: curl reuses it (keep-alive).

@@ -31,7 +31,7 @@ fn a_baked_site_is_served_without_a_device_on_unix_and_on_hvt_in_kvm() {
 
     let described = ukc(&["describe", path_str(&hvt)]).ok();
     assert!(
-        described.contains("storage      kv     baked in (4 files,") && described.contains("attached by no host"),
+        described.contains("storage      kv     baked in (5 files,") && described.contains("attached by no host"),
         "{described}"
     );
     assert!(!described.contains("--block:storage"), "{described}");

@@ -18,6 +18,15 @@ fn static_website_on_the_unix_socket_stack() {
     netns.wait_for_port("127.0.0.1", 8080);
     check_site(&netns, "http://127.0.0.1:8080", &root, &files, dir.path());
     load(&netns, "http://127.0.0.1:8080/index.html", 3);
+    // The host holds a file open from its size to its sendfile, for one turn at most: a
+    // file replaced (as editors and deploys do, by renaming) is served anew, whole.
+    let replacement = root.join("docs/manual.pdf.new");
+    let fetch = ["curl", "-sS", "--fail", "http://127.0.0.1:8080/docs/manual.pdf"];
+    for text in ["second edition\n", "third, longer edition\n"] {
+        std::fs::write(&replacement, text).unwrap();
+        std::fs::rename(&replacement, root.join("docs/manual.pdf")).unwrap();
+        assert_eq!(netns.run(&fetch, std::time::Duration::from_secs(20)).ok(), text);
+    }
     let log = server.stop();
     assert!(log.contains("static-website: serving on port 8080"), "{log}");
 }

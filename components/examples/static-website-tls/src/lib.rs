@@ -104,7 +104,7 @@ impl exports::ukc::app::main::Guest for Website {
 impl http::Sink for Session {
     fn send(&self, data: &[u8]) -> http::Sent {
         match self.write(data) {
-            Ok(n) => http::Sent::Took(n),
+            Ok(n) => http::Sent::Took(n.into()),
             Err(Error::WouldBlock) => http::Sent::WouldBlock,
             Err(_) => http::Sent::Failed,
         }

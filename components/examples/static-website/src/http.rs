@@ -3,13 +3,14 @@
 //! (static-website) or a TLS session (static-website-tls) is a [`Sink`].
 
 use crate::site::Site;
+use crate::ukc::kv::ro::Store;
 use crate::ukc::tcpip::types::Endpoint;
 use std::collections::VecDeque;
 
 /// What a write to a connection did.
 pub enum Sent {
     /// It took this many bytes.
-    Took(u32),
+    Took(u64),
     /// It takes nothing now; try after `yield`.
     WouldBlock,
     /// The connection failed.
@@ -20,6 +21,15 @@ pub enum Sent {
 pub trait Sink {
     /// Writes what the connection takes of `data`.
     fn send(&self, data: &[u8]) -> Sent;
+
+    /// Writes what the connection takes of `head`, then of up to `len` bytes of the value
+    /// `key` in `store` from `offset`, without reading the value into this component
+    /// (`ukc:sendfile`); how many bytes it took, `head`'s first. `None` where the value's
+    /// bytes must pass through here (a TLS session encrypts them): the response then
+    /// reads the value in chunks and sends them with [`Sink::send`].
+    fn send_value(&self, _head: &[u8], _store: &Store, _key: &str, _offset: u64, _len: u64) -> Option<Sent> {
+        None
+    }
 }
 
 /// The connection or the store failed: the connection is dropped.
@@ -160,8 +170,9 @@ pub struct Output {
 enum Part {
     /// Bytes, of which the first `sent` have been written.
     Bytes { data: Vec<u8>, sent: usize },
-    /// A value of the store still to read, from `offset`, `remaining` bytes.
-    Stream { key: String, offset: u64, remaining: u64 },
+    /// A response head still to send (what is left of it), then a value of the store
+    /// still to send from `offset`, `remaining` bytes.
+    Value { head: Vec<u8>, key: String, offset: u64, remaining: u64 },
 }
 
 impl Output {
@@ -181,11 +192,10 @@ impl Output {
         self.parts.push_back(Part::Bytes { data, sent: 0 });
     }
 
-    /// Queues a value of the store, read in chunks as the connection drains.
-    pub fn push_stream(&mut self, key: String, len: u64) {
-        if len > 0 {
-            self.parts.push_back(Part::Stream { key, offset: 0, remaining: len });
-        }
+    /// Queues a response head and the value of the store it describes, `len` bytes: sent
+    /// together as the connection takes them.
+    pub fn push_value(&mut self, head: Vec<u8>, key: String, len: u64) {
+        self.parts.push_back(Part::Value { head, key, offset: 0, remaining: len });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -197,33 +207,62 @@ impl Output {
     pub fn flush(&mut self, connection: &impl Sink, site: &Site) -> Result<bool, Failed> {
         let mut wrote = false;
         while let Some(part) = self.parts.front_mut() {
-            if let Part::Stream { key, offset, remaining } = part {
-                let chunk = site.read_chunk(key, *offset, (*remaining).min(STREAM_CHUNK)).ok_or(Failed)?;
-                *offset += chunk.len() as u64;
-                *remaining -= chunk.len() as u64;
-                let exhausted = *remaining == 0;
-                let bytes = Part::Bytes { data: chunk, sent: 0 };
-                if exhausted {
-                    *part = bytes;
-                } else {
-                    self.parts.push_front(bytes);
-                }
-                continue;
-            }
-            let Some(Part::Bytes { data, sent }) = self.parts.front_mut() else { unreachable!("streams became bytes") };
-            match connection.send(&data[*sent..]) {
-                Sent::Took(n) => {
-                    *sent += n as usize;
-                    wrote = true;
-                    if *sent == data.len() {
-                        self.parts.pop_front();
+            let sent = match part {
+                Part::Value { head, key, offset, remaining } => {
+                    let Some(sent) = connection.send_value(head, site.store(), key, *offset, *remaining) else {
+                        self.read_in(site)?;
+                        continue;
+                    };
+                    if let Sent::Took(n) = sent {
+                        let from_head = (n as usize).min(head.len());
+                        head.drain(..from_head);
+                        let from_value = n - from_head as u64;
+                        // Nothing taken with bytes left: the value ended early (it shrank).
+                        if n == 0 || from_value > *remaining {
+                            return Err(Failed);
+                        }
+                        (*offset, *remaining) = (*offset + from_value, *remaining - from_value);
+                        if head.is_empty() && *remaining == 0 {
+                            self.parts.pop_front();
+                        }
                     }
+                    sent
                 }
+                Part::Bytes { data, sent } => {
+                    let took = connection.send(&data[*sent..]);
+                    if let Sent::Took(n) = took {
+                        *sent += n as usize;
+                        if *sent == data.len() {
+                            self.parts.pop_front();
+                        }
+                    }
+                    took
+                }
+            };
+            match sent {
+                Sent::Took(_) => wrote = true,
                 Sent::WouldBlock => return Ok(wrote),
                 Sent::Failed => return Err(Failed),
             }
         }
         Ok(wrote)
+    }
+
+    /// For a connection that cannot send values itself: the next chunk of the value the
+    /// front part still has to send, behind what is left of its head, becomes bytes to
+    /// send before it, or in its place when it was the last.
+    fn read_in(&mut self, site: &Site) -> Result<(), Failed> {
+        let Some(Part::Value { head, key, offset, remaining }) = self.parts.front_mut() else { return Ok(()) };
+        let chunk = site.read_chunk(key, *offset, (*remaining).min(STREAM_CHUNK)).ok_or(Failed)?;
+        let read = (chunk.len() as u64).min(*remaining);
+        (*offset, *remaining) = (*offset + read, *remaining - read);
+        let mut data = std::mem::take(head);
+        data.extend_from_slice(&chunk);
+        if *remaining == 0 {
+            self.parts.pop_front();
+        }
+        self.parts.push_front(Part::Bytes { data, sent: 0 });
+        Ok(())
     }
 }
 

@@ -3,10 +3,13 @@
 //! move without blocking, then waits in `yield` until a socket changes or a connection's
 //! time runs out.
 //!
+//! A response's head and file leave together through `ukc:sendfile`, as the connection
+//! takes them: `ukc-unix` sends the file with `sendfile(2)`, never reading it into the
+//! unikernel; elsewhere the sendfile driver reads it 64 KiB at a time.
+//!
 //! What a client can make the server hold is bounded: at most [`MAX_CLIENTS`] connections;
 //! per connection one response at a time (pipelined requests wait, unread, until the one
-//! before is sent; files over 64 KiB stream in 64 KiB chunks) and a request head of at
-//! most 16 KiB; and a connection that completes no request and takes no bytes for
+//! before is sent) and a request head of at most 16 KiB; and a connection that completes no request and takes no bytes for
 //! `--idle-timeout-s` (an idle keep-alive, a client that stops reading, a request trickled
 //! in) is closed.
 
@@ -22,6 +25,7 @@ wit_bindgen::generate!({
             import ukc:clock/monotonic@0.1.0;
             import ukc:kv/ro@0.1.0;
             import ukc:tcpip/tcp@0.1.0;
+            import ukc:sendfile/sendfile@0.1.0;
         }
     ",
     path: "../../../wit",
@@ -41,7 +45,9 @@ use site::Site;
 use ukc::args::args;
 use ukc::clock::monotonic;
 use ukc::console::console;
+use ukc::kv::ro::Store;
 use ukc::poll::poll;
+use ukc::sendfile::sendfile;
 use ukc::tcpip::tcp::{self, Connection};
 use ukc::tcpip::types::{Endpoint, Error};
 use ukc_guest::accept::AcceptRetry;
@@ -106,10 +112,18 @@ fn say(line: &str) {
 impl http::Sink for Connection {
     fn send(&self, data: &[u8]) -> http::Sent {
         match self.write(data) {
-            Ok(n) => http::Sent::Took(n),
+            Ok(n) => http::Sent::Took(n.into()),
             Err(Error::WouldBlock) => http::Sent::WouldBlock,
             Err(_) => http::Sent::Failed,
         }
+    }
+
+    fn send_value(&self, head: &[u8], store: &Store, key: &str, offset: u64, len: u64) -> Option<http::Sent> {
+        Some(match sendfile::send_value(self, head, store, key, offset, len) {
+            Ok(n) => http::Sent::Took(n),
+            Err(sendfile::Error::Tcp(Error::WouldBlock)) => http::Sent::WouldBlock,
+            Err(_) => http::Sent::Failed,
+        })
     }
 }
 

@@ -6,18 +6,6 @@ use crate::ukc::clock::wall;
 use crate::ukc::kv::ro::{Error, Store};
 use crate::ukc::tcpip::types::Endpoint;
 
-/// Values up to this size are read whole; larger ones are streamed in chunks.
-const READ_WHOLE: u64 = 64 * 1024;
-
-/// What a path led to.
-enum Found {
-    /// A value of at most [`READ_WHOLE`] bytes, read whole.
-    Whole(Vec<u8>),
-    /// The size of a larger value, which is streamed in chunks (or of any value, for a
-    /// `HEAD`).
-    Large(u64),
-}
-
 /// The files being served.
 pub struct Site {
     store: Store,
@@ -38,16 +26,12 @@ impl Site {
             output.push_head(self.head(405, "Method Not Allowed", "text/plain", body.len() as u64, request, &allow));
             output.push_head(body);
             405
-        } else if let Some((key, found)) = self.find(&request.path, head_only) {
-            let size = match &found {
-                Found::Whole(data) => data.len() as u64,
-                Found::Large(size) => *size,
-            };
-            output.push_head(self.head(200, "OK", content_type(&key), size, request, &[]));
-            match found {
-                _ if head_only => {}
-                Found::Whole(data) => output.push_head(data),
-                Found::Large(size) => output.push_stream(key, size),
+        } else if let Some((key, size)) = self.find(&request.path) {
+            let head = self.head(200, "OK", content_type(&key), size, request, &[]);
+            if head_only {
+                output.push_head(head);
+            } else {
+                output.push_value(head, key, size);
             }
             200
         } else {
@@ -65,30 +49,25 @@ impl Site {
     }
 
     /// The key of the value a path names (the value itself, or `index.html` inside a
-    /// dictionary) and what was found there: one store call for a small file, which
-    /// tells a value from a dictionary too; a `HEAD` asks for the size alone.
-    fn find(&self, path: &str, head_only: bool) -> Option<(String, Found)> {
+    /// dictionary) and the value's size: one store call, which tells a value from a
+    /// dictionary too. The value itself goes out with the response (see `Output`).
+    fn find(&self, path: &str) -> Option<(String, u64)> {
         if path.split('/').any(|segment| segment == "..") {
             return None;
         }
         let key = path.trim_end_matches('/');
-        match self.look_up(key, head_only) {
+        match self.store.size(key) {
             Err(Error::DictionaryExpected(_)) => {
                 let index = format!("{key}/index.html");
-                self.look_up(&index, head_only).ok().map(|found| (index, found))
+                self.store.size(&index).ok().map(|size| (index, size))
             }
-            found => found.ok().map(|found| (key.to_string(), found)),
+            size => size.ok().map(|size| (key.to_string(), size)),
         }
     }
 
-    fn look_up(&self, key: &str, head_only: bool) -> Result<Found, Error> {
-        if !head_only {
-            let data = self.store.get_partial(key, 0, READ_WHOLE + 1)?;
-            if data.len() as u64 <= READ_WHOLE {
-                return Ok(Found::Whole(data));
-            }
-        }
-        Ok(Found::Large(self.store.size(key)?))
+    /// The store the site's files are in.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Up to `len` bytes of the value `key` from `offset`; `None` if the store fails.
