@@ -413,3 +413,61 @@ impl udp::HostSocket for Devices {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::net::UnixStream;
+
+    /// A file of `len` bytes, each its offset's low byte.
+    fn file_of(len: usize) -> std::fs::File {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&(0..len).map(|i| i as u8).collect::<Vec<_>>()).unwrap();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        file
+    }
+
+    fn received(reader: &mut UnixStream) -> Vec<u8> {
+        let mut bytes = vec![0; 1 << 20];
+        let n = reader.read(&mut bytes).unwrap();
+        bytes.truncate(n);
+        bytes
+    }
+
+    #[test]
+    fn the_head_then_the_range_of_the_file() {
+        let (sender, mut reader) = UnixStream::pair().unwrap();
+        let file = file_of(1000);
+        let sent = send_file(sender.as_raw_fd(), b"HEAD ", file.as_raw_fd(), 10, 5).unwrap();
+        assert_eq!(sent, 10);
+        assert_eq!(received(&mut reader), b"HEAD \x0a\x0b\x0c\x0d\x0e");
+        assert_eq!(send_file(sender.as_raw_fd(), b"", file.as_raw_fd(), 995, 5).unwrap(), 5, "to the end");
+        assert_eq!(send_file(sender.as_raw_fd(), b"only", file.as_raw_fd(), 0, 0).unwrap(), 4, "a head alone");
+        assert_eq!(received(&mut reader), b"\xe3\xe4\xe5\xe6\xe7only");
+    }
+
+    #[test]
+    fn a_full_socket_takes_part_then_nothing() {
+        let (sender, mut reader) = UnixStream::pair().unwrap();
+        sender.set_nonblocking(true).unwrap();
+        let file = file_of(4 << 20);
+        let head = vec![b'h'; 100];
+        let first = send_file(sender.as_raw_fd(), &head, file.as_raw_fd(), 0, 4 << 20).unwrap();
+        assert!(first > 100 && first < 100 + (4 << 20), "the head and part of the file: {first}");
+        let mut total = first;
+        let refused = loop {
+            match send_file(sender.as_raw_fd(), b"", file.as_raw_fd(), total - 100, (4 << 20) - (total - 100)) {
+                Ok(n) => total += n,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(refused.kind(), ErrorKind::WouldBlock, "no room: nothing taken");
+        let head_refused = send_file(sender.as_raw_fd(), &head, file.as_raw_fd(), 0, 1).unwrap_err();
+        assert_eq!(head_refused.kind(), ErrorKind::WouldBlock, "not even the head");
+        let mut got = received(&mut reader);
+        assert_eq!(&got[..100], &head[..]);
+        got.drain(..100);
+        assert!(got.iter().enumerate().all(|(i, &b)| b == i as u8), "the file's bytes, in order");
+    }
+}
