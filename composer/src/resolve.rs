@@ -280,11 +280,22 @@ impl<'a> Wiring<'a> {
     /// platform's `want` uses. Those come first in a component's imports (its types need
     /// them), so their links are made already.
     fn types_from_platform(&self, importer: usize, want: &InterfaceName) -> bool {
-        self.platform.uses_of(&want.path).iter().all(|used| {
-            self.links_of(importer)
-                .filter(|link| InterfaceName::parse(&link.import).is_some_and(|i| &i.path == used))
-                .all(|link| matches!(link.provider, Provider::Platform(_)))
-        })
+        self.types_not_from_platform(importer, want).is_empty()
+    }
+
+    /// Those of the interfaces whose types the platform's `want` uses that `importer`
+    /// takes from a driver, each with the driver: `ukc:kv/ro (kv-tar)`.
+    fn types_not_from_platform(&self, importer: usize, want: &InterfaceName) -> Vec<String> {
+        let used = self.platform.uses_of(&want.path);
+        self.links_of(importer)
+            .filter_map(|link| match &link.provider {
+                Provider::Node { node, .. } => {
+                    let path = InterfaceName::parse(&link.import)?.path;
+                    used.contains(&path).then(|| format!("{path} ({})", self.nodes[*node].name))
+                }
+                Provider::Platform(_) => None,
+            })
+            .collect()
     }
 
     fn links_of(&self, importer: usize) -> impl Iterator<Item = &Link> {
@@ -312,6 +323,18 @@ impl<'a> Wiring<'a> {
             ));
         }
         if provider == PLATFORM {
+            let elsewhere = self.types_not_from_platform(importer, want);
+            if !elsewhere.is_empty() {
+                bail!(
+                    "{by} {}={PLATFORM}: {} takes {} from a driver, and the platform's {} works only with its own; \
+                     leave {} to a driver (see `ukc drivers`)",
+                    want.path,
+                    self.nodes[importer].name,
+                    elsewhere.join(", "),
+                    want.path,
+                    want.path
+                );
+            }
             let p = self.platform.provided(&want.path).expect("checked by offers");
             return Ok(Provider::Platform(p.clone()));
         }

@@ -264,4 +264,10 @@ fn the_host_sends_values_only_of_its_own_stores_on_its_own_connections() {
     assert!(links(&plan).contains(&format!("sendfile: {KV} <- kv-tar {KV}")), "{:?}", links(&plan));
     let plan = resolve_with("hvt", web(), vec![kv_tar(), driver(), component("tcpip", &[], &[TCP], "")], &[]).unwrap();
     assert_eq!(sendfile_from(&plan), "sendfile", "hvt's host has no sendfile");
+    let forced = resolve_with("unix", web(), vec![kv_tar(), driver()], &["ukc:kv/ro=kv-tar", "ukc:sendfile=platform"]);
+    assert_eq!(
+        error(forced),
+        "--use ukc:sendfile/sendfile=platform: app takes ukc:kv/ro (kv-tar) from a driver, and the platform's \
+         ukc:sendfile/sendfile works only with its own; leave ukc:sendfile/sendfile to a driver (see `ukc drivers`)"
+    );
 }
