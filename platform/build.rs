@@ -74,11 +74,13 @@ fn platforms_table(wit: &Path, out_dir: &Path) -> Result<String> {
     Ok(table)
 }
 
-/// The other interfaces whose types the interface `id` uses (`use i.{t}`), in order.
+/// The other interfaces whose resources the interface `id` uses (`use i.{r}`), in order.
+/// Only resources tie two imports to one provider: other types match by structure.
 fn interfaces_used(resolve: &wit_parser::Resolve, id: wit_parser::InterfaceId) -> Vec<wit_parser::WorldKey> {
     let mut used = Vec::new();
     for &ty in resolve.interfaces[id].types.values() {
         if let wit_parser::TypeDefKind::Type(wit_parser::Type::Id(original)) = resolve.types[ty].kind
+            && let wit_parser::TypeDefKind::Resource = resolve.types[original].kind
             && let wit_parser::TypeOwner::Interface(owner) = resolve.types[original].owner
             && owner != id
             && !used.contains(&wit_parser::WorldKey::Interface(owner))

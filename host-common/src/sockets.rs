@@ -285,17 +285,43 @@ fn send_file(socket: RawFd, head: &[u8], file: RawFd, offset: u64, len: u64) -> 
             return Ok(taken);
         }
     }
-    let mut position = libc::off_t::try_from(offset).map_err(|_| ErrorKind::InvalidInput)?;
+    let position = libc::off_t::try_from(offset).map_err(|_| std::io::Error::from(ErrorKind::InvalidInput));
     // Linux moves at most this much in one call anyway.
     let count = len.min(MAX_SENDFILE) as usize;
     // SAFETY: both descriptors are open; `position` is a valid `off_t` to update.
-    let sent = unsafe { libc::sendfile(socket, file, &mut position, count) };
-    if sent < 0 {
-        let e = std::io::Error::last_os_error();
-        // The head went, and the socket has no room for more now: the head is what it took.
-        return if taken > 0 && e.kind() == ErrorKind::WouldBlock { Ok(taken) } else { Err(e) };
+    let sent = position.and_then(|mut at| match unsafe { libc::sendfile(socket, file, &mut at, count) } {
+        n if n < 0 => Err(std::io::Error::last_os_error()),
+        n => Ok(n as u64),
+    });
+    match sent {
+        Ok(n) if n > 0 => Ok(taken + n),
+        // Nothing of the file went after a head sent with more to follow (no room, the file
+        // shrank, or it failed): the head must not wait for bytes that are not coming, and
+        // it is what was taken; a failure shows again on the next call.
+        _ if taken > 0 => {
+            push(socket);
+            Ok(taken)
+        }
+        Ok(_) => Ok(0),
+        Err(e) => Err(e),
     }
-    Ok(taken + sent as u64)
+}
+
+/// Sends what waits in `socket`'s queue now (a head sent with `MSG_MORE`): setting
+/// `TCP_NODELAY`, already set, pushes pending frames.
+fn push(socket: RawFd) {
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a valid `c_int` for the call's duration. A socket that is not TCP
+    // (the tests' socket pairs) refuses the option, and has nothing held to push.
+    unsafe {
+        libc::setsockopt(
+            socket,
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
 }
 
 impl tcp::HostConnection for Devices {
@@ -445,6 +471,11 @@ mod tests {
         assert_eq!(send_file(sender.as_raw_fd(), b"", file.as_raw_fd(), 995, 5).unwrap(), 5, "to the end");
         assert_eq!(send_file(sender.as_raw_fd(), b"only", file.as_raw_fd(), 0, 0).unwrap(), 4, "a head alone");
         assert_eq!(received(&mut reader), b"\xe3\xe4\xe5\xe6\xe7only");
+        // A file that ends early, or fails, after the head went: the head is what was taken.
+        assert_eq!(send_file(sender.as_raw_fd(), b"gone", file.as_raw_fd(), 2000, 5).unwrap(), 4);
+        assert_eq!(send_file(sender.as_raw_fd(), b"bad", -1, 0, 5).unwrap(), 3);
+        assert_eq!(send_file(sender.as_raw_fd(), b"", -1, 0, 5).unwrap_err().raw_os_error(), Some(libc::EBADF));
+        assert_eq!(received(&mut reader), b"gonebad");
     }
 
     #[test]

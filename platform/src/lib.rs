@@ -16,10 +16,10 @@ pub struct PlatformWorld {
     pub imports: &'static [&'static str],
     /// The world's exports, likewise.
     pub exports: &'static [&'static str],
-    /// For each import, in the same order, the other imports whose types it uses
+    /// For each import, in the same order, the other imports whose resources it uses
     /// (`ukc:sendfile/sendfile` uses `ukc:kv/ro`'s store and `ukc:tcpip/tcp`'s connection):
     /// a component can take the import from the host only if it takes those from the host
-    /// too, for the types to be the same.
+    /// too, for the resources to be the same.
     pub import_uses: &'static [&'static [&'static str]],
     /// The whole package encoded as a WIT package (`wit_component::encode`), for type checks.
     pub wit_package: &'static [u8],

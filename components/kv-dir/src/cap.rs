@@ -32,7 +32,7 @@ fn kind_of(metadata: &Metadata) -> Option<Kind> {
 }
 
 /// `len` bytes of `file` from `offset`, read into fresh capacity rather than memory zeroed
-/// first (a served file is read whole, up to 64 KiB a request).
+/// first (a store's reader asks for up to 64 KiB at a time, and may get a few bytes).
 fn read_at(file: &cap_std::fs::File, offset: u64, len: usize) -> Result<Vec<u8>, FsError> {
     let mut data: Vec<u8> = Vec::with_capacity(len);
     while data.len() < len {

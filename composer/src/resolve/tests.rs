@@ -264,6 +264,11 @@ fn the_host_sends_values_only_of_its_own_stores_on_its_own_connections() {
     assert!(links(&plan).contains(&format!("sendfile: {KV} <- kv-tar {KV}")), "{:?}", links(&plan));
     let plan = resolve_with("hvt", web(), vec![kv_tar(), driver(), component("tcpip", &[], &[TCP], "")], &[]).unwrap();
     assert_eq!(sendfile_from(&plan), "sendfile", "hvt's host has no sendfile");
+    // kv/rw uses kv/ro's kind and entry, plain types that match by structure: still the host's.
+    const KV_RW: &str = "ukc:kv/rw@0.1.0";
+    let notes = app(&[KV, KV_RW], "");
+    let plan = resolve_with("unix", notes, vec![kv_tar()], &["ukc:kv/ro=kv-tar"]).unwrap();
+    assert!(links(&plan).contains(&format!("app: {KV_RW} <- platform {KV_RW}")), "{:?}", links(&plan));
     let forced = resolve_with("unix", web(), vec![kv_tar(), driver()], &["ukc:kv/ro=kv-tar", "ukc:sendfile=platform"]);
     assert_eq!(
         error(forced),

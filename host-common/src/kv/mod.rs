@@ -134,17 +134,14 @@ impl KvStores {
     }
 
     /// The size of the value `key` in the read-only store `handle`, its file held open
-    /// (see [`HeldValue`]).
+    /// (see [`HeldValue`]). A value the store cannot read has no size to serve: the error
+    /// is `get`'s, so that a server answers 404 before it promises the bytes.
     pub(crate) fn size_holding(
         &mut self,
         handle: &Resource<StoreHandle>,
         key: &str,
     ) -> wasmtime::Result<Result<u64, Error>> {
-        match self.held_value(handle, key)? {
-            Ok((_, size)) => Ok(Ok(size)),
-            // Not a value that opens (unreadable, say): the size as the store tells it.
-            Err(_) => Ok(self.read_only(handle)?.size(key)),
-        }
+        Ok(self.held_value(handle, key)?.map(|(_, size)| size))
     }
 
     /// The descriptor and size of the value `key` in the read-only store `handle`: the

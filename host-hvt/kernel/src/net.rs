@@ -131,8 +131,8 @@ impl Nets {
     }
 
     /// The batch for an exit that reads the devices in `read`. The tender writes the
-    /// receive batch anew, so frames still waiting in it are kept first (only a device
-    /// that is read while another still holds frames has any).
+    /// receive batch anew, so frames still waiting in it are copied out first: a device
+    /// read while another still holds frames, or a `yield` that sends while frames wait.
     pub fn io(&mut self, read: u64) -> abi::NetIo {
         if read != 0 {
             for frame in self.queues.iter_mut().flatten() {

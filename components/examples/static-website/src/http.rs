@@ -253,7 +253,10 @@ impl Output {
     /// send before it, or in its place when it was the last.
     fn read_in(&mut self, site: &Site) -> Result<(), Failed> {
         let Some(Part::Value { head, key, offset, remaining }) = self.parts.front_mut() else { return Ok(()) };
-        let chunk = site.read_chunk(key, *offset, (*remaining).min(STREAM_CHUNK)).ok_or(Failed)?;
+        let chunk = match *remaining {
+            0 => Vec::new(),
+            left => site.read_chunk(key, *offset, left.min(STREAM_CHUNK)).ok_or(Failed)?,
+        };
         let read = (chunk.len() as u64).min(*remaining);
         (*offset, *remaining) = (*offset + read, *remaining - read);
         let mut data = std::mem::take(head);
