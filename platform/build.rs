@@ -9,17 +9,18 @@ fn main() -> Result<()> {
     let wit = manifest_dir.join("../wit").canonicalize()?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     println!("cargo:rerun-if-changed={}", wit.display());
-    std::fs::write(out_dir.join("wit.rs"), wit_table(&wit)?)?;
-    std::fs::write(out_dir.join("platforms.rs"), platforms_table(&wit, &out_dir)?)?;
+    let files = wit_files(&wit)?;
+    std::fs::write(out_dir.join("wit.rs"), wit_table(&files))?;
+    std::fs::write(out_dir.join("platforms.rs"), platforms_table(&files, &out_dir)?)?;
     Ok(())
 }
 
 /// Generates `PLATFORM_WORLDS`: every world of `ukc:platform` and of `wasi:cli`, with what
 /// `ukc compose` needs of each, so that it does not parse the WIT on every run.
-fn platforms_table(wit: &Path, out_dir: &Path) -> Result<String> {
+fn platforms_table(files: &[(String, String)], out_dir: &Path) -> Result<String> {
     let mut ukc = wit_parser::Resolve::default();
     let mut ukc_platform = None;
-    for (relative, absolute) in &wit_files(wit)? {
+    for (relative, absolute) in files {
         let source = std::fs::read_to_string(absolute)?;
         ukc_platform = Some(ukc.push_str(relative, &source).with_context(|| format!("parsing wit/{relative}"))?);
     }
@@ -91,18 +92,19 @@ fn interfaces_used(resolve: &wit_parser::Resolve, id: wit_parser::InterfaceId) -
     used
 }
 
-/// Generates `WIT_FILES`: every `.wit` file under `wit/`, by path relative to it.
-fn wit_table(wit: &Path) -> Result<String> {
+/// Generates `WIT_FILES`: every `.wit` file under `wit/` (`files`, from [`wit_files`]),
+/// by path relative to it.
+fn wit_table(files: &[(String, String)]) -> String {
     let mut table = String::from(
         "/// The WIT packages ukc provides, as (path relative to `wit/`, contents), each after\n\
          /// the packages it uses (the platform package last): the order to parse them in.\n\
          pub const WIT_FILES: &[(&str, &str)] = &[\n",
     );
-    for (relative, absolute) in wit_files(wit)? {
+    for (relative, absolute) in files {
         table.push_str(&format!("    ({relative:?}, include_str!({absolute:?})),\n"));
     }
     table.push_str("];\n");
-    Ok(table)
+    table
 }
 
 /// Every `.wit` file under `wit` as (path relative to it, absolute path), each package

@@ -7,7 +7,7 @@
 //!    exports `I`, such as a TCP/IP stack exporting `yield`) captures `I`;
 //! 3. the target's default for `I`;
 //! 4. the platform, when it provides `I` and `C` takes from it every interface whose
-//!    types `I` uses (the host's `ukc:sendfile` sends the host's kv values on the host's
+//!    resources `I` uses (the host's `ukc:sendfile` sends the host's kv values on the host's
 //!    connections; with the kv store from a driver, a driver's `ukc:sendfile` it is);
 //! 5. the one driver exporting `I`; several are an ambiguity, none an error that lists
 //!    what exists at other versions.
@@ -257,7 +257,7 @@ impl<'a> Wiring<'a> {
             return self.named_provider(importer, &want, default, "the target's default");
         }
         if let Some(p) = self.platform.provided(&want.path).filter(|p| want.same_track(p))
-            && self.types_from_platform(importer, &want)
+            && self.resources_from_platform(importer, &want)
         {
             return Ok(Provider::Platform(p.clone()));
         }
@@ -276,16 +276,16 @@ impl<'a> Wiring<'a> {
         }
     }
 
-    /// Whether `importer` takes from the platform every interface whose types the
+    /// Whether `importer` takes from the platform every interface whose resources the
     /// platform's `want` uses. Those come first in a component's imports (its types need
     /// them), so their links are made already.
-    fn types_from_platform(&self, importer: usize, want: &InterfaceName) -> bool {
-        self.types_not_from_platform(importer, want).is_empty()
+    fn resources_from_platform(&self, importer: usize, want: &InterfaceName) -> bool {
+        self.resources_not_from_platform(importer, want).is_empty()
     }
 
-    /// Those of the interfaces whose types the platform's `want` uses that `importer`
+    /// Those of the interfaces whose resources the platform's `want` uses that `importer`
     /// takes from a driver, each with the driver: `ukc:kv/ro (kv-tar)`.
-    fn types_not_from_platform(&self, importer: usize, want: &InterfaceName) -> Vec<String> {
+    fn resources_not_from_platform(&self, importer: usize, want: &InterfaceName) -> Vec<String> {
         let used = self.platform.uses_of(&want.path);
         self.links_of(importer)
             .filter_map(|link| match &link.provider {
@@ -323,7 +323,7 @@ impl<'a> Wiring<'a> {
             ));
         }
         if provider == PLATFORM {
-            let elsewhere = self.types_not_from_platform(importer, want);
+            let elsewhere = self.resources_not_from_platform(importer, want);
             if !elsewhere.is_empty() {
                 bail!(
                     "{by} {}={PLATFORM}: {} takes {} from a driver, and the platform's {} works only with its own; \

@@ -152,8 +152,8 @@ pub struct Platform {
     pub package: String,
     /// The platform package encoded as a WIT package, for type checks.
     pub wit_package: Vec<u8>,
-    /// For each interface the host provides (by path), those of the others whose types
-    /// it uses (paths).
+    /// For each interface the host provides (by path), those of the others whose
+    /// resources it uses (paths).
     pub uses: Vec<(String, Vec<String>)>,
 }
 
@@ -192,7 +192,7 @@ impl Platform {
         })
     }
 
-    /// The interfaces (paths) whose types the platform's interface `path` uses.
+    /// The interfaces (paths) whose resources the platform's interface `path` uses.
     pub fn uses_of(&self, path: &str) -> &[String] {
         self.uses.iter().find(|(p, _)| p == path).map_or(&[], |(_, used)| used)
     }

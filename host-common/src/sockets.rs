@@ -5,11 +5,11 @@
 use crate::Devices;
 use crate::bindings::ukc::tcpip::types::{Endpoint, Error};
 use crate::bindings::ukc::tcpip::{ipv4, tcp, udp};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 use wasmtime::component::Resource;
 
@@ -261,7 +261,7 @@ impl Devices {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        let sent = send_file(connection.stream.as_raw_fd(), head, file, offset, len);
+        let sent = send_file(connection.stream.as_fd(), head, file, offset, len);
         self.watched.wants_write(rep, matches!(&sent, Err(e) if e.kind() == ErrorKind::WouldBlock));
         Ok(sent.map_err(error))
     }
@@ -270,13 +270,14 @@ impl Devices {
 /// Sends `head`, then `len` bytes of `file` from `offset`, on the non-blocking `socket`:
 /// the file's bytes go from the page cache to the socket without a copy through this
 /// process. Returns how many bytes were taken; would-block when none were.
-fn send_file(socket: RawFd, head: &[u8], file: RawFd, offset: u64, len: u64) -> std::io::Result<u64> {
+fn send_file(socket: BorrowedFd<'_>, head: &[u8], file: RawFd, offset: u64, len: u64) -> std::io::Result<u64> {
     let mut taken = 0;
     if !head.is_empty() {
         // With more to follow, the head waits to leave in one segment with the body.
         let more = if len > 0 { libc::MSG_MORE } else { 0 };
         // SAFETY: `head` is readable for its length.
-        let sent = unsafe { libc::send(socket, head.as_ptr().cast(), head.len(), libc::MSG_NOSIGNAL | more) };
+        let sent =
+            unsafe { libc::send(socket.as_raw_fd(), head.as_ptr().cast(), head.len(), libc::MSG_NOSIGNAL | more) };
         if sent < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -289,7 +290,7 @@ fn send_file(socket: RawFd, head: &[u8], file: RawFd, offset: u64, len: u64) -> 
     // Linux moves at most this much in one call anyway.
     let count = len.min(MAX_SENDFILE) as usize;
     // SAFETY: both descriptors are open; `position` is a valid `off_t` to update.
-    let sent = position.and_then(|mut at| match unsafe { libc::sendfile(socket, file, &mut at, count) } {
+    let sent = position.and_then(|mut at| match unsafe { libc::sendfile(socket.as_raw_fd(), file, &mut at, count) } {
         n if n < 0 => Err(std::io::Error::last_os_error()),
         n => Ok(n as u64),
     });
@@ -299,29 +300,14 @@ fn send_file(socket: RawFd, head: &[u8], file: RawFd, offset: u64, len: u64) -> 
         // shrank, or it failed): the head must not wait for bytes that are not coming, and
         // it is what was taken; a failure shows again on the next call.
         _ if taken > 0 => {
-            push(socket);
+            // Setting `TCP_NODELAY`, already set, pushes what waits. A socket that is not
+            // TCP (the tests' socket pairs) refuses it, and holds nothing back.
+            let _ = SockRef::from(&socket).set_tcp_nodelay(true);
             Ok(taken)
         }
         Ok(_) => Ok(0),
         Err(e) => Err(e),
     }
-}
-
-/// Sends what waits in `socket`'s queue now (a head sent with `MSG_MORE`): setting
-/// `TCP_NODELAY`, already set, pushes pending frames.
-fn push(socket: RawFd) {
-    let on: libc::c_int = 1;
-    // SAFETY: `on` is a valid `c_int` for the call's duration. A socket that is not TCP
-    // (the tests' socket pairs) refuses the option, and has nothing held to push.
-    unsafe {
-        libc::setsockopt(
-            socket,
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
 }
 
 impl tcp::HostConnection for Devices {
@@ -465,16 +451,16 @@ mod tests {
     fn the_head_then_the_range_of_the_file() {
         let (sender, mut reader) = UnixStream::pair().unwrap();
         let file = file_of(1000);
-        let sent = send_file(sender.as_raw_fd(), b"HEAD ", file.as_raw_fd(), 10, 5).unwrap();
+        let sent = send_file(sender.as_fd(), b"HEAD ", file.as_raw_fd(), 10, 5).unwrap();
         assert_eq!(sent, 10);
         assert_eq!(received(&mut reader), b"HEAD \x0a\x0b\x0c\x0d\x0e");
-        assert_eq!(send_file(sender.as_raw_fd(), b"", file.as_raw_fd(), 995, 5).unwrap(), 5, "to the end");
-        assert_eq!(send_file(sender.as_raw_fd(), b"only", file.as_raw_fd(), 0, 0).unwrap(), 4, "a head alone");
+        assert_eq!(send_file(sender.as_fd(), b"", file.as_raw_fd(), 995, 5).unwrap(), 5, "to the end");
+        assert_eq!(send_file(sender.as_fd(), b"only", file.as_raw_fd(), 0, 0).unwrap(), 4, "a head alone");
         assert_eq!(received(&mut reader), b"\xe3\xe4\xe5\xe6\xe7only");
         // A file that ends early, or fails, after the head went: the head is what was taken.
-        assert_eq!(send_file(sender.as_raw_fd(), b"gone", file.as_raw_fd(), 2000, 5).unwrap(), 4);
-        assert_eq!(send_file(sender.as_raw_fd(), b"bad", -1, 0, 5).unwrap(), 3);
-        assert_eq!(send_file(sender.as_raw_fd(), b"", -1, 0, 5).unwrap_err().raw_os_error(), Some(libc::EBADF));
+        assert_eq!(send_file(sender.as_fd(), b"gone", file.as_raw_fd(), 2000, 5).unwrap(), 4);
+        assert_eq!(send_file(sender.as_fd(), b"bad", -1, 0, 5).unwrap(), 3);
+        assert_eq!(send_file(sender.as_fd(), b"", -1, 0, 5).unwrap_err().raw_os_error(), Some(libc::EBADF));
         assert_eq!(received(&mut reader), b"gonebad");
     }
 
@@ -484,17 +470,17 @@ mod tests {
         sender.set_nonblocking(true).unwrap();
         let file = file_of(4 << 20);
         let head = vec![b'h'; 100];
-        let first = send_file(sender.as_raw_fd(), &head, file.as_raw_fd(), 0, 4 << 20).unwrap();
+        let first = send_file(sender.as_fd(), &head, file.as_raw_fd(), 0, 4 << 20).unwrap();
         assert!(first > 100 && first < 100 + (4 << 20), "the head and part of the file: {first}");
         let mut total = first;
         let refused = loop {
-            match send_file(sender.as_raw_fd(), b"", file.as_raw_fd(), total - 100, (4 << 20) - (total - 100)) {
+            match send_file(sender.as_fd(), b"", file.as_raw_fd(), total - 100, (4 << 20) - (total - 100)) {
                 Ok(n) => total += n,
                 Err(e) => break e,
             }
         };
         assert_eq!(refused.kind(), ErrorKind::WouldBlock, "no room: nothing taken");
-        let head_refused = send_file(sender.as_raw_fd(), &head, file.as_raw_fd(), 0, 1).unwrap_err();
+        let head_refused = send_file(sender.as_fd(), &head, file.as_raw_fd(), 0, 1).unwrap_err();
         assert_eq!(head_refused.kind(), ErrorKind::WouldBlock, "not even the head");
         let mut got = received(&mut reader);
         assert_eq!(&got[..100], &head[..]);

@@ -5,8 +5,9 @@
 //!
 //! The same bounds as static-website: at most [`MAX_CLIENTS`] sessions, one response at a
 //! time per session, request heads of at most 16 KiB, files read and encrypted in 64 KiB
-//! chunks (a TLS session cannot use `ukc:sendfile`: its bytes are encrypted here), and a session that completes no request and takes no bytes for
-//! `--idle-timeout-s` closed. A failed handshake ends that session only.
+//! chunks (a TLS session cannot use `ukc:sendfile`: its bytes are encrypted here), and a
+//! session that completes no request and takes no bytes for `--idle-timeout-s` closed. A
+//! failed handshake ends that session only.
 
 wit_bindgen::generate!({
     inline: "
